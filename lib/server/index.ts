@@ -1,0 +1,143 @@
+// The local Deepgram-compatible /v1/listen server: handshake (auth, limits, query) and one Session per socket.
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { checkQuery } from '../protocol/options.js';
+import { DEFAULT_WORDS } from './recognizer.js';
+import { Session, type Faults } from './session.js';
+
+export type { Faults } from './session.js';
+
+export interface ServerOptions {
+  /** Default 0: a free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Keys (or tokens) that may connect; 401 for any other. Unset: anything, even no key, is let in. */
+  apiKey?: string | string[];
+  /** Connections at once before the handshake answers 429. Default 1000. */
+  maxConnections?: number;
+  /** Largest frame taken, in bytes; a larger one closes that connection with 1009. Default 8 MiB. */
+  maxPayload?: number;
+  /** Audio seconds ingested per wall second, as Deepgram's 1.25; false for as fast as it comes. Default 1.25. */
+  realtimeFactor?: number | false;
+  /** Milliseconds without a frame before the 1011 NET-0001 close. Default 12000. */
+  inactivityTimeout?: number;
+  /** The words the transcripts say, in order: a text, or a function of the request. Default: a fixed word list. */
+  script?: string | ((request: IncomingMessage) => string | undefined);
+  /** Faults for every connection, or chosen per connection (`index` counts connections from 0). */
+  faults?: Faults | ((connection: { index: number; request: IncomingMessage }) => Faults | undefined);
+}
+
+export interface LocalServer {
+  /** Base URL to give the client, e.g. `ws://127.0.0.1:41234`. */
+  url: string;
+  port: number;
+  /** Open sessions now. */
+  readonly connections: number;
+  close(): Promise<void>;
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+/** The credential a client offered: `Authorization: Token|Bearer x`, or the subprotocols `token|bearer, x`. */
+function credential(request: IncomingMessage): string | undefined {
+  const header = /^(?:token|bearer)\s+(.+)$/i.exec(request.headers.authorization ?? '');
+  if (header) return header[1].trim();
+  const protocols = (request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+  const at = protocols.findIndex((p) => p === 'token' || p === 'bearer');
+  return at >= 0 ? protocols[at + 1] : undefined;
+}
+
+function reject(socket: Socket, status: number, errCode: string, errMsg: string, requestId: string): void {
+  const body = JSON.stringify({ err_code: errCode, err_msg: errMsg, request_id: requestId });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ndg-error: ${errMsg}\r\n` +
+    `dg-request-id: ${requestId}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+}
+
+export async function startServer(options: ServerOptions = {}): Promise<LocalServer> {
+  const keys = options.apiKey === undefined ? undefined : [options.apiKey].flat().map(digest);
+  const maxConnections = options.maxConnections ?? 1000;
+  const requestIds = new WeakMap<IncomingMessage, string>();
+  let connections = 0;
+  let index = 0;
+
+  const authorized = (request: IncomingMessage): boolean => {
+    if (!keys) return true;
+    const offered = credential(request);
+    if (offered === undefined) return false;
+    const hashed = digest(offered);
+    // Compared in constant time, and against every key, so timing tells nothing about any of them.
+    return keys.reduce((ok, key) => timingSafeEqual(key, hashed) || ok, false);
+  };
+  const scriptFor = (request: IncomingMessage): string[] => {
+    const text = typeof options.script === 'function' ? options.script(request) : options.script;
+    const words = text?.split(/\s+/).filter(Boolean);
+    return words && words.length > 0 ? words : DEFAULT_WORDS;
+  };
+
+  const http: Server = createServer((request, response) => {
+    const status = new URL(request.url ?? '/', 'http://local').pathname === '/v1/listen' ? 426 : 404;
+    const body = JSON.stringify({ err_code: STATUS_CODES[status], err_msg: 'This server speaks only the live WebSocket /v1/listen', request_id: randomUUID() });
+    response.writeHead(status, { 'content-type': 'application/json', 'dg-request-id': JSON.parse(body).request_id });
+    response.end(body);
+  });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: options.maxPayload ?? 8 * 1024 * 1024,
+    perMessageDeflate: false,
+    handleProtocols: (protocols) => (protocols.has('token') ? 'token' : protocols.has('bearer') ? 'bearer' : false),
+  });
+  wss.on('headers', (headers, request) => headers.push(`dg-request-id: ${requestIds.get(request)}`));
+
+  http.on('upgrade', (request: IncomingMessage, socket: Socket, head: Buffer) => {
+    socket.on('error', () => {});
+    const requestId = randomUUID();
+    const url = new URL(request.url ?? '/', 'http://local');
+    if (url.pathname !== '/v1/listen') return reject(socket, 404, 'NOT_FOUND', 'Not Found', requestId);
+    if (!authorized(request)) return reject(socket, 401, 'INVALID_AUTH', 'Invalid credentials.', requestId);
+    if (connections >= maxConnections) {
+      return reject(socket, 429, 'TOO_MANY_REQUESTS', 'Too many requests. Please try again later', requestId);
+    }
+    const problem = checkQuery(url.searchParams);
+    if (problem) return reject(socket, 400, 'Bad Request', `Bad Request: ${problem}`, requestId);
+    requestIds.set(request, requestId);
+    connections++;
+    const faults = typeof options.faults === 'function' ? options.faults({ index: index++, request }) : options.faults;
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      new Session(ws, socket, {
+        requestId,
+        params: url.searchParams,
+        faults: faults ?? {},
+        realtimeFactor: options.realtimeFactor ?? 1.25,
+        inactivityTimeout: options.inactivityTimeout ?? 12_000,
+        script: scriptFor(request),
+        onEnd: () => connections--,
+      });
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port, address } = http.address() as AddressInfo;
+  const host = address.includes(':') ? `[${address}]` : address;
+  return {
+    url: `ws://${host}:${port}`,
+    port,
+    get connections() {
+      return connections;
+    },
+    close: () => new Promise<void>((resolve) => {
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+      http.closeAllConnections();
+      http.close(() => resolve());
+    }),
+  };
+}

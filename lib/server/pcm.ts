@@ -1,0 +1,168 @@
+// Turns received audio bytes into float samples: raw encodings here, containers through FFmpeg.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { ffmpegCommand } from '../audio/ffmpeg.js';
+
+/** Interleaved samples in [-1, 1], with their layout. */
+export interface Pcm {
+  samples: Float32Array;
+  channels: number;
+  sampleRate: number;
+}
+
+export interface PcmDecoder {
+  /** Takes the next bytes; decoded audio arrives through the `onPcm` callback. */
+  write(bytes: Buffer): void;
+  /** No more bytes; `onEnd` fires once everything is decoded. */
+  end(): void;
+  destroy(): void;
+}
+
+export interface DecoderEvents {
+  onPcm(pcm: Pcm): void;
+  onEnd(): void;
+  /** The bytes are not audio this decoder can read. */
+  onError(reason: string): void;
+  /** The decoder holds too much undecoded input: stop reading until `onDrain`. */
+  onFull(): void;
+  onDrain(): void;
+}
+
+const MULAW = new Float32Array(256);
+const ALAW = new Float32Array(256);
+for (let i = 0; i < 256; i++) {
+  const u = ~i & 0xff;
+  const t = (((u & 0x0f) << 3) + 0x84) << ((u & 0x70) >> 4);
+  MULAW[i] = ((u & 0x80) ? 0x84 - t : t - 0x84) / 32768;
+  const a = i ^ 0x55;
+  const exponent = (a & 0x70) >> 4;
+  let magnitude = ((a & 0x0f) << 4) + 8;
+  if (exponent !== 0) magnitude = (magnitude + 0x100) << (exponent - 1);
+  ALAW[i] = ((a & 0x80) ? magnitude : -magnitude) / 32768;
+}
+
+const RAW_WIDTH: Record<string, number> = { linear16: 2, linear32: 4, mulaw: 1, alaw: 1 };
+
+export function isRawEncoding(encoding: string | null): boolean {
+  return encoding !== null && encoding in RAW_WIDTH;
+}
+
+/** Raw audio as declared: linear16 (s16le), linear32 (f32le), mulaw, alaw. */
+export function rawDecoder(encoding: string, sampleRate: number, channels: number, events: DecoderEvents): PcmDecoder {
+  const width = RAW_WIDTH[encoding];
+  let carry = Buffer.alloc(0);
+  return {
+    write(bytes) {
+      const data = carry.length > 0 ? Buffer.concat([carry, bytes]) : bytes;
+      const usable = data.length - (data.length % (width * channels));
+      carry = Buffer.from(data.subarray(usable));
+      const count = usable / width;
+      if (count === 0) return;
+      const samples = new Float32Array(count);
+      for (let i = 0; i < count; i++) {
+        const at = i * width;
+        samples[i] = width === 2 ? data.readInt16LE(at) / 32768
+          : width === 4 ? data.readFloatLE(at)
+            : encoding === 'mulaw' ? MULAW[data[at]] : ALAW[data[at]];
+      }
+      events.onPcm({ samples, channels, sampleRate });
+    },
+    end() {
+      events.onEnd();
+    },
+    destroy() {
+      carry = Buffer.alloc(0);
+    },
+  };
+}
+
+/** Everything else goes through FFmpeg, which writes WAV so that its header tells rate and channels. */
+export function ffmpegDecoder(analysisRate: number, events: DecoderEvents): PcmDecoder {
+  const child: ChildProcessWithoutNullStreams = spawn(ffmpegCommand(), [
+    '-hide_banner', '-loglevel', 'error', '-i', 'pipe:0', '-vn', '-acodec', 'pcm_s16le', '-ar', String(analysisRate),
+    '-f', 'wav', 'pipe:1',
+  ]);
+  let header: Buffer | undefined = Buffer.alloc(0);
+  let channels = 0;
+  let carry = Buffer.alloc(0);
+  let stderr = '';
+  let decodedAny = false;
+  let stdoutEnded = false;
+  let exited: number | null | undefined;
+  let finished = false;
+
+  const finish = () => {
+    if (finished || !stdoutEnded || exited === undefined) return;
+    finished = true;
+    if (!decodedAny && exited !== 0) events.onError(stderr.trim().split('\n').pop() || 'not audio');
+    else events.onEnd();
+  };
+
+  child.stdout.on('data', (chunk: Buffer) => {
+    let data = chunk;
+    if (header) {
+      header = Buffer.concat([header, chunk]);
+      const parsed = parseWavHeader(header);
+      if (!parsed) return;
+      channels = parsed.channels;
+      data = header.subarray(parsed.dataOffset);
+      header = undefined;
+    }
+    if (carry.length > 0) data = Buffer.concat([carry, data]);
+    const usable = data.length - (data.length % (2 * channels));
+    carry = Buffer.from(data.subarray(usable));
+    if (usable === 0) return;
+    const samples = new Float32Array(usable / 2);
+    for (let i = 0; i < samples.length; i++) samples[i] = data.readInt16LE(i * 2) / 32768;
+    decodedAny = true;
+    events.onPcm({ samples, channels, sampleRate: analysisRate });
+  });
+  child.stdout.on('end', () => {
+    stdoutEnded = true;
+    finish();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    if (stderr.length < 4096) stderr += chunk.toString();
+  });
+  child.on('exit', (code) => {
+    exited = code;
+    finish();
+  });
+  child.on('error', (error) => {
+    exited = -1;
+    stdoutEnded = true;
+    stderr = error.message;
+    finish();
+  });
+  // FFmpeg stopping early (bad input) closes its stdin: that is reported through the exit, not as a crash.
+  child.stdin.on('error', () => {});
+  child.stdin.on('drain', () => events.onDrain());
+
+  return {
+    write(bytes) {
+      if (child.stdin.writable && !child.stdin.write(bytes)) events.onFull();
+    },
+    end() {
+      child.stdin.end();
+    },
+    destroy() {
+      finished = true;
+      child.kill('SIGKILL');
+    },
+  };
+}
+
+/** Reads the RIFF header FFmpeg writes to a pipe (its sizes are unknown, so only the layout matters). */
+export function parseWavHeader(buffer: Buffer): { channels: number; dataOffset: number } | undefined {
+  if (buffer.length < 12) return undefined;
+  let offset = 12;
+  let channels = 0;
+  while (offset + 8 <= buffer.length) {
+    const id = buffer.toString('ascii', offset, offset + 4);
+    const size = buffer.readUInt32LE(offset + 4);
+    if (id === 'data') return channels > 0 ? { channels, dataOffset: offset + 8 } : undefined;
+    if (offset + 8 + size > buffer.length) return undefined;
+    if (id === 'fmt ') channels = buffer.readUInt16LE(offset + 10);
+    offset += 8 + size + (size % 2);
+  }
+  return undefined;
+}

@@ -1,0 +1,235 @@
+// The local server's stand-in for a speech model. Words sit where the audio has speech (energy-based voice
+// activity on 20 ms frames); their text comes from a script or a fixed word list. Everything is derived from
+// sample counts, never from wall time, so the same audio always gives the same messages.
+import type { ResultsMessage, ServerMessage, Word } from '../protocol/messages.js';
+
+const FRAME_SECONDS = 0.02;
+/** RMS above this (about -40 dBFS) is speech. */
+const SPEECH_RMS = 0.01;
+/** Silence that ends a word. */
+const WORD_GAP = 0.06;
+const MAX_WORD = 0.5;
+/** Without an endpoint, a final goes out once a segment is this long. */
+const MAX_SEGMENT = 5;
+const INTERIM_EVERY = 1;
+
+export const DEFAULT_WORDS = (
+  'the quick brown fox jumps over the lazy dog while seven bright stars watch quietly above a calm river ' +
+  'and every little boat drifts home before the evening bell'
+).split(' ');
+
+export interface RecognizerSettings {
+  channels: number;
+  multichannel: boolean;
+  interimResults: boolean;
+  /** Milliseconds of silence before speech_final, or false. */
+  endpointing: number | false;
+  utteranceEndMs?: number;
+  vadEvents: boolean;
+  punctuate: boolean;
+  diarize: boolean;
+  /** The words to say, in order; they repeat when the audio outlasts them. */
+  script: string[];
+  /** Builds the `metadata` block of every Results. */
+  resultsMetadata: ResultsMessage['metadata'];
+}
+
+function round(seconds: number): number {
+  return Math.round(seconds * 1e6) / 1e6;
+}
+
+function bareWord(token: string): string {
+  return token.toLowerCase().replace(/^[^\p{L}\p{N}']+|[^\p{L}\p{N}']+$/gu, '') || token.toLowerCase();
+}
+
+/** One channel's voice activity, words and segments. */
+class ChannelTrack {
+  #frames = 0;
+  #wordStart: number | undefined;
+  #lastSpeechEnd = 0;
+  #silence = 0;
+  #inUtterance = false;
+  #utterances = 0;
+  #segmentStart = 0;
+  #lastResult = 0;
+  #words: Word[] = [];
+  #lastWordEnd: number | undefined;
+  #utteranceEndSent = true;
+  #scriptAt = 0;
+  #startOfSentence = true;
+
+  constructor(
+    private readonly index: number,
+    private readonly total: number,
+    private readonly settings: RecognizerSettings,
+    private readonly emit: (message: ServerMessage) => void,
+  ) {}
+
+  get now(): number {
+    return this.#frames * FRAME_SECONDS;
+  }
+
+  frame(rms: number): void {
+    const start = this.now;
+    this.#frames++;
+    const end = this.now;
+    const s = this.settings;
+    if (rms > SPEECH_RMS) {
+      if (this.#wordStart === undefined) {
+        this.#wordStart = start;
+        if (!this.#inUtterance) {
+          this.#inUtterance = true;
+          if (s.vadEvents) this.emit({ type: 'SpeechStarted', channel: [this.index, this.total], timestamp: round(start) });
+        }
+      }
+      this.#lastSpeechEnd = end;
+      this.#silence = 0;
+      if (end - this.#wordStart >= MAX_WORD) this.#closeWord(end);
+    } else {
+      this.#silence += FRAME_SECONDS;
+      if (this.#wordStart !== undefined && this.#silence >= WORD_GAP - 1e-9) this.#closeWord(this.#lastSpeechEnd);
+      const endpoint = s.endpointing === false ? Infinity : Math.max(s.endpointing / 1000, WORD_GAP);
+      if (this.#inUtterance && this.#wordStart === undefined && this.#silence >= endpoint - 1e-9) {
+        this.#endUtterance();
+        this.#final(end, { speechFinal: true });
+      }
+    }
+    if (s.utteranceEndMs !== undefined && s.interimResults && !this.#utteranceEndSent &&
+        this.#lastWordEnd !== undefined && (end - this.#lastWordEnd) * 1000 >= s.utteranceEndMs - 1e-6) {
+      this.#utteranceEndSent = true;
+      this.emit({ type: 'UtteranceEnd', channel: [this.index, this.total], last_word_end: round(this.#lastWordEnd) });
+    }
+    if (this.#wordStart === undefined && end - this.#segmentStart >= MAX_SEGMENT - 1e-9) {
+      this.#final(end, {});
+    } else if (s.interimResults && end - this.#lastResult >= INTERIM_EVERY - 1e-9) {
+      this.#send(end, false, false, false);
+    }
+  }
+
+  /** Finalize: everything heard so far goes out as a final now. */
+  finalize(fromFinalize: boolean): void {
+    if (this.#wordStart !== undefined) this.#closeWord(this.now);
+    if (this.now > this.#segmentStart || this.#words.length > 0) {
+      const hadWords = this.#words.length > 0;
+      if (!fromFinalize && hadWords) this.#endUtterance();
+      this.#final(this.now, { fromFinalize, speechFinal: !fromFinalize && hadWords });
+    }
+  }
+
+  #closeWord(end: number): void {
+    const start = this.#wordStart!;
+    this.#wordStart = undefined;
+    const s = this.settings;
+    const token = s.script[this.#scriptAt % s.script.length];
+    this.#scriptAt++;
+    const n = this.#scriptAt;
+    const word: Word = { word: bareWord(token), start: round(start), end: round(end), confidence: 0.9 + ((n * 7) % 10) / 100 };
+    if (s.punctuate) {
+      const scripted = /[A-Z.,!?;:]/.test(token);
+      word.punctuated_word = scripted || !this.#startOfSentence ? token : token[0].toUpperCase() + token.slice(1);
+      this.#startOfSentence = /[.!?]$/.test(token);
+    }
+    if (s.diarize) word.speaker = this.#utterances % 2;
+    this.#words.push(word);
+    this.#lastWordEnd = end;
+    this.#utteranceEndSent = false;
+  }
+
+  #endUtterance(): void {
+    this.#inUtterance = false;
+    this.#utterances++;
+    const last = this.#words[this.#words.length - 1];
+    if (this.settings.punctuate && last?.punctuated_word && !/[.!?]$/.test(last.punctuated_word)) {
+      last.punctuated_word += '.';
+      this.#startOfSentence = true;
+    }
+  }
+
+  #final(end: number, how: { speechFinal?: boolean; fromFinalize?: boolean }): void {
+    this.#send(end, true, how.speechFinal ?? false, how.fromFinalize ?? false);
+    this.#words = [];
+    this.#segmentStart = end;
+  }
+
+  #send(end: number, isFinal: boolean, speechFinal: boolean, fromFinalize: boolean): void {
+    this.#lastResult = end;
+    const words = this.#words.map((w) => ({ ...w }));
+    const s = this.settings;
+    const transcript = words.map((w) => (s.punctuate ? w.punctuated_word : w.word)).join(' ');
+    const confidence = words.length === 0 ? 0 : round(words.reduce((sum, w) => sum + w.confidence, 0) / words.length);
+    const results: ResultsMessage = {
+      type: 'Results',
+      channel_index: [this.index, this.total],
+      duration: round(end - this.#segmentStart),
+      start: round(this.#segmentStart),
+      is_final: isFinal,
+      speech_final: speechFinal,
+      channel: { alternatives: [{ transcript, confidence, words }] },
+      metadata: s.resultsMetadata,
+      from_finalize: fromFinalize,
+    };
+    this.emit(results);
+  }
+}
+
+/** Turns decoded audio into the messages Deepgram would send for it. */
+export class Recognizer {
+  readonly #tracks: ChannelTrack[];
+  readonly #frameSums: Float64Array;
+  #frameFill = 0;
+  #frameLength = 0;
+  #sampleRate = 0;
+  #samplesPerChannel = 0;
+
+  constructor(settings: RecognizerSettings, emit: (message: ServerMessage) => void) {
+    const tracks = settings.multichannel ? settings.channels : 1;
+    this.#tracks = Array.from({ length: tracks }, (_, i) => new ChannelTrack(i, tracks, settings, emit));
+    this.#frameSums = new Float64Array(tracks);
+  }
+
+  /** Seconds of audio per channel taken so far. */
+  get duration(): number {
+    return this.#sampleRate === 0 ? 0 : this.#samplesPerChannel / this.#sampleRate;
+  }
+
+  push(samples: Float32Array, channels: number, sampleRate: number): void {
+    if (this.#sampleRate === 0) {
+      this.#sampleRate = sampleRate;
+      this.#frameLength = Math.round(sampleRate * FRAME_SECONDS);
+    }
+    const tracks = this.#tracks.length;
+    const frames = samples.length / channels;
+    for (let i = 0; i < frames; i++) {
+      for (let t = 0; t < tracks; t++) {
+        // One track per channel with multichannel; otherwise a mono mix of every channel.
+        let value = 0;
+        if (tracks === 1 && channels > 1) {
+          for (let c = 0; c < channels; c++) value += samples[i * channels + c];
+          value /= channels;
+        } else {
+          value = samples[i * channels + Math.min(t, channels - 1)];
+        }
+        this.#frameSums[t] += value * value;
+      }
+      if (++this.#frameFill === this.#frameLength) {
+        for (let t = 0; t < tracks; t++) {
+          this.#tracks[t].frame(Math.sqrt(this.#frameSums[t] / this.#frameLength));
+          this.#frameSums[t] = 0;
+        }
+        this.#frameFill = 0;
+      }
+    }
+    this.#samplesPerChannel += frames;
+  }
+
+  finalize(channel?: number): void {
+    this.#tracks.forEach((track, i) => {
+      if (channel === undefined || channel === i) track.finalize(true);
+    });
+  }
+
+  /** End of stream: the last finals. */
+  flush(): void {
+    for (const track of this.#tracks) track.finalize(false);
+  }
+}

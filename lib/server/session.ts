@@ -1,0 +1,352 @@
+// One /v1/listen connection of the local server: frames in, decoding, ingest throttle, recognizer, close.
+import { createHash } from 'node:crypto';
+import type { Socket } from 'node:net';
+import WebSocket from 'ws';
+import {
+  CLOSE_DATA_ERROR, CLOSE_NET_ERROR, CLOSE_NORMAL, CONTROL_TYPES, DATA0000_REASON, NET0000_REASON, NET0001_REASON,
+  type MetadataMessage, type ModelInfo, type ServerMessage,
+} from '../protocol/messages.js';
+import { Recognizer } from './recognizer.js';
+import { ffmpegDecoder, isRawEncoding, rawDecoder, type Pcm, type PcmDecoder } from './pcm.js';
+
+/** Misbehaviour on request, for one connection. */
+export interface Faults {
+  /** Drop the TCP connection (no close frame) once this many audio bytes have arrived. */
+  dropAfterBytes?: number;
+  /** Drop the TCP connection this many ms after the upgrade. */
+  dropAfterMs?: number;
+  /** Close with 1011 NET-0000 this many ms after the upgrade. */
+  net0000AfterMs?: number;
+  /** Delay every message and the close by this many ms. */
+  latencyMs?: number;
+  /** Send a frame that is not JSON after this many messages (0: before the first). */
+  malformedAfter?: number;
+}
+
+export interface SessionSettings {
+  requestId: string;
+  params: URLSearchParams;
+  faults: Faults;
+  /** Audio seconds taken per wall second, or false for as fast as it comes. */
+  realtimeFactor: number | false;
+  inactivityTimeout: number;
+  script: string[];
+  onEnd(): void;
+}
+
+type Item = { pcm: Pcm } | { finalize: number | undefined } | { sync: unknown } | { close: true };
+
+const ANALYSIS_RATE = 16000;
+/** Decoded audio queued ahead of the recognizer before the socket stops being read. */
+const QUEUE_SECONDS = 2;
+/** Bytes waiting to go to a slow client before the recognizer waits for it. */
+const OUTPUT_LIMIT = 1 << 20;
+/** Audio the throttle lets through at once, as Deepgram's ingest allows a small burst. */
+const BURST_SECONDS = 0.5;
+
+function modelInfo(model: string): { uuid: string; info: ModelInfo } {
+  const hex = createHash('sha256').update(model).digest('hex');
+  const uuid = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  return { uuid, info: { name: `local-${model}`, version: 'local', arch: model } };
+}
+
+function schemaError(raw: string, detail: string): ServerMessage {
+  return {
+    type: 'Error', variant: 'SchemaError',
+    description: `Could not deserialize last text message: ${detail}`, message: raw,
+  };
+}
+
+/** What serde would say of a text frame that is not a known control message, or undefined when it is one. */
+function controlProblem(raw: string): { parsed?: Record<string, unknown>; problem?: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return { problem: 'expected value at line 1 column 1' };
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    return { problem: `invalid type: expected internally tagged enum at line 1 column ${raw.length}` };
+  }
+  const type = (parsed as Record<string, unknown>).type;
+  if (typeof type !== 'string') return { problem: `missing field \`type\` at line 1 column ${raw.length}` };
+  if (!(CONTROL_TYPES as readonly string[]).includes(type)) {
+    const at = /"type"\s*:\s*"(?:[^"\\]|\\.)*"/.exec(raw);
+    const column = at ? at.index + at[0].length : raw.length;
+    const expected = CONTROL_TYPES.map((t) => `\`${t}\``).join(', ');
+    return { problem: `unknown variant \`${type}\`, expected one of ${expected} at line 1 column ${column}` };
+  }
+  return { parsed: parsed as Record<string, unknown> };
+}
+
+export class Session {
+  readonly #ws: WebSocket;
+  readonly #socket: Socket;
+  readonly #settings: SessionSettings;
+  readonly #created = new Date();
+  readonly #hash = createHash('sha256');
+  readonly #model: { uuid: string; info: ModelInfo };
+  #bytes = 0;
+  #decoder?: PcmDecoder;
+  #decoderFull = false;
+  #recognizer?: Recognizer;
+  #channels = 0;
+  #queue: Item[] = [];
+  #queuedSeconds = 0;
+  #closing = false;
+  #ended = false;
+  #firstAudioAt = 0;
+  #throttleTimer?: NodeJS.Timeout;
+  #outputBlocked = false;
+  #sentMessages = 0;
+  #timers = new Set<NodeJS.Timeout>();
+  #inactivity: NodeJS.Timeout;
+
+  constructor(ws: WebSocket, socket: Socket, settings: SessionSettings) {
+    this.#ws = ws;
+    this.#socket = socket;
+    this.#settings = settings;
+    this.#model = modelInfo(settings.params.get('model') ?? 'base');
+    this.#inactivity = setTimeout(() => this.#timedOut(), settings.inactivityTimeout);
+    const { faults } = settings;
+    if (faults.dropAfterMs !== undefined) this.#after(faults.dropAfterMs, () => socket.destroy());
+    if (faults.net0000AfterMs !== undefined) {
+      this.#after(faults.net0000AfterMs, () => this.#end(CLOSE_NET_ERROR, NET0000_REASON, true));
+    }
+    if (faults.malformedAfter === 0) this.#sendRaw('{"type":"Results","channel_index":[0,1],');
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      try {
+        this.#frame(data, isBinary);
+      } catch {
+        this.#end(CLOSE_NET_ERROR, 'internal error', true);
+      }
+    });
+    ws.on('error', () => {});
+    ws.on('close', () => this.#cleanUp());
+  }
+
+  #frame(data: Buffer, isBinary: boolean): void {
+    this.#inactivity.refresh();
+    if (this.#closing) return;
+    if (!isBinary) {
+      this.#text(data.toString('utf8'));
+    } else if (data.length === 0) {
+      this.#startClose(); // the legacy close: an empty binary frame
+    } else {
+      this.#audio(data);
+    }
+  }
+
+  #text(raw: string): void {
+    const { parsed, problem } = controlProblem(raw);
+    if (problem) {
+      this.#send(schemaError(raw, problem));
+      return;
+    }
+    switch (parsed!.type) {
+      case 'CloseStream':
+        this.#startClose();
+        break;
+      case 'Finalize':
+        this.#enqueue({ finalize: typeof parsed!.channel === 'number' ? parsed!.channel : undefined });
+        break;
+      case 'Sync':
+        this.#enqueue({ sync: parsed!.id });
+        break;
+      default: // KeepAlive only resets the timer; Configure's features change nothing the stand-in model does.
+    }
+  }
+
+  #audio(data: Buffer): void {
+    this.#hash.update(data);
+    this.#bytes += data.length;
+    const { dropAfterBytes } = this.#settings.faults;
+    if (dropAfterBytes !== undefined && this.#bytes >= dropAfterBytes) {
+      this.#socket.destroy();
+      return;
+    }
+    if (this.#firstAudioAt === 0) this.#firstAudioAt = performance.now();
+    (this.#decoder ??= this.#makeDecoder()).write(data);
+  }
+
+  #makeDecoder(): PcmDecoder {
+    const params = this.#settings.params;
+    const encoding = params.get('encoding');
+    const events = {
+      onPcm: (pcm: Pcm) => {
+        this.#queuedSeconds += pcm.samples.length / pcm.channels / pcm.sampleRate;
+        this.#enqueue({ pcm });
+      },
+      onEnd: () => this.#enqueue({ close: true }),
+      onError: () => this.#end(CLOSE_DATA_ERROR, DATA0000_REASON, false),
+      onFull: () => {
+        this.#decoderFull = true;
+        this.#flow();
+      },
+      onDrain: () => {
+        this.#decoderFull = false;
+        this.#flow();
+      },
+    };
+    if (isRawEncoding(encoding)) {
+      return rawDecoder(encoding!, Number(params.get('sample_rate')), Number(params.get('channels') ?? 1), events);
+    }
+    return ffmpegDecoder(ANALYSIS_RATE, events);
+  }
+
+  #startClose(): void {
+    this.#closing = true;
+    if (this.#decoder) this.#decoder.end();
+    else this.#enqueue({ close: true });
+  }
+
+  #enqueue(item: Item): void {
+    this.#queue.push(item);
+    this.#pump();
+  }
+
+  /** Feeds queued items to the recognizer in order, as fast as the throttle and the client allow. */
+  #pump = (): void => {
+    this.#throttleTimer = undefined;
+    while (this.#queue.length > 0 && !this.#ended) {
+      if (this.#outputBlocked) break;
+      const item = this.#queue[0];
+      if ('pcm' in item) {
+        const wait = this.#throttleWait();
+        if (wait > 0) {
+          this.#throttleTimer ??= setTimeout(this.#pump, wait);
+          break;
+        }
+        this.#queuedSeconds -= item.pcm.samples.length / item.pcm.channels / item.pcm.sampleRate;
+        this.#recognize(item.pcm);
+      } else if ('finalize' in item) {
+        this.#recognizer?.finalize(item.finalize);
+      } else if ('sync' in item) {
+        this.#send({ type: 'Sync', id: item.sync });
+      } else {
+        this.#queue = [];
+        this.#recognizer?.flush();
+        this.#end(CLOSE_NORMAL, '', false);
+        return;
+      }
+      this.#queue.shift();
+    }
+    this.#flow();
+  };
+
+  #throttleWait(): number {
+    const factor = this.#settings.realtimeFactor;
+    if (factor === false || !this.#recognizer) return 0;
+    const allowed = ((performance.now() - this.#firstAudioAt) / 1000) * factor + BURST_SECONDS;
+    const ahead = this.#recognizer.duration - allowed;
+    return ahead > 0 ? Math.ceil((ahead / factor) * 1000) : 0;
+  }
+
+  #recognize(pcm: Pcm): void {
+    if (!this.#recognizer) {
+      const p = this.#settings.params;
+      this.#channels = pcm.channels;
+      const endpointing = p.get('endpointing');
+      const utteranceEnd = p.get('utterance_end_ms');
+      this.#recognizer = new Recognizer({
+        channels: pcm.channels,
+        multichannel: p.get('multichannel') === 'true',
+        interimResults: p.get('interim_results') === 'true',
+        endpointing: endpointing === 'false' ? false : Number(endpointing ?? 10),
+        utteranceEndMs: utteranceEnd === null ? undefined : Number(utteranceEnd),
+        vadEvents: p.get('vad_events') === 'true',
+        punctuate: p.get('punctuate') === 'true' || p.get('smart_format') === 'true',
+        diarize: p.get('diarize') === 'true',
+        script: this.#settings.script,
+        resultsMetadata: { request_id: this.#settings.requestId, model_info: this.#model.info, model_uuid: this.#model.uuid },
+      }, (message) => this.#send(message));
+    }
+    this.#recognizer.push(pcm.samples, pcm.channels, pcm.sampleRate);
+  }
+
+  /** Reads the socket only while the decoder and the queue have room. */
+  #flow(): void {
+    if (this.#ended) return;
+    const hold = this.#decoderFull || this.#queuedSeconds > QUEUE_SECONDS;
+    if (hold && !this.#ws.isPaused) this.#ws.pause();
+    else if (!hold && this.#ws.isPaused) this.#ws.resume();
+  }
+
+  #metadata(complete: boolean): MetadataMessage {
+    const duration = this.#recognizer?.duration ?? 0;
+    const metadata: MetadataMessage = {
+      type: 'Metadata',
+      transaction_key: 'deprecated',
+      request_id: this.#settings.requestId,
+      sha256: complete ? this.#hash.digest('hex') : 'incomplete',
+      created: this.#created.toISOString(),
+      duration: Math.round(duration * 1e6) / 1e6,
+      channels: this.#channels,
+    };
+    if (this.#recognizer) {
+      metadata.models = [this.#model.uuid];
+      metadata.model_info = { [this.#model.uuid]: this.#model.info };
+    }
+    return metadata;
+  }
+
+  #timedOut(): void {
+    if (!this.#closing) this.#end(CLOSE_NET_ERROR, NET0001_REASON, true);
+  }
+
+  /** Metadata, then the close frame; nothing is processed after. */
+  #end(code: number, reason: string, incomplete: boolean): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#closing = true;
+    clearTimeout(this.#inactivity);
+    this.#send(this.#metadata(!incomplete));
+    this.#later(() => {
+      if (this.#ws.readyState === WebSocket.OPEN) this.#ws.close(code, reason);
+    });
+  }
+
+  #send(message: ServerMessage): void {
+    const text = JSON.stringify(message);
+    this.#later(() => this.#sendRaw(text));
+  }
+
+  #later(action: () => void): void {
+    const latency = this.#settings.faults.latencyMs;
+    if (latency) this.#after(latency, action);
+    else action();
+  }
+
+  #after(ms: number, action: () => void): void {
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      action();
+    }, ms);
+    this.#timers.add(timer);
+  }
+
+  #sendRaw(text: string): void {
+    if (this.#ws.readyState !== WebSocket.OPEN) return;
+    this.#ws.send(text, this.#onFlushed);
+    if (this.#ws.bufferedAmount > OUTPUT_LIMIT) this.#outputBlocked = true;
+    if (++this.#sentMessages === this.#settings.faults.malformedAfter) this.#ws.send('{"type":"Results","channel_index":[0,1],');
+  }
+
+  #onFlushed = (): void => {
+    if (this.#outputBlocked && this.#ws.bufferedAmount <= OUTPUT_LIMIT) {
+      this.#outputBlocked = false;
+      this.#pump();
+    }
+  };
+
+  #cleanUp(): void {
+    this.#ended = true;
+    clearTimeout(this.#inactivity);
+    clearTimeout(this.#throttleTimer);
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+    this.#queue = [];
+    this.#decoder?.destroy();
+    this.#settings.onEnd();
+  }
+}
