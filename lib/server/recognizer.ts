@@ -30,6 +30,8 @@ export interface RecognizerSettings {
   diarize: boolean;
   /** The words to say, in order; they repeat when the audio outlasts them. */
   script: string[];
+  /** The script has no punctuation of its own: end each utterance with a full stop. */
+  addFullStops: boolean;
   /** Builds the `metadata` block of every Results. */
   resultsMetadata: ResultsMessage['metadata'];
 }
@@ -139,7 +141,7 @@ class ChannelTrack {
     this.#inUtterance = false;
     this.#utterances++;
     const last = this.#words[this.#words.length - 1];
-    if (this.settings.punctuate && last?.punctuated_word && !/[.!?]$/.test(last.punctuated_word)) {
+    if (this.settings.addFullStops && last?.punctuated_word && !/[.!?]$/.test(last.punctuated_word)) {
       last.punctuated_word += '.';
       this.#startOfSentence = true;
     }

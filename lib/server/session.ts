@@ -6,7 +6,7 @@ import {
   CLOSE_DATA_ERROR, CLOSE_NET_ERROR, CLOSE_NORMAL, CONTROL_TYPES, DATA0000_REASON, NET0000_REASON, NET0001_REASON,
   type MetadataMessage, type ModelInfo, type ServerMessage,
 } from '../protocol/messages.js';
-import { Recognizer } from './recognizer.js';
+import { DEFAULT_WORDS, Recognizer } from './recognizer.js';
 import { ffmpegDecoder, isRawEncoding, rawDecoder, type Pcm, type PcmDecoder } from './pcm.js';
 
 /** Misbehaviour on request, for one connection. */
@@ -21,6 +21,8 @@ export interface Faults {
   latencyMs?: number;
   /** Send a frame that is not JSON after this many messages (0: before the first). */
   malformedAfter?: number;
+  /** Take CloseStream and then say nothing more, never closing. */
+  hangOnClose?: boolean;
 }
 
 export interface SessionSettings {
@@ -196,6 +198,7 @@ export class Session {
 
   #startClose(): void {
     this.#closing = true;
+    if (this.#settings.faults.hangOnClose) return;
     if (this.#decoder) this.#decoder.end();
     else this.#enqueue({ close: true });
   }
@@ -258,6 +261,7 @@ export class Session {
         punctuate: p.get('punctuate') === 'true' || p.get('smart_format') === 'true',
         diarize: p.get('diarize') === 'true',
         script: this.#settings.script,
+        addFullStops: this.#settings.script === DEFAULT_WORDS,
         resultsMetadata: { request_id: this.#settings.requestId, model_info: this.#model.info, model_uuid: this.#model.uuid },
       }, (message) => this.#send(message));
     }
@@ -301,6 +305,8 @@ export class Session {
     this.#closing = true;
     clearTimeout(this.#inactivity);
     this.#send(this.#metadata(!incomplete));
+    // The client's answer to the close frame must be read, whatever the flow control held back.
+    this.#ws.resume();
     this.#later(() => {
       if (this.#ws.readyState === WebSocket.OPEN) this.#ws.close(code, reason);
     });

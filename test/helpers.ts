@@ -1,0 +1,70 @@
+// Shared by the tests: servers that stop with the test, audio made to measure, and stream collectors.
+import type { Test } from 'tap';
+import { createHash } from 'node:crypto';
+import { Writable, type Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { startServer, type LocalServer, type ServerOptions } from '../lib/server/index.js';
+import type { ServerMessage, ResultsMessage } from '../lib/protocol/messages.js';
+
+export const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+
+export async function serve(t: Test, options: ServerOptions = {}): Promise<LocalServer> {
+  const server = await startServer({ realtimeFactor: false, ...options });
+  t.teardown(() => server.close());
+  return server;
+}
+
+export const RATE = 16000;
+
+/**
+ * linear16 mono at 16 kHz: `pattern` alternates tone and silence in seconds, starting with tone
+ * (`[1, 0.5, 1]` is 1 s of tone, 0.5 s of silence, 1 s of tone).
+ */
+export function tones(pattern: number[], amplitude = 8000): Buffer {
+  const total = Math.round(pattern.reduce((a, b) => a + b, 0) * RATE);
+  const pcm = Buffer.alloc(total * 2);
+  let at = 0;
+  pattern.forEach((seconds, i) => {
+    const n = Math.round(seconds * RATE);
+    if (i % 2 === 0) {
+      for (let k = 0; k < n; k++) pcm.writeInt16LE(Math.round(amplitude * Math.sin((2 * Math.PI * 220 * k) / RATE)), (at + k) * 2);
+    }
+    at += n;
+  });
+  return pcm;
+}
+
+export function chunk(buffer: Buffer, size = 3200): Buffer[] {
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < buffer.length; i += size) chunks.push(buffer.subarray(i, i + size));
+  return chunks;
+}
+
+export const LINEAR16 = { encoding: 'linear16', sample_rate: RATE } as const;
+
+export function collector<T = ServerMessage>(): Writable & { messages: T[] } {
+  const messages: T[] = [];
+  return Object.assign(new Writable({
+    objectMode: true,
+    write(message: T, _encoding, callback) {
+      messages.push(message);
+      callback();
+    },
+  }), { messages });
+}
+
+export async function readAll(stream: Readable): Promise<ServerMessage[]> {
+  const messages: ServerMessage[] = [];
+  for await (const message of stream) messages.push(message);
+  return messages;
+}
+
+export const finals = (messages: ServerMessage[]): ResultsMessage[] =>
+  messages.filter((m): m is ResultsMessage => m.type === 'Results' && (m as ResultsMessage).is_final);
+
+export const words = (messages: ServerMessage[]): string[] =>
+  finals(messages).flatMap((m) => m.channel.alternatives[0].words.map((w) => w.word));
+
+export function sha256(...buffers: Buffer[]): string {
+  return createHash('sha256').update(Buffer.concat(buffers)).digest('hex');
+}
