@@ -1,0 +1,142 @@
+import t from 'tap';
+import { createReadStream, readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createListenStream, type ListenQuery, type ResultsMessage, type ServerMessage } from '../../lib/index.js';
+import { DEFAULT_WORDS } from '../../lib/server/recognizer.js';
+import { chunk, collector, finals, fixture, LINEAR16, serve, tones, words } from '../helpers.js';
+
+async function transcribe(url: string, source: Buffer | string, query: ListenQuery = {}): Promise<ServerMessage[]> {
+  const listen = createListenStream({ url, query });
+  const sink = collector();
+  const input = typeof source === 'string' ? createReadStream(source) : Readable.from(chunk(source));
+  await pipeline(input, listen, sink);
+  return sink.messages;
+}
+
+const results = (messages: ServerMessage[]) => messages.filter((m): m is ResultsMessage => m.type === 'Results');
+const SCRIPT = readFileSync(fixture('speech.txt'), 'utf8');
+
+t.test('words sit where the audio has speech, and nowhere else', async (t) => {
+  const server = await serve(t);
+  const messages = await transcribe(server.url, tones([1, 0.5, 1, 0.5]), LINEAR16);
+  const all = finals(messages).flatMap((m) => m.channel.alternatives[0].words);
+  t.ok(all.length >= 4);
+  for (const w of all) t.ok((w.start >= 0 && w.end <= 1) || (w.start >= 1.5 && w.end <= 2.5), `${w.word} ${w.start}-${w.end}`);
+  t.same(all.map((w) => w.word), DEFAULT_WORDS.slice(0, all.length), 'the fixed word list, in order');
+});
+
+t.test('word text comes from the script, in order, on real speech', async (t) => {
+  const server = await serve(t, { script: SCRIPT });
+  const got = words(await transcribe(server.url, fixture('speech.wav')));
+  const expected = SCRIPT.toLowerCase().replace(/[.,]/g, '').split(/\s+/);
+  t.ok(got.length >= 10, `${got.length} words`);
+  t.same(got, expected.slice(0, got.length));
+});
+
+t.test('finals do not overlap and leave no gap', async (t) => {
+  const server = await serve(t);
+  const all = finals(await transcribe(server.url, fixture('speech.ogg'), { interim_results: true }));
+  let end = 0;
+  for (const f of all) {
+    t.equal(f.start, end, `final at ${f.start} starts where the last ended`);
+    end = Math.round((f.start + f.duration) * 1e6) / 1e6;
+  }
+  t.ok(Math.abs(end - 7.72) < 0.03, 'and they cover the whole audio');
+});
+
+t.test('interim results about once per second of audio', async (t) => {
+  const server = await serve(t);
+  const messages = await transcribe(server.url, tones([5]), { ...LINEAR16, interim_results: true, endpointing: false });
+  const interims = results(messages).filter((m) => !m.is_final);
+  t.same(interims.map((m) => m.start + m.duration), [1, 2, 3, 4], 'one per second, each from the segment start');
+  t.match(finals(messages)[0], { start: 0, duration: 5 }, 'a segment of 5 s without an endpoint goes out as a final');
+  const without = await transcribe(server.url, tones([5]), { ...LINEAR16, endpointing: false });
+  t.notOk(results(without).some((m) => !m.is_final), 'none without interim_results');
+});
+
+t.test('speech_final after endpointing ms of silence, not before', async (t) => {
+  const server = await serve(t);
+  const audio = tones([1, 0.3, 1, 1]);
+  const ends = (list: ResultsMessage[]) => list.map((m) => Math.round((m.start + m.duration) * 1e6) / 1e6);
+  const long = results(await transcribe(server.url, audio, { ...LINEAR16, endpointing: 500 })).filter((m) => m.speech_final);
+  t.same(ends(long), [2.8], 'only the 1 s pause ends an utterance with endpointing=500');
+  const short = results(await transcribe(server.url, audio, { ...LINEAR16, endpointing: 100 })).filter((m) => m.speech_final);
+  t.same(ends(short), [1.1, 2.4], 'both pauses with endpointing=100');
+});
+
+t.test('from_finalize answers Finalize', async (t) => {
+  const server = await serve(t);
+  const listen = createListenStream({ url: server.url, query: LINEAR16 });
+  const sink = collector();
+  const done = pipeline(listen, sink);
+  listen.write(tones([2]));
+  listen.finalize();
+  listen.end();
+  await done;
+  const answered = results(sink.messages).filter((m) => m.from_finalize);
+  t.equal(answered.length, 1);
+  t.match(answered[0], { is_final: true, start: 0, duration: 2 });
+});
+
+t.test('SpeechStarted with vad_events; UtteranceEnd with utterance_end_ms', async (t) => {
+  const server = await serve(t);
+  const messages = await transcribe(server.url, tones([1, 1.5, 1, 0.5]),
+    { ...LINEAR16, vad_events: true, interim_results: true, utterance_end_ms: 1000 });
+  t.same(messages.filter((m) => m.type === 'SpeechStarted'), [
+    { type: 'SpeechStarted', channel: [0, 1], timestamp: 0 },
+    { type: 'SpeechStarted', channel: [0, 1], timestamp: 2.5 },
+  ]);
+  t.same(messages.filter((m) => m.type === 'UtteranceEnd'), [{ type: 'UtteranceEnd', channel: [0, 1], last_word_end: 1 }],
+    'one after the 1.5 s gap; the last 0.5 s of silence is too short');
+  const quiet = await transcribe(server.url, tones([1, 1.5, 1]), LINEAR16);
+  t.notOk(quiet.some((m) => m.type === 'SpeechStarted' || m.type === 'UtteranceEnd'), 'neither unless asked for');
+});
+
+t.test('multichannel: one Results per channel, each with its own speech', async (t) => {
+  const server = await serve(t);
+  const messages = await transcribe(server.url, fixture('stereo.wav'), { multichannel: true });
+  const byChannel = [0, 1].map((c) => finals(messages).filter((m) => m.channel_index[0] === c));
+  t.ok(byChannel.every((list) => list.every((m) => m.channel_index[1] === 2)));
+  const left = byChannel[0].flatMap((m) => m.channel.alternatives[0].words);
+  const right = byChannel[1].flatMap((m) => m.channel.alternatives[0].words);
+  t.ok(left.length > 0 && right.length > 0);
+  t.ok(left.every((w) => w.end <= 2.5), 'the left channel speaks first');
+  t.ok(right.every((w) => w.start >= 2.5), 'the right channel answers after 2.5 s');
+  const mixed = await transcribe(server.url, fixture('stereo.wav'));
+  t.ok(results(mixed).every((m) => m.channel_index[0] === 0 && m.channel_index[1] === 1), 'mixed to one channel otherwise');
+});
+
+t.test('diarize gives each word a speaker; punctuate and smart_format give punctuated_word', async (t) => {
+  const server = await serve(t);
+  const diarized = finals(await transcribe(server.url, tones([1, 1, 1, 1]), { ...LINEAR16, diarize: true, endpointing: 300 }));
+  const speakers = diarized.flatMap((m) => m.channel.alternatives[0].words.map((w) => w.speaker));
+  t.ok(speakers.includes(0) && speakers.includes(1), `speakers ${[...new Set(speakers)]}`);
+  for (const option of ['punctuate', 'smart_format'] as const) {
+    const punctuated = finals(await transcribe(server.url, tones([1, 0.5]), { ...LINEAR16, [option]: true }));
+    const first = punctuated[0].channel.alternatives[0];
+    t.equal(first.words[0].punctuated_word, 'The', option);
+    t.match(first.transcript, /^The .*\.$/);
+  }
+  const plain = finals(await transcribe(server.url, tones([1, 0.5]), LINEAR16));
+  t.notOk('punctuated_word' in plain[0].channel.alternatives[0].words[0]);
+});
+
+t.test('the same audio always gives the same messages', async (t) => {
+  const server = await serve(t);
+  const strip = (messages: ServerMessage[]) => JSON.stringify(messages).replace(/"(request_id|created)":"[^"]*"/g, '');
+  const query = { interim_results: true, vad_events: true, utterance_end_ms: 1000, punctuate: true };
+  const a = await transcribe(server.url, fixture('speech.webm'), query);
+  const b = await transcribe(server.url, fixture('speech.webm'), query);
+  t.equal(strip(a), strip(b));
+});
+
+t.test('ingestion is throttled to the real-time factor', async (t) => {
+  const server = await serve(t, { realtimeFactor: 4 });
+  const started = performance.now();
+  await transcribe(server.url, tones([4]), LINEAR16);
+  const elapsed = performance.now() - started;
+  // 4 s of audio at 4x, less the 0.5 s burst and the last 0.1 s chunk: at least 850 ms.
+  // A lower bound only, so a slow machine cannot fail it.
+  t.ok(elapsed >= 840, `${Math.round(elapsed)} ms for 4 s of audio at 4x`);
+});
