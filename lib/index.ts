@@ -3,3 +3,13 @@ export { DeepgramError, type DeepgramErrorCode } from './listen/errors.js';
 export { startServer, type ServerOptions, type LocalServer, type Faults } from './server/index.js';
 export { checkQuery, toSearchParams, ENCODINGS, type ListenQuery, type Encoding } from './protocol/options.js';
 export * from './protocol/messages.js';
+export { createTranscriber, type Transcriber, type TranscriberOptions, type SentFormat } from './transcribe.js';
+export { createDecoder, type DecoderOptions } from './audio/decoder.js';
+export { createFramer, pcmByteRate, type FramerOptions } from './audio/framer.js';
+export { createPacer, type PacerOptions } from './audio/pacer.js';
+export { Probe, detectContainer, type Container } from './audio/probe.js';
+export {
+  finalsOnly, utterances, toText, channelFilter, splitChannels, type Utterance,
+} from './transcripts/results.js';
+export { toNdjson, fromNdjson } from './transcripts/ndjson.js';
+export { toSrt, toVtt, cueBuilder, type CaptionOptions, type Cue } from './transcripts/captions.js';

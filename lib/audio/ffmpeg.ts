@@ -21,9 +21,13 @@ export function ffmpegCommand(): string {
   } catch {
     // The bundled binary is optional: a system ffmpeg serves as well.
   }
-  for (const candidate of candidates) {
-    if (candidate && runs(candidate)) return (resolved = candidate);
-  }
+  return (resolved = firstWorking(candidates));
+}
+
+/** The first candidate that runs, or an error that says how to get FFmpeg. */
+export function firstWorking(candidates: (string | undefined)[]): string {
+  const found = candidates.find((candidate) => candidate && runs(candidate));
+  if (found) return found;
   throw new Error(
     'FFmpeg was not found: run `npm install @ffmpeg-installer/ffmpeg`, install it (`apt-get install ffmpeg`), or set FFMPEG_PATH to its binary');
 }

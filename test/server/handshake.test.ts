@@ -47,7 +47,7 @@ t.test('subprotocol auth: the server echoes token (or bearer), as browsers and w
 
 t.test('401: JSON body, dg-error and dg-request-id, for a wrong or a missing key', async (t) => {
   const server = await serve(t, { apiKey: ['k1', 'k2'] });
-  for (const headers of [{ Authorization: 'Token nope' }, {}]) {
+  for (const headers of [{ Authorization: 'Token nope' }, {}] as Record<string, string>[]) {
     const res = await upgrade(server.url, '/v1/listen', headers);
     t.equal(res.status, 401);
     t.equal(res.headers['content-type'], 'application/json');

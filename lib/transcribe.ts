@@ -1,0 +1,113 @@
+// createTranscriber: file bytes in, transcript objects out. One Duplex (pumpify) over the audio stages and
+// the listen stream, with the listen stream's encoding, sample_rate and channels set from what is really sent.
+import type { Duplex, Transform } from 'node:stream';
+import Pumpify from 'pumpify';
+import { createListenStream, type ListenStream, type ListenStreamOptions } from './listen/stream.js';
+import { DeepgramError } from './listen/errors.js';
+import type { ListenQuery } from './protocol/options.js';
+import type { MetadataMessage, ServerMessage } from './protocol/messages.js';
+import { Probe, type Container } from './audio/probe.js';
+import { createDecoder } from './audio/decoder.js';
+import { createFramer, pcmByteRate } from './audio/framer.js';
+import { createPacer } from './audio/pacer.js';
+
+type RawEncoding = 'linear16' | 'linear32' | 'mulaw' | 'alaw';
+const BYTES_PER_SAMPLE: Record<RawEncoding, number> = { linear16: 2, linear32: 4, mulaw: 1, alaw: 1 };
+/** Frame size for compressed containers, whose byte rate is unknown until decoded. */
+const CONTAINER_FRAME_BYTES = 8192;
+
+export interface TranscriberOptions extends Omit<ListenStreamOptions, 'query'> {
+  /** Query parameters; `encoding`, `sample_rate` and `channels` are set from the audio, never by hand. */
+  query?: Omit<ListenQuery, 'encoding' | 'sample_rate' | 'channels'>;
+  /** `auto` (default): WAV, Ogg, WebM, MP3 and FLAC go to Deepgram as they are, the rest through FFmpeg. */
+  decode?: 'auto' | 'always';
+  /** Headerless input: its layout, sent as declared. */
+  raw?: { encoding: RawEncoding; sample_rate: number; channels?: number };
+  /** Rate of decoded audio, Hz. Default 16000. */
+  sampleRate?: number;
+  /** Channels of decoded audio. Default 1. */
+  channels?: number;
+  /** Milliseconds of audio per frame sent. Default 100. */
+  frameMs?: number;
+  /** Release audio at this multiple of real time, as a live source would (decodes the input). */
+  pace?: number;
+}
+
+/** What the transcriber sends: a container as it is, or raw audio. */
+export interface SentFormat {
+  container?: Container;
+  encoding?: RawEncoding;
+  sample_rate?: number;
+  channels?: number;
+}
+
+export interface Transcriber extends Duplex {
+  on(event: 'data', listener: (message: ServerMessage) => void): this;
+  on(event: 'metadata', listener: (metadata: MetadataMessage) => void): this;
+  on(event: 'format', listener: (format: SentFormat) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+  [Symbol.asyncIterator](): AsyncIterableIterator<ServerMessage>;
+}
+
+const TranscriberPipeline = Pumpify.ctor(
+  { autoDestroy: false, destroy: false, readableObjectMode: true } as unknown as Parameters<typeof Pumpify.ctor>[0]);
+
+export function createTranscriber(options: TranscriberOptions = {}): Transcriber {
+  const { decode = 'auto', raw, sampleRate = 16000, channels = 1, frameMs = 100, pace, query = {}, ...listenOptions } = options;
+  for (const key of ['encoding', 'sample_rate', 'channels']) {
+    if (key in query) {
+      throw new DeepgramError('DG_OPTIONS', `${key} is set from the audio by the transcriber: use \`raw\` for headerless input, or sampleRate/channels for decoded audio`);
+    }
+  }
+  const transcriber = new TranscriberPipeline() as unknown as Transcriber & Pumpify;
+
+  const start = (stages: Duplex[], format: SentFormat) => {
+    let listen: ListenStream;
+    try {
+      const { container: _, ...sent } = format;
+      listen = createListenStream({ ...listenOptions, query: { ...query, ...sent } });
+    } catch (error) {
+      transcriber.destroy(error as Error);
+      return;
+    }
+    listen.on('metadata', (metadata) => transcriber.emit('metadata', metadata));
+    // On the next tick, so that a listener added right after createTranscriber() hears it.
+    process.nextTick(() => transcriber.emit('format', format));
+    transcriber.setPipeline(...stages, listen);
+  };
+  const pcmStages = (bytesPerSecond: number): Transform[] => [
+    createFramer({ frameMs, bytesPerSecond }),
+    ...(pace ? [createPacer({ bytesPerSecond, speed: pace })] : []),
+  ];
+  const decoded = (): [Duplex[], SentFormat] => [
+    [createDecoder({ sampleRate, channels }), ...pcmStages(pcmByteRate(sampleRate, channels))],
+    { encoding: 'linear16', sample_rate: sampleRate, channels },
+  ];
+
+  if (raw) {
+    const rawChannels = raw.channels ?? 1;
+    start(pcmStages(pcmByteRate(raw.sample_rate, rawChannels, BYTES_PER_SAMPLE[raw.encoding])),
+      { encoding: raw.encoding, sample_rate: raw.sample_rate, channels: rawChannels });
+  } else if (decode === 'always' || pace !== undefined) {
+    try {
+      start(...decoded());
+    } catch (error) {
+      process.nextTick(() => transcriber.destroy(error as Error));
+    }
+  } else {
+    const probe = new Probe();
+    transcriber.setWritable(probe);
+    probe.once('format', (container: Container | undefined, held: number) => {
+      try {
+        if (container || held === 0) start([probe, createFramer({ frameBytes: CONTAINER_FRAME_BYTES })], { container });
+        else {
+          const [stages, format] = decoded();
+          start([probe, ...stages], format);
+        }
+      } catch (error) {
+        transcriber.destroy(error as Error);
+      }
+    });
+  }
+  return transcriber;
+}

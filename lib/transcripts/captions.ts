@@ -1,0 +1,109 @@
+// SRT and WebVTT captions from live Results. One cue builder serves both formats; only the text differs.
+import type { Transform } from 'node:stream';
+import type { ServerMessage, Word } from '../protocol/messages.js';
+import { isResults, mapObjects, wordsOf } from './results.js';
+
+export interface CaptionOptions {
+  /** Longest cue, in seconds. Default 6. */
+  maxCueSeconds?: number;
+  /** Characters per line. Default 42. */
+  maxLineChars?: number;
+  /** Lines per cue. Default 2. */
+  maxLines?: number;
+  /** Silence between words that starts a new cue, in seconds. Default 1. */
+  maxGapSeconds?: number;
+  /** Prefix each cue with its speaker (with diarize). Default: when words carry a speaker. */
+  speakerLabels?: boolean;
+}
+
+export interface Cue {
+  start: number;
+  end: number;
+  lines: string[];
+  speaker?: number;
+}
+
+/** Groups final words into cues that respect the length, width, gap and speaker limits. */
+export function cueBuilder(options: CaptionOptions = {}) {
+  const maxSeconds = options.maxCueSeconds ?? 6;
+  const width = options.maxLineChars ?? 42;
+  const maxLines = options.maxLines ?? 2;
+  const maxGap = options.maxGapSeconds ?? 1;
+  let words: Word[] = [];
+
+  const wrap = (list: Word[]): string[] => {
+    const lines: string[] = [];
+    for (const w of list) {
+      const text = w.punctuated_word ?? w.word;
+      const last = lines[lines.length - 1];
+      if (last !== undefined && last.length + 1 + text.length <= width) lines[lines.length - 1] = `${last} ${text}`;
+      else lines.push(text);
+    }
+    return lines;
+  };
+  const cut = (): Cue[] => {
+    if (words.length === 0) return [];
+    const cue: Cue = { start: words[0].start, end: words[words.length - 1].end, lines: wrap(words) };
+    if (words[0].speaker !== undefined) cue.speaker = words[0].speaker;
+    words = [];
+    return [cue];
+  };
+  return {
+    /** Adds a final's words; returns the cues that are complete. */
+    add(list: Word[], endOfUtterance: boolean): Cue[] {
+      const cues: Cue[] = [];
+      for (const w of list) {
+        const first = words[0];
+        const previous = words[words.length - 1];
+        if (first && (w.end - first.start > maxSeconds || w.start - previous.end > maxGap ||
+            w.speaker !== first.speaker || wrap([...words, w]).length > maxLines)) {
+          cues.push(...cut());
+        }
+        words.push(w);
+      }
+      if (endOfUtterance) cues.push(...cut());
+      return cues;
+    },
+    flush: cut,
+  };
+}
+
+function timestamp(seconds: number, separator: ',' | '.'): string {
+  const ms = Math.round(seconds * 1000);
+  const pad = (n: number, size = 2) => String(n).padStart(size, '0');
+  return `${pad(Math.floor(ms / 3_600_000))}:${pad(Math.floor(ms / 60_000) % 60)}:${pad(Math.floor(ms / 1000) % 60)}${separator}${pad(ms % 1000, 3)}`;
+}
+
+function captions(options: CaptionOptions, header: string, format: (cue: Cue, index: number, labels: boolean) => string): Transform {
+  const builder = cueBuilder(options);
+  let index = 0;
+  let started = false;
+  const render = (cues: Cue[]): string[] => {
+    const out = cues.map((cue) => format(cue, ++index, options.speakerLabels ?? cue.speaker !== undefined));
+    if (!started) out.unshift(header);
+    started = true;
+    return out.filter(Boolean);
+  };
+  return mapObjects<ServerMessage, string>(
+    (m) => (isResults(m) && m.is_final ? render(builder.add(wordsOf(m), m.speech_final)) : undefined),
+    () => render(builder.flush()),
+  );
+}
+
+/** SubRip: numbered cues, `HH:MM:SS,mmm`, a blank line after each; speakers as `Speaker N: `. */
+export function toSrt(options: CaptionOptions = {}): Transform {
+  return captions(options, '', (cue, index, labels) => {
+    const lines = labels && cue.speaker !== undefined ? [`Speaker ${cue.speaker}: ${cue.lines[0]}`, ...cue.lines.slice(1)] : cue.lines;
+    return `${index}\n${timestamp(cue.start, ',')} --> ${timestamp(cue.end, ',')}\n${lines.join('\n')}\n\n`;
+  });
+}
+
+/** WebVTT: the `WEBVTT` header, `HH:MM:SS.mmm` cues; speakers as voice spans `<v Speaker N>`. */
+export function toVtt(options: CaptionOptions = {}): Transform {
+  return captions(options, 'WEBVTT\n\n', (cue, _index, labels) => {
+    const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    const lines = cue.lines.map(escape);
+    if (labels && cue.speaker !== undefined) lines[0] = `<v Speaker ${cue.speaker}>${lines[0]}`;
+    return `${timestamp(cue.start, '.')} --> ${timestamp(cue.end, '.')}\n${lines.join('\n')}\n\n`;
+  });
+}

@@ -1,0 +1,90 @@
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import type { ResultsMessage, ServerMessage, UtteranceEndMessage, Word } from '../protocol/messages.js';
+
+export const isResults = (message: ServerMessage): message is ResultsMessage => message.type === 'Results';
+
+export const transcriptOf = (results: ResultsMessage): string => results.channel.alternatives[0]?.transcript ?? '';
+export const wordsOf = (results: ResultsMessage): Word[] => results.channel.alternatives[0]?.words ?? [];
+
+/** An object-mode Transform from a function that may return nothing (dropped), one item, or several. */
+export function mapObjects<I, O>(map: (item: I) => O | O[] | undefined, flush?: () => O[]): Transform {
+  return new Transform({
+    objectMode: true,
+    transform(item: I, _encoding, callback: TransformCallback) {
+      const out = map(item);
+      if (Array.isArray(out)) for (const o of out) this.push(o);
+      else if (out !== undefined) this.push(out);
+      callback();
+    },
+    flush(callback: TransformCallback) {
+      for (const o of flush?.() ?? []) this.push(o);
+      callback();
+    },
+  });
+}
+
+/** Final Results only; empty finals (silence) are dropped unless `keepEmpty`. */
+export function finalsOnly(options: { keepEmpty?: boolean } = {}): Transform {
+  return mapObjects<ServerMessage, ResultsMessage>((m) =>
+    isResults(m) && m.is_final && (options.keepEmpty || transcriptOf(m) !== '') ? m : undefined);
+}
+
+/** Results of one channel of a multichannel session; other messages pass when their channel matches too. */
+export function channelFilter(index: number): Transform {
+  return mapObjects<ServerMessage, ServerMessage>((m) => {
+    const field = (m as { channel?: unknown }).channel;
+    const channel = isResults(m) ? m.channel_index[0] : Array.isArray(field) ? field[0] : undefined;
+    return channel === undefined || channel === index ? m : undefined;
+  });
+}
+
+/** One readable per channel of a multichannel session, each with that channel's messages. */
+export function splitChannels(source: Readable, count: number): Readable[] {
+  return Array.from({ length: count }, (_, i) => source.pipe(channelFilter(i)));
+}
+
+export interface Utterance {
+  type: 'Utterance';
+  text: string;
+  start: number;
+  end: number;
+  channel: number;
+  speaker?: number;
+  words: Word[];
+}
+
+/**
+ * Joins final segments into utterances, ending one at `speech_final`, at `UtteranceEnd`, or at the end of
+ * the stream; each channel separately.
+ */
+export function utterances(): Transform {
+  const open = new Map<number, ResultsMessage[]>();
+  const close = (channel: number): Utterance | undefined => {
+    const parts = open.get(channel);
+    open.delete(channel);
+    const words = parts?.flatMap(wordsOf) ?? [];
+    if (!parts || words.length === 0) return undefined;
+    const text = parts.map(transcriptOf).filter(Boolean).join(' ');
+    const speaker = words.find((w) => w.speaker !== undefined)?.speaker;
+    return {
+      type: 'Utterance', text, start: words[0].start, end: words[words.length - 1].end, channel,
+      ...(speaker === undefined ? {} : { speaker }), words,
+    };
+  };
+  return mapObjects<ServerMessage, Utterance>((m) => {
+    if (m.type === 'UtteranceEnd') return close((m as UtteranceEndMessage).channel[0]);
+    if (!isResults(m) || !m.is_final) return undefined;
+    const channel = m.channel_index[0];
+    open.set(channel, [...(open.get(channel) ?? []), m]);
+    return m.speech_final ? close(channel) : undefined;
+  }, () => [...open.keys()].map(close).filter((u): u is Utterance => u !== undefined));
+}
+
+/** Plain text, a line per final segment or utterance that says something. */
+export function toText(): Transform {
+  return mapObjects<ServerMessage | Utterance, string>((m) => {
+    const text = m.type === 'Utterance' ? (m as Utterance).text
+      : isResults(m as ServerMessage) && (m as ResultsMessage).is_final ? transcriptOf(m as ResultsMessage) : '';
+    return text ? `${text}\n` : undefined;
+  });
+}
