@@ -53,10 +53,18 @@ export interface ListenQuery {
   diarize_version?: string;
 }
 
-const BOOLEAN_PARAMS = [
-  'multichannel', 'interim_results', 'vad_events', 'punctuate', 'smart_format', 'no_delay', 'numerals',
-  'filler_words', 'profanity_filter', 'dictation', 'diarize', 'detect_entities', 'mip_opt_out',
-] as const;
+/** How each query parameter is written: a flag, one value, or a repeatable value. */
+export const QUERY_PARAMS = {
+  model: 'value', language: 'value', version: 'value', encoding: 'value', sample_rate: 'value', channels: 'value',
+  multichannel: 'flag', interim_results: 'flag', endpointing: 'value', utterance_end_ms: 'value', vad_events: 'flag',
+  punctuate: 'flag', smart_format: 'flag', no_delay: 'flag', numerals: 'flag', filler_words: 'flag',
+  profanity_filter: 'flag', dictation: 'flag', diarize: 'flag', diarize_model: 'value', redact: 'repeatable',
+  keywords: 'repeatable', keyterm: 'repeatable', search: 'repeatable', replace: 'repeatable', tag: 'repeatable',
+  extra: 'repeatable', detect_entities: 'flag', mip_opt_out: 'flag', callback: 'value', callback_method: 'value',
+  alternatives: 'value', tier: 'value', diarize_version: 'value',
+} as const satisfies Record<keyof ListenQuery, 'flag' | 'value' | 'repeatable'>;
+
+const BOOLEAN_PARAMS = Object.keys(QUERY_PARAMS).filter((k) => QUERY_PARAMS[k as keyof ListenQuery] === 'flag');
 
 /** Builds the query string; repeatable parameters go as repeated keys (`keyterm=a&keyterm=b`). */
 export function toSearchParams(query: ListenQuery): URLSearchParams {

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { createReadStream, readFileSync, writeFileSync } from 'node:fs';
-import { Readable, Writable, type Transform } from 'node:stream';
+import { Readable, Writable, type Duplex, type Transform } from 'node:stream';
+import type { Test } from 'tap';
 import { pipeline } from 'node:stream/promises';
 import {
   channelFilter, createTranscriber, finalsOnly, fromNdjson, splitChannels, toNdjson, toSrt, toText, toVtt, utterances,
@@ -12,9 +13,9 @@ const SAVED = fixture('speech.ndjson');
 const QUERY = { interim_results: true, punctuate: true, diarize: true, vad_events: true, utterance_end_ms: 1000 } as const;
 const strip = (text: string) => text.replace(/"(request_id|created)":"[^"]*"/g, '');
 
-async function text(source: Readable, ...stages: Transform[]): Promise<string> {
+async function text(source: Readable, ...stages: Duplex[]): Promise<string> {
   let out = '';
-  await pipeline(source, ...stages, new Writable({ write(chunk, _e, cb) { out += chunk; cb(); } }) as never);
+  await pipeline([source, ...stages, new Writable({ write(chunk, _e, cb) { out += chunk; cb(); } })]);
   return out;
 }
 const replay = () => createReadStream(SAVED).pipe(fromNdjson());
@@ -48,7 +49,7 @@ t.test('captions and text from the saved run match their golden files', async (t
 });
 
 /** Checks SRT or WebVTT against its format: numbering, timing syntax, order, no overlap, line limits. */
-function checkCaptions(t: Tap.Test, out: string, format: 'srt' | 'vtt', maxLineChars = 42, maxLines = 2) {
+function checkCaptions(t: Test, out: string, format: 'srt' | 'vtt', maxLineChars = 42, maxLines = 2) {
   let body = out;
   if (format === 'vtt') {
     t.ok(out.startsWith('WEBVTT\n\n'), 'WEBVTT header');
@@ -74,8 +75,6 @@ function checkCaptions(t: Tap.Test, out: string, format: 'srt' | 'vtt', maxLineC
   });
   return blocks.length;
 }
-
-declare namespace Tap { type Test = Parameters<Parameters<typeof t.test>[1]>[0] }
 
 t.test('captions are valid SRT and WebVTT, with speaker labels under diarize', async (t) => {
   const srt = await text(replay(), toSrt());
