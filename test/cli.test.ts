@@ -1,0 +1,94 @@
+import t from 'tap';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { main } from '../lib/cli.js';
+import { fixture, serve } from './helpers.js';
+
+async function run(args: string[], stdin: Buffer = Buffer.alloc(0), stop?: Promise<void>) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c) => (out += c));
+  stderr.on('data', (c) => (err += c));
+  const code = await main(args, { stdin: Readable.from([stdin]), stdout, stderr, stop });
+  return { code, out, err };
+}
+
+t.test('transcribe with no key uses the embedded local server and says its words are synthetic', async (t) => {
+  const saved = process.env.DEEPGRAM_API_KEY;
+  delete process.env.DEEPGRAM_API_KEY;
+  t.teardown(() => { if (saved !== undefined) process.env.DEEPGRAM_API_KEY = saved; });
+  const { code, out, err } = await run(['transcribe', fixture('speech.wav')]);
+  t.equal(code, 0);
+  t.match(err, /embedded local server: its words are synthetic/);
+  t.match(out, /^hello world\nthis is a\n/, 'the sidecar speech.txt gives the words, a line per utterance');
+});
+
+t.test('every format, with listen flags, against a server given by --url', async (t) => {
+  const server = await serve(t, { script: 'Alpha beta gamma delta.' });
+  const url = ['--url', server.url];
+  const srt = await run(['transcribe', ...url, '--format', 'srt', '--diarize', '--punctuate', fixture('speech.ogg')]);
+  t.match(srt.out, /^1\n00:00:00,\d{3} --> 00:00:0\d,\d{3}\nSpeaker 0: Alpha/);
+  const vtt = await run(['transcribe', ...url, '--format', 'vtt', fixture('speech.mp3')]);
+  t.match(vtt.out, /^WEBVTT\n\n00:00:00\.\d{3} --> /);
+  const ndjson = await run(['transcribe', ...url, '--format', 'ndjson', '--interim_results', fixture('speech.flac')]);
+  const lines = ndjson.out.trim().split('\n').map((l) => JSON.parse(l));
+  t.ok(lines.some((m) => m.type === 'Results' && !m.is_final), 'interim results were asked for and came');
+  t.equal(lines[lines.length - 1].type, 'Metadata');
+  const json = await run(['transcribe', ...url, '--format', 'json', fixture('speech.webm')]);
+  const doc = JSON.parse(json.out);
+  t.match(doc.transcript, /^alpha beta gamma delta alpha/);
+  t.equal(doc.metadata.type, 'Metadata');
+  t.ok(doc.results.every((r: { is_final: boolean }) => r.is_final));
+});
+
+t.test('standard input with -', async (t) => {
+  const server = await serve(t, { script: 'from standard input' });
+  const { code, out } = await run(['transcribe', '--url', server.url, '-'], readFileSync(fixture('speech.wav')));
+  t.equal(code, 0);
+  t.match(out, /^from standard/);
+});
+
+t.test('many files into --out: one clear line per failure, the others go on, exit 1', async (t) => {
+  const server = await serve(t);
+  const dir = mkdtempSync(join(tmpdir(), 'dgs-'));
+  const { code, err } = await run(['transcribe', '--url', server.url, '--out', dir, '--format', 'srt',
+    fixture('missing.wav'), fixture('speech.wav'), fixture('speech.txt'), fixture('speech.m4a')]);
+  t.equal(code, 1);
+  t.same(readdirSync(dir).sort(), ['speech.m4a.srt', 'speech.wav.srt'], 'complete outputs only, no temporary files');
+  const lines = err.trim().split('\n');
+  t.equal(lines.length, 2);
+  t.match(lines[0], /missing\.wav: ENOENT/);
+  t.match(lines[1], /speech\.txt: FFmpeg could not decode the input/);
+});
+
+t.test('a refused key is one clear line', async (t) => {
+  const server = await serve(t, { apiKey: 'good' });
+  const { code, err } = await run(['transcribe', '--url', server.url, '--api-key', 'bad', fixture('speech.wav')]);
+  t.equal(code, 1);
+  t.match(err, /speech\.wav: Deepgram refused the connection: 401 Invalid credentials\./);
+  t.notMatch(err, /bad/, 'the key is not echoed');
+});
+
+t.test('usage errors exit 2 with the usage', async (t) => {
+  for (const args of [['bogus'], ['transcribe'], ['transcribe', '--format', 'doc', 'x.wav'], ['transcribe', 'a.wav', 'b.wav'], ['transcribe', '--nope', 'x']]) {
+    const { code, err } = await run(args);
+    t.equal(code, 2, args.join(' '));
+    t.match(err, /Usage:/);
+  }
+  t.match((await run(['--help'])).out, /deepgram-stream transcribe/);
+});
+
+t.test('serve runs the local server until stopped', async (t) => {
+  let stop!: () => void;
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  const running = run(['serve', '--port', '0', '--realtime-factor', 'off'], undefined, stopped);
+  await new Promise((r) => setTimeout(r, 200));
+  stop();
+  const { code, out } = await running;
+  t.equal(code, 0);
+  t.match(out, /local \/v1\/listen server on ws:\/\/127\.0\.0\.1:\d+/);
+});
