@@ -1,0 +1,32 @@
+// Every README example marked `// example: NAME` runs for real, as a user would run it, against the built package.
+import t from 'tap';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const readme = readFileSync(`${root}README.md`, 'utf8');
+const examples = [...readme.matchAll(/```js\n\/\/ example: (\S+)\n([\s\S]*?)```/g)].map(([, name, code]) => ({ name, code }));
+
+const expected: Record<string, RegExp> = {
+  pipeline: /^The quick\b/m,
+  iterate: /^0 .*\n[\s\S]*\(finalized\)/,
+  captions: /^$/,
+  ndjson: /^1\n00:00:00,\d{3} --> /,
+  errors: /^DG_HANDSHAKE 401 Invalid credentials\. [0-9a-f-]{36}\n$/,
+};
+
+t.test('the README examples run', async (t) => {
+  t.same(examples.map((e) => e.name).sort(), Object.keys(expected).sort(), 'every example is checked');
+  // The examples import the package by name, which resolves to the built files.
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root });
+  mkdirSync(`${root}.readme-examples`, { recursive: true });
+  for (const { name, code } of examples) {
+    const file = `${root}.readme-examples/${name}.mjs`;
+    writeFileSync(file, code);
+    const run = spawnSync(process.execPath, [file], { cwd: root, encoding: 'utf8', timeout: 60_000, env: { ...process.env, DEEPGRAM_API_KEY: '' } });
+    t.equal(run.status, 0, `${name} exits 0 ${run.stderr}`);
+    t.match(run.stdout, expected[name], `${name} prints what it should`);
+  }
+  t.match(readFileSync('/tmp/speech.vtt', 'utf8'), /^WEBVTT\n\n00:00:00\.\d{3} --> .*\n<v Speaker 0>/, 'the captions example wrote WebVTT');
+});
