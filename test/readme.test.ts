@@ -9,7 +9,7 @@ const readme = readFileSync(`${root}README.md`, 'utf8');
 const examples = [...readme.matchAll(/```js\n\/\/ example: (\S+)\n([\s\S]*?)```/g)].map(([, name, code]) => ({ name, code }));
 
 const expected: Record<string, RegExp> = {
-  pipeline: /^The quick\b/m,
+  pipeline: /^[A-Z][a-z]+ [a-z ]+\.\n/,
   iterate: /^0 .*\n[\s\S]*\(finalized\)/,
   captions: /^$/,
   ndjson: /^1\n00:00:00,\d{3} --> /,

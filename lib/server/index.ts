@@ -4,7 +4,6 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'n
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { checkQuery } from '../protocol/options.js';
-import { DEFAULT_WORDS } from './recognizer.js';
 import { Session, type Faults } from './session.js';
 
 export type { Faults } from './session.js';
@@ -24,7 +23,10 @@ export interface ServerOptions {
   realtimeFactor?: number | false;
   /** Milliseconds without a frame before the 1011 NET-0001 close. Default 12000. */
   inactivityTimeout?: number;
-  /** The words the transcripts say, in order: a text, or a function of the request. Default: a fixed word list. */
+  /**
+   * The words the transcripts say, in order (restarting with each connection): a text, or a function of the
+   * request. Default: words from a fixed list, each chosen by its own audio, so replayed audio says the same.
+   */
   script?: string | ((request: IncomingMessage) => string | undefined);
   /** Faults for every connection, or chosen per connection (`index` counts connections from 0). */
   faults?: Faults | ((connection: { index: number; request: IncomingMessage }) => Faults | undefined);
@@ -74,10 +76,10 @@ export async function startServer(options: ServerOptions = {}): Promise<LocalSer
     // Compared in constant time, and against every key, so timing tells nothing about any of them.
     return keys.reduce((ok, key) => timingSafeEqual(key, hashed) || ok, false);
   };
-  const scriptFor = (request: IncomingMessage): string[] => {
+  const scriptFor = (request: IncomingMessage): string[] | undefined => {
     const text = typeof options.script === 'function' ? options.script(request) : options.script;
     const words = text?.split(/\s+/).filter(Boolean);
-    return words && words.length > 0 ? words : DEFAULT_WORDS;
+    return words && words.length > 0 ? words : undefined;
   };
 
   const http: Server = createServer((request, response) => {

@@ -28,10 +28,8 @@ export interface RecognizerSettings {
   vadEvents: boolean;
   punctuate: boolean;
   diarize: boolean;
-  /** The words to say, in order; they repeat when the audio outlasts them. */
-  script: string[];
-  /** The script has no punctuation of its own: end each utterance with a full stop. */
-  addFullStops: boolean;
+  /** The words to say, in order; they repeat when the audio outlasts them. Restarts with each connection. */
+  script?: string[];
   /** Builds the `metadata` block of every Results. */
   resultsMetadata: ResultsMessage['metadata'];
 }
@@ -58,6 +56,8 @@ class ChannelTrack {
   #lastWordEnd: number | undefined;
   #utteranceEndSent = true;
   #scriptAt = 0;
+  /** FNV-1a over the word's frame energies: without a script, the word is a function of its audio alone. */
+  #wordHash = 0x811c9dc5;
   #startOfSentence = true;
 
   constructor(
@@ -79,11 +79,13 @@ class ChannelTrack {
     if (rms > SPEECH_RMS) {
       if (this.#wordStart === undefined) {
         this.#wordStart = start;
+        this.#wordHash = 0x811c9dc5;
         if (!this.#inUtterance) {
           this.#inUtterance = true;
           if (s.vadEvents) this.emit({ type: 'SpeechStarted', channel: [this.index, this.total], timestamp: round(start) });
         }
       }
+      this.#wordHash = Math.imul(this.#wordHash ^ Math.round(rms * 1000), 0x01000193) >>> 0;
       this.#lastSpeechEnd = end;
       this.#silence = 0;
       if (end - this.#wordStart >= MAX_WORD) this.#closeWord(end);
@@ -122,10 +124,9 @@ class ChannelTrack {
     const start = this.#wordStart!;
     this.#wordStart = undefined;
     const s = this.settings;
-    const token = s.script[this.#scriptAt % s.script.length];
-    this.#scriptAt++;
-    const n = this.#scriptAt;
-    const word: Word = { word: bareWord(token), start: round(start), end: round(end), confidence: 0.9 + ((n * 7) % 10) / 100 };
+    const key = s.script ? this.#scriptAt++ : this.#wordHash;
+    const token = s.script ? s.script[key % s.script.length] : DEFAULT_WORDS[key % DEFAULT_WORDS.length];
+    const word: Word = { word: bareWord(token), start: round(start), end: round(end), confidence: 0.9 + (key % 10) / 100 };
     if (s.punctuate) {
       const scripted = /[A-Z.,!?;:]/.test(token);
       word.punctuated_word = scripted || !this.#startOfSentence ? token : token[0].toUpperCase() + token.slice(1);
@@ -141,7 +142,7 @@ class ChannelTrack {
     this.#inUtterance = false;
     this.#utterances++;
     const last = this.#words[this.#words.length - 1];
-    if (this.settings.addFullStops && last?.punctuated_word && !/[.!?]$/.test(last.punctuated_word)) {
+    if (!this.settings.script && last?.punctuated_word && !/[.!?]$/.test(last.punctuated_word)) {
       last.punctuated_word += '.';
       this.#startOfSentence = true;
     }

@@ -6,7 +6,7 @@ import {
   CLOSE_DATA_ERROR, CLOSE_NET_ERROR, CLOSE_NORMAL, CONTROL_TYPES, DATA0000_REASON, NET0000_REASON, NET0001_REASON,
   type MetadataMessage, type ModelInfo, type ServerMessage,
 } from '../protocol/messages.js';
-import { DEFAULT_WORDS, Recognizer } from './recognizer.js';
+import { Recognizer } from './recognizer.js';
 import { ffmpegDecoder, isRawEncoding, rawDecoder, type Pcm, type PcmDecoder } from './pcm.js';
 
 /** Misbehaviour on request, for one connection. */
@@ -32,7 +32,8 @@ export interface SessionSettings {
   /** Audio seconds taken per wall second, or false for as fast as it comes. */
   realtimeFactor: number | false;
   inactivityTimeout: number;
-  script: string[];
+  /** Words to say in order; undefined for words chosen by the audio itself. */
+  script?: string[];
   onEnd(): void;
 }
 
@@ -261,7 +262,6 @@ export class Session {
         punctuate: p.get('punctuate') === 'true' || p.get('smart_format') === 'true',
         diarize: p.get('diarize') === 'true',
         script: this.#settings.script,
-        addFullStops: this.#settings.script === DEFAULT_WORDS,
         resultsMetadata: { request_id: this.#settings.requestId, model_info: this.#model.info, model_uuid: this.#model.uuid },
       }, (message) => this.#send(message));
     }
