@@ -1,14 +1,27 @@
-import { Duplex, addAbortSignal } from 'node:stream';
+import { createHash, type Hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { Duplex, addAbortSignal } from 'node:stream';
+import { debuglog } from 'node:util';
 import WebSocket from 'ws';
 import { DeepgramError } from './errors.js';
+import { rebase, repeats, ReplayBuffer } from './replay.js';
 import { checkQuery, toSearchParams, type ListenQuery } from '../protocol/options.js';
 import {
-  CLOSE_NORMAL, describeClose,
-  type ControlMessage, type MetadataMessage, type ServerMessage,
+  CLOSE_DATA_ERROR, CLOSE_NORMAL, describeClose,
+  type ControlMessage, type MetadataMessage, type ResultsMessage, type ServerMessage,
 } from '../protocol/messages.js';
 
 export const DEFAULT_URL = 'wss://api.deepgram.com';
+
+/** `NODE_DEBUG=deepgram-stream` shows connects, closes and reconnects (never the key). */
+const debug = debuglog('deepgram-stream');
+
+export interface ReconnectOptions {
+  /** Reconnects tried in a row before giving up; a connection that delivers a message resets the count. */
+  attempts: number;
+  /** Exponential backoff with full jitter: a delay up to `initial * 2^(n-1)`, at most `max` (ms). */
+  backoff?: { initial?: number; max?: number };
+}
 
 export interface ListenStreamOptions {
   /** Query parameters of `/v1/listen`, named as Deepgram names them. */
@@ -31,7 +44,22 @@ export interface ListenStreamOptions {
   highWaterMark?: number;
   /** Server messages held before the socket stops being read. Default 16. */
   readableHighWaterMark?: number;
+  /**
+   * Reconnect after an abnormal close (1006, 1011, a network error; never 1000, 1008 or a 4xx handshake),
+   * replaying the audio not yet covered by finals and re-basing timestamps. Off by default.
+   */
+  reconnect?: ReconnectOptions;
   signal?: AbortSignal;
+}
+
+/** What the `reconnect` event tells. */
+export interface ReconnectEvent {
+  attempt: number;
+  /** The close that caused it. */
+  code: number;
+  reason: string;
+  /** Milliseconds waited before dialling again. */
+  delay: number;
 }
 
 interface QueuedControl {
@@ -64,9 +92,15 @@ function authorization(options: ListenStreamOptions): string | undefined {
   return key ? `Token ${key}` : undefined;
 }
 
+function header(res: IncomingMessage, name: string): string | undefined {
+  const value = res.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
 export interface ListenStream {
   on(event: 'data', listener: (message: ServerMessage) => void): this;
   on(event: 'metadata', listener: (metadata: MetadataMessage) => void): this;
+  on(event: 'reconnect', listener: (event: ReconnectEvent) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
   once(event: 'metadata', listener: (metadata: MetadataMessage) => void): this;
   once(event: string | symbol, listener: (...args: any[]) => void): this;
@@ -78,10 +112,15 @@ export interface ListenStream {
  * `end()` sends CloseStream after the last audio; the readable side ends when the server closes with 1000.
  */
 export class ListenStream extends Duplex {
-  #ws: WebSocket;
+  readonly #url: string;
+  readonly #auth?: string;
+  readonly #options: ListenStreamOptions;
+  #ws!: WebSocket;
   #requestId?: string;
   #metadata?: MetadataMessage;
-  /** A write or final that arrived before the socket opened. */
+  /** Metadata comes just before the close; whether it ends the stream depends on the close code. */
+  #heldMetadata?: MetadataMessage;
+  /** A write or final that arrived while no socket was open. */
   #whenOpen?: () => void;
   /** Bytes handed to the socket, and bytes whose write has completed. */
   #sent = 0;
@@ -90,10 +129,20 @@ export class ListenStream extends Duplex {
   #waitingWrite?: (error?: Error | null) => void;
   #closeSent = false;
   #idle = true;
+  #readPaused = false;
   #keepAliveTimer?: NodeJS.Timeout;
   #connectTimer?: NodeJS.Timeout;
   #closeTimer?: NodeJS.Timeout;
-  readonly #closeTimeout: number;
+  #reconnectTimer?: NodeJS.Timeout;
+  // Reconnect state: only used with the `reconnect` option.
+  #replay?: ReplayBuffer;
+  #hash?: Hash;
+  #reconnecting = false;
+  #everOpened = false;
+  #reconnects = 0;
+  #attempt = 0;
+  #offset = 0;
+  #duplicatesUntil = 0;
 
   constructor(options: ListenStreamOptions = {}) {
     super({
@@ -105,20 +154,23 @@ export class ListenStream extends Duplex {
     const query = toSearchParams(options.query ?? {});
     const problem = checkQuery(query);
     if (problem) throw new DeepgramError('DG_OPTIONS', problem);
-    const url = listenUrl(options.url ?? DEFAULT_URL, query, options.allowInsecure ?? false);
-    this.#closeTimeout = options.closeTimeout ?? 15_000;
-    const auth = authorization(options);
-    this.#ws = new WebSocket(url, { headers: auth ? { Authorization: auth } : {}, perMessageDeflate: false });
-    this.#listen(options);
+    this.#url = listenUrl(options.url ?? DEFAULT_URL, query, options.allowInsecure ?? false);
+    this.#auth = authorization(options);
+    this.#options = { ...options, apiKey: undefined, accessToken: undefined };
+    if (options.reconnect) {
+      this.#replay = new ReplayBuffer(query);
+      this.#hash = createHash('sha256');
+    }
+    this.#connect();
     if (options.signal) addAbortSignal(options.signal, this);
   }
 
-  /** `dg-request-id` of this session, once the upgrade has answered. */
+  /** `dg-request-id` of the current session, once the upgrade has answered. */
   get requestId(): string | undefined {
     return this.#requestId;
   }
 
-  /** The session's Metadata, once the server has sent it. */
+  /** The session's Metadata, once the server has closed normally. */
   get metadata(): MetadataMessage | undefined {
     return this.#metadata;
   }
@@ -137,60 +189,91 @@ export class ListenStream extends Duplex {
     this.#control({ type: 'Configure', features });
   }
 
-  #listen(options: ListenStreamOptions): void {
-    const ws = this.#ws;
-    const connectTimeout = options.connectTimeout ?? 10_000;
+  #connect(): void {
+    const ws = new WebSocket(this.#url, {
+      headers: this.#auth ? { Authorization: this.#auth } : {},
+      perMessageDeflate: false,
+    });
+    this.#ws = ws;
+    if (this.#readPaused) ws.pause();
+    debug('connecting (attempt %d)', this.#attempt);
+    const connectTimeout = this.#options.connectTimeout ?? 10_000;
     this.#connectTimer = setTimeout(() => {
-      this.destroy(new DeepgramError('DG_CONNECT_TIMEOUT', `no upgrade from the server within ${connectTimeout} ms`));
+      if (this.#reconnecting) return this.#retry(ws, 1006, `no upgrade within ${connectTimeout} ms`);
+      ws.terminate();
+      this.#fail(ws, new DeepgramError('DG_CONNECT_TIMEOUT', `no upgrade from the server within ${connectTimeout} ms`));
     }, connectTimeout);
-    ws.on('upgrade', (res: IncomingMessage) => {
+    // A socket that has been replaced or torn down says nothing more.
+    const current = (handler: (...args: any[]) => void) => (...args: any[]) => {
+      if (ws === this.#ws && !this.destroyed) handler(...args);
+    };
+    ws.on('upgrade', current((res: IncomingMessage) => {
       this.#requestId = header(res, 'dg-request-id');
-    });
-    ws.on('unexpected-response', (req, res) => this.#refused(req, res));
-    ws.on('open', () => {
-      clearTimeout(this.#connectTimer);
-      if (options.keepAlive !== false) this.#startKeepAlive(options.keepAlive ?? 3000);
-      this.#flushControls();
-      const pending = this.#whenOpen;
-      this.#whenOpen = undefined;
-      pending?.();
-    });
-    ws.on('message', (data: Buffer, isBinary: boolean) => this.#message(data, isBinary));
-    ws.on('close', (code: number, reason: Buffer) => this.#closed(code, reason.toString()));
-    ws.on('error', (error) => this.destroy(error));
+    }));
+    ws.on('unexpected-response', current((req, res) => this.#refused(ws, req, res)));
+    ws.on('open', current(() => this.#opened()));
+    ws.on('message', current((data: Buffer, isBinary: boolean) => this.#message(data, isBinary)));
+    ws.on('close', current((code: number, reason: Buffer) => this.#closed(code, reason.toString())));
+    // An error is followed by a close, which decides between reconnecting and failing; before any open there
+    // is nothing to reconnect, so it fails at once.
+    ws.on('error', current((error: Error) => {
+      if (!this.#replay || !this.#everOpened) this.#fail(ws, error);
+    }));
   }
 
-  #refused(req: { destroy(): void }, res: IncomingMessage): void {
+  #opened(): void {
+    clearTimeout(this.#connectTimer);
+    this.#everOpened = true;
+    debug('open, request %s', this.#requestId);
+    if (this.#reconnecting) {
+      this.#reconnecting = false;
+      const replay = this.#replay!.replay();
+      this.#offset = replay.offset;
+      this.#duplicatesUntil = replay.duplicatesUntil;
+      for (const chunk of replay.chunks) this.#ws.send(chunk, { binary: true });
+      debug('replayed %d bytes from %d s', replay.chunks.reduce((n, c) => n + c.length, 0), replay.offset);
+      if (this.#closeSent) this.#sendCloseStream();
+    }
+    if (this.#options.keepAlive !== false && !this.#closeSent) this.#startKeepAlive(this.#options.keepAlive ?? 3000);
+    this.#flushControls();
+    const pending = this.#whenOpen;
+    this.#whenOpen = undefined;
+    pending?.();
+    this.#onSent();
+  }
+
+  #refused(ws: WebSocket, req: { destroy(): void }, res: IncomingMessage): void {
     const chunks: Buffer[] = [];
     let size = 0;
     res.on('data', (chunk: Buffer) => {
       if (size < 65536) chunks.push(chunk);
       size += chunk.length;
     });
-    const fail = () => {
+    const refused = () => {
+      req.destroy();
       const status = res.statusCode ?? 0;
       const dgError = header(res, 'dg-error');
       const requestId = header(res, 'dg-request-id');
+      if (this.#reconnecting && status >= 500) return this.#retry(ws, 1006, `handshake answered ${status}`);
       const body = Buffer.concat(chunks).toString('utf8').slice(0, 65536);
       const what = dgError ?? (body || res.statusMessage || 'no reason given');
-      this.destroy(new DeepgramError('DG_HANDSHAKE',
+      this.#fail(ws, new DeepgramError('DG_HANDSHAKE',
         `Deepgram refused the connection: ${status} ${what}${requestId ? ` (request ${requestId})` : ''}`,
         { status, dgError, requestId, body }));
-      req.destroy();
     };
-    res.on('end', fail);
-    res.on('error', fail);
+    res.on('end', refused);
+    res.on('error', refused);
   }
 
   #message(data: Buffer, isBinary: boolean): void {
-    if (this.destroyed) return;
     this.#closeTimer?.refresh();
+    this.#attempt = 0;
     const text = data.toString('utf8');
-    let message: ServerMessage;
+    let message: ServerMessage | undefined;
     try {
       message = JSON.parse(text);
     } catch {
-      message = undefined as never;
+      // reported below
     }
     if (isBinary || message === null || typeof message !== 'object' || typeof message.type !== 'string') {
       this.destroy(new DeepgramError('DG_PROTOCOL',
@@ -199,31 +282,74 @@ export class ListenStream extends Duplex {
       return;
     }
     if (message.type === 'Metadata') {
-      this.#metadata = message as MetadataMessage;
-      this.emit('metadata', this.#metadata);
+      this.#heldMetadata = message as MetadataMessage;
+      return;
     }
-    if (!this.push(message)) this.#ws.pause();
+    if (this.#duplicatesUntil > 0 && repeats(message, this.#duplicatesUntil)) return;
+    rebase(message, this.#offset);
+    if (message.type === 'Results' && (message as ResultsMessage).is_final) {
+      const results = message as ResultsMessage;
+      this.#replay?.cover(results.start + results.duration);
+    }
+    if (!this.push(message)) this.#pauseReading();
   }
 
   #closed(code: number, reason: string): void {
     this.#stopTimers();
-    if (this.destroyed) return;
+    const metadata = this.#heldMetadata;
+    this.#heldMetadata = undefined;
+    debug('closed %d %s', code, reason);
     if (code === CLOSE_NORMAL) {
+      if (metadata) this.#finish(metadata);
       this.push(null);
       // Audio still queued can never be sent now: fail it rather than wait forever.
       this.#whenOpen = undefined;
       this.#waitingWrite?.(new DeepgramError('DG_CLOSED', 'the server closed the session before this audio was sent'));
       return;
     }
-    const meaning = describeClose(code, reason);
-    this.destroy(new DeepgramError('DG_CLOSE',
-      `Deepgram closed the session with ${code}${reason ? ` "${reason}"` : ''}: ${meaning}`,
-      { closeCode: code, closeReason: reason, metadata: this.#metadata, requestId: this.#requestId }));
+    if (this.#replay && code !== CLOSE_DATA_ERROR) return this.#retry(this.#ws, code, reason);
+    this.#fail(this.#ws, new DeepgramError('DG_CLOSE',
+      `Deepgram closed the session with ${code}${reason ? ` "${reason}"` : ''}: ${describeClose(code, reason)}`,
+      { closeCode: code, closeReason: reason, metadata, requestId: this.#requestId }));
+  }
+
+  /** The last Metadata; after reconnects, its duration and hash cover the whole stream, not the last session. */
+  #finish(metadata: MetadataMessage): void {
+    if (this.#reconnects > 0) {
+      metadata.duration = Math.round((metadata.duration + this.#offset) * 1e6) / 1e6;
+      metadata.sha256 = this.#hash!.digest('hex');
+    }
+    this.#metadata = metadata;
+    this.emit('metadata', metadata);
+    this.push(metadata);
+  }
+
+  #retry(ws: WebSocket, code: number, reason: string): void {
+    const limit = this.#options.reconnect!.attempts;
+    if (this.#attempt >= limit) {
+      return this.#fail(ws, new DeepgramError('DG_CLOSE',
+        `Deepgram closed the session with ${code}${reason ? ` "${reason}"` : ''} and ${limit} reconnects failed: ${describeClose(code, reason)}`,
+        { closeCode: code, closeReason: reason, requestId: this.#requestId }));
+    }
+    this.#stopTimers();
+    this.#attempt++;
+    this.#reconnects++;
+    this.#reconnecting = true;
+    const { initial = 250, max = 5000 } = this.#options.reconnect!.backoff ?? {};
+    const delay = Math.round(Math.random() * Math.min(max, initial * 2 ** (this.#attempt - 1)));
+    debug('reconnecting after %d in %d ms (attempt %d)', code, delay, this.#attempt);
+    this.emit('reconnect', { attempt: this.#attempt, code, reason, delay } satisfies ReconnectEvent);
+    ws.terminate();
+    this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
+  }
+
+  #fail(ws: WebSocket, error: Error): void {
+    if (ws === this.#ws) this.destroy(error);
   }
 
   override _write(chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     const ws = this.#ws;
-    if (ws.readyState === WebSocket.CONNECTING) {
+    if (ws.readyState === WebSocket.CONNECTING || this.#reconnecting) {
       this.#whenOpen = () => this._write(chunk, encoding, callback);
       return;
     }
@@ -238,51 +364,63 @@ export class ListenStream extends Duplex {
     }
     this.#sent += chunk.length;
     this.#idle = false;
+    this.#replay?.add(chunk);
+    this.#hash?.update(chunk);
     ws.send(chunk, { binary: true }, this.#onSent);
     this.#flushControls();
-    const done = (error?: Error | null) => {
+    this.#waitingWrite = (error?: Error | null) => {
       this.#waitingWrite = undefined;
       this.#completed += chunk.length;
       callback(error);
     };
-    if (ws.bufferedAmount <= this.writableHighWaterMark) done();
-    else this.#waitingWrite = done;
+    this.#onSent();
   }
 
-  #onSent = (error?: Error): void => {
-    if (error) {
-      this.destroy(error);
-      return;
+  /** A write completes once the socket's own buffer is under the mark. Send errors end in a close, handled there. */
+  #onSent = (): void => {
+    if (this.#waitingWrite && !this.#reconnecting && this.#ws.bufferedAmount <= this.writableHighWaterMark) {
+      this.#waitingWrite();
     }
-    if (this.#waitingWrite && this.#ws.bufferedAmount <= this.writableHighWaterMark) this.#waitingWrite();
   };
 
   override _final(callback: (error?: Error | null) => void): void {
     const ws = this.#ws;
-    if (ws.readyState === WebSocket.CONNECTING) {
+    if (ws.readyState === WebSocket.CONNECTING || this.#reconnecting) {
       this.#whenOpen = () => this._final(callback);
       return;
     }
     if (ws.readyState === WebSocket.OPEN) {
       this.#flushControls();
-      this.#sendText({ type: 'CloseStream' });
       this.#closeSent = true;
-      clearInterval(this.#keepAliveTimer);
-      this.#closeTimer = setTimeout(() => {
-        this.destroy(new DeepgramError('DG_CLOSE_TIMEOUT',
-          `the server did not close within ${this.#closeTimeout} ms of its last message after CloseStream`,
-          { requestId: this.#requestId }));
-      }, this.#closeTimeout);
+      this.#sendCloseStream();
     }
     callback();
   }
 
+  #sendCloseStream(): void {
+    this.#sendText({ type: 'CloseStream' });
+    clearInterval(this.#keepAliveTimer);
+    clearTimeout(this.#closeTimer);
+    this.#closeTimer = setTimeout(() => {
+      this.destroy(new DeepgramError('DG_CLOSE_TIMEOUT',
+        `the server did not close within ${this.#options.closeTimeout ?? 15_000} ms of its last message after CloseStream`,
+        { requestId: this.#requestId, metadata: this.#heldMetadata }));
+    }, this.#options.closeTimeout ?? 15_000);
+  }
+
+  #pauseReading(): void {
+    this.#readPaused = true;
+    this.#ws.pause();
+  }
+
   override _read(): void {
+    this.#readPaused = false;
     if (this.#ws.isPaused) this.#ws.resume();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.#stopTimers();
+    clearTimeout(this.#reconnectTimer);
     this.#whenOpen = undefined;
     this.#controls = [];
     // Torn down at once, with no CloseStream: destroy() means stop now.
@@ -295,10 +433,11 @@ export class ListenStream extends Duplex {
       throw new DeepgramError('DG_CLOSED', `${message.type} after CloseStream: the session is closing`);
     }
     this.#controls.push({ after: this.#completed + this.writableLength, text: JSON.stringify(message) });
-    if (this.#ws.readyState === WebSocket.OPEN) this.#flushControls();
+    this.#flushControls();
   }
 
   #flushControls(): void {
+    if (this.#ws.readyState !== WebSocket.OPEN || this.#reconnecting) return;
     while (this.#controls.length > 0 && this.#controls[0].after <= this.#sent) {
       this.#ws.send(this.#controls.shift()!.text);
       this.#idle = false;
@@ -306,11 +445,13 @@ export class ListenStream extends Duplex {
   }
 
   #sendText(message: ControlMessage): void {
+    if (this.#ws.readyState !== WebSocket.OPEN) return;
     this.#ws.send(JSON.stringify(message));
     this.#idle = false;
   }
 
   #startKeepAlive(interval: number): void {
+    clearInterval(this.#keepAliveTimer);
     this.#keepAliveTimer = setInterval(() => {
       if (this.#idle) this.#sendText({ type: 'KeepAlive' });
       this.#idle = true;
@@ -322,11 +463,6 @@ export class ListenStream extends Duplex {
     clearInterval(this.#keepAliveTimer);
     clearTimeout(this.#closeTimer);
   }
-}
-
-function header(res: IncomingMessage, name: string): string | undefined {
-  const value = res.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }
 
 /** Opens a `/v1/listen` session as a Duplex. Options that can never work throw before connecting. */

@@ -1,6 +1,7 @@
 // Turns received audio bytes into float samples: raw encodings here, containers through FFmpeg.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { ffmpegCommand } from '../audio/ffmpeg.js';
+import { parseWavHeader } from '../audio/wav.js';
 
 /** Interleaved samples in [-1, 1], with their layout. */
 export interface Pcm {
@@ -149,20 +150,4 @@ export function ffmpegDecoder(analysisRate: number, events: DecoderEvents): PcmD
       child.kill('SIGKILL');
     },
   };
-}
-
-/** Reads the RIFF header FFmpeg writes to a pipe (its sizes are unknown, so only the layout matters). */
-export function parseWavHeader(buffer: Buffer): { channels: number; dataOffset: number } | undefined {
-  if (buffer.length < 12) return undefined;
-  let offset = 12;
-  let channels = 0;
-  while (offset + 8 <= buffer.length) {
-    const id = buffer.toString('ascii', offset, offset + 4);
-    const size = buffer.readUInt32LE(offset + 4);
-    if (id === 'data') return channels > 0 ? { channels, dataOffset: offset + 8 } : undefined;
-    if (offset + 8 + size > buffer.length) return undefined;
-    if (id === 'fmt ') channels = buffer.readUInt16LE(offset + 10);
-    offset += 8 + size + (size % 2);
-  }
-  return undefined;
 }

@@ -3,15 +3,21 @@
 // sample counts, never from wall time, so the same audio always gives the same messages.
 import type { ResultsMessage, ServerMessage, Word } from '../protocol/messages.js';
 
+// Time is counted in whole 20 ms frames, so that a session started at another point of the same audio (a
+// reconnect's replay) decides exactly as the first did; seconds appear only in what is sent.
 const FRAME_SECONDS = 0.02;
 /** RMS above this (about -40 dBFS) is speech. */
 const SPEECH_RMS = 0.01;
-/** Silence that ends a word. */
-const WORD_GAP = 0.06;
-const MAX_WORD = 0.5;
-/** Without an endpoint, a final goes out once a segment is this long. */
-const MAX_SEGMENT = 5;
-const INTERIM_EVERY = 1;
+/** Silence that ends a word: 60 ms. */
+const WORD_GAP = 3;
+/** Longest word: 0.5 s. */
+const MAX_WORD = 25;
+/** Without an endpoint, a final goes out once a segment is 5 s long. */
+const MAX_SEGMENT = 250;
+/** Interim results every second of audio. */
+const INTERIM_EVERY = 50;
+
+const framesOf = (ms: number) => Math.ceil(ms / 20);
 
 export const DEFAULT_WORDS = (
   'the quick brown fox jumps over the lazy dog while seven bright stars watch quietly above a calm river ' +
@@ -34,15 +40,17 @@ export interface RecognizerSettings {
   resultsMetadata: ResultsMessage['metadata'];
 }
 
-function round(seconds: number): number {
-  return Math.round(seconds * 1e6) / 1e6;
+function round(value: number): number {
+  return Math.round(value * 1e6) / 1e6;
 }
+
+const seconds = (frames: number) => round(frames * FRAME_SECONDS);
 
 function bareWord(token: string): string {
   return token.toLowerCase().replace(/^[^\p{L}\p{N}']+|[^\p{L}\p{N}']+$/gu, '') || token.toLowerCase();
 }
 
-/** One channel's voice activity, words and segments. */
+/** One channel's voice activity, words and segments; every time here is a frame count. */
 class ChannelTrack {
   #frames = 0;
   #wordStart: number | undefined;
@@ -59,30 +67,32 @@ class ChannelTrack {
   /** FNV-1a over the word's frame energies: without a script, the word is a function of its audio alone. */
   #wordHash = 0x811c9dc5;
   #startOfSentence = true;
+  readonly #endpoint: number;
+  readonly #utteranceEnd: number | undefined;
 
   constructor(
     private readonly index: number,
     private readonly total: number,
     private readonly settings: RecognizerSettings,
     private readonly emit: (message: ServerMessage) => void,
-  ) {}
-
-  get now(): number {
-    return this.#frames * FRAME_SECONDS;
+  ) {
+    this.#endpoint = settings.endpointing === false ? Infinity : Math.max(framesOf(settings.endpointing), WORD_GAP);
+    this.#utteranceEnd = settings.utteranceEndMs !== undefined && settings.interimResults
+      ? framesOf(settings.utteranceEndMs) : undefined;
   }
 
   frame(rms: number): void {
-    const start = this.now;
-    this.#frames++;
-    const end = this.now;
-    const s = this.settings;
+    const start = this.#frames++;
+    const end = this.#frames;
     if (rms > SPEECH_RMS) {
       if (this.#wordStart === undefined) {
         this.#wordStart = start;
         this.#wordHash = 0x811c9dc5;
         if (!this.#inUtterance) {
           this.#inUtterance = true;
-          if (s.vadEvents) this.emit({ type: 'SpeechStarted', channel: [this.index, this.total], timestamp: round(start) });
+          if (this.settings.vadEvents) {
+            this.emit({ type: 'SpeechStarted', channel: [this.index, this.total], timestamp: seconds(start) });
+          }
         }
       }
       this.#wordHash = Math.imul(this.#wordHash ^ Math.round(rms * 1000), 0x01000193) >>> 0;
@@ -90,33 +100,32 @@ class ChannelTrack {
       this.#silence = 0;
       if (end - this.#wordStart >= MAX_WORD) this.#closeWord(end);
     } else {
-      this.#silence += FRAME_SECONDS;
-      if (this.#wordStart !== undefined && this.#silence >= WORD_GAP - 1e-9) this.#closeWord(this.#lastSpeechEnd);
-      const endpoint = s.endpointing === false ? Infinity : Math.max(s.endpointing / 1000, WORD_GAP);
-      if (this.#inUtterance && this.#wordStart === undefined && this.#silence >= endpoint - 1e-9) {
+      this.#silence++;
+      if (this.#wordStart !== undefined && this.#silence >= WORD_GAP) this.#closeWord(this.#lastSpeechEnd);
+      if (this.#inUtterance && this.#wordStart === undefined && this.#silence >= this.#endpoint) {
         this.#endUtterance();
         this.#final(end, { speechFinal: true });
       }
     }
-    if (s.utteranceEndMs !== undefined && s.interimResults && !this.#utteranceEndSent &&
-        this.#lastWordEnd !== undefined && (end - this.#lastWordEnd) * 1000 >= s.utteranceEndMs - 1e-6) {
+    if (this.#utteranceEnd !== undefined && !this.#utteranceEndSent && this.#lastWordEnd !== undefined &&
+        end - this.#lastWordEnd >= this.#utteranceEnd) {
       this.#utteranceEndSent = true;
-      this.emit({ type: 'UtteranceEnd', channel: [this.index, this.total], last_word_end: round(this.#lastWordEnd) });
+      this.emit({ type: 'UtteranceEnd', channel: [this.index, this.total], last_word_end: seconds(this.#lastWordEnd) });
     }
-    if (this.#wordStart === undefined && end - this.#segmentStart >= MAX_SEGMENT - 1e-9) {
+    if (this.#wordStart === undefined && end - this.#segmentStart >= MAX_SEGMENT) {
       this.#final(end, {});
-    } else if (s.interimResults && end - this.#lastResult >= INTERIM_EVERY - 1e-9) {
+    } else if (this.settings.interimResults && end - this.#lastResult >= INTERIM_EVERY) {
       this.#send(end, false, false, false);
     }
   }
 
   /** Finalize: everything heard so far goes out as a final now. */
   finalize(fromFinalize: boolean): void {
-    if (this.#wordStart !== undefined) this.#closeWord(this.now);
-    if (this.now > this.#segmentStart || this.#words.length > 0) {
+    if (this.#wordStart !== undefined) this.#closeWord(this.#frames);
+    if (this.#frames > this.#segmentStart || this.#words.length > 0) {
       const hadWords = this.#words.length > 0;
       if (!fromFinalize && hadWords) this.#endUtterance();
-      this.#final(this.now, { fromFinalize, speechFinal: !fromFinalize && hadWords });
+      this.#final(this.#frames, { fromFinalize, speechFinal: !fromFinalize && hadWords });
     }
   }
 
@@ -126,7 +135,7 @@ class ChannelTrack {
     const s = this.settings;
     const key = s.script ? this.#scriptAt++ : this.#wordHash;
     const token = s.script ? s.script[key % s.script.length] : DEFAULT_WORDS[key % DEFAULT_WORDS.length];
-    const word: Word = { word: bareWord(token), start: round(start), end: round(end), confidence: 0.9 + (key % 10) / 100 };
+    const word: Word = { word: bareWord(token), start: seconds(start), end: seconds(end), confidence: round(0.9 + (key % 10) / 100) };
     if (s.punctuate) {
       const scripted = /[A-Z.,!?;:]/.test(token);
       word.punctuated_word = scripted || !this.#startOfSentence ? token : token[0].toUpperCase() + token.slice(1);
@@ -163,8 +172,8 @@ class ChannelTrack {
     const results: ResultsMessage = {
       type: 'Results',
       channel_index: [this.index, this.total],
-      duration: round(end - this.#segmentStart),
-      start: round(this.#segmentStart),
+      duration: seconds(end - this.#segmentStart),
+      start: seconds(this.#segmentStart),
       is_final: isFinal,
       speech_final: speechFinal,
       channel: { alternatives: [{ transcript, confidence, words }] },

@@ -1,0 +1,130 @@
+// What a reconnect needs: the audio not yet covered by final results, and how the new session's timeline maps
+// onto the stream's.
+import { parseWavHeader } from '../audio/wav.js';
+import type { ServerMessage } from '../protocol/messages.js';
+
+const RAW_WIDTH: Record<string, number> = { linear16: 2, linear32: 4, mulaw: 1, alaw: 1 };
+/** Bytes looked at for a WAV header before giving up on cutting the audio by time. */
+const HEADER_LIMIT = 65536;
+
+interface Layout {
+  byteRate: number;
+  /** Bytes per sample frame: audio is cut only between frames. */
+  block: number;
+  /** Container header to send again before replayed audio (WAV); empty for raw audio. */
+  header: Buffer;
+}
+
+export interface Replay {
+  chunks: Buffer[];
+  /** Stream seconds at which the new session's audio starts. */
+  offset: number;
+  /** Results the new session repeats (those ending by this time) are to be dropped. */
+  duplicatesUntil: number;
+}
+
+/**
+ * Audio sent but not yet covered by final results. Raw audio and WAV are trimmed as finals arrive and replayed
+ * from the first uncovered sample (WAV behind its header again). Other containers cannot be cut by time: they are
+ * kept whole, replayed from the start, and what the new session repeats is dropped.
+ */
+export class ReplayBuffer {
+  /** undefined while the first bytes are still being read; null once known that the audio cannot be cut. */
+  #layout: Layout | null | undefined;
+  #head: Buffer[] = [];
+  #chunks: Buffer[] = [];
+  /** Audio bytes trimmed from the front, after the header. */
+  #trimmed = 0;
+  #covered = 0;
+
+  constructor(query: URLSearchParams) {
+    const encoding = query.get('encoding');
+    if (encoding === null) return; // a container: its first bytes will tell
+    const width = RAW_WIDTH[encoding];
+    const block = width * Number(query.get('channels') ?? 1);
+    this.#layout = width ? { byteRate: Number(query.get('sample_rate')) * block, block, header: Buffer.alloc(0) } : null;
+  }
+
+  /** Held bytes, for tests and for memory figures. */
+  get size(): number {
+    return [...this.#head, ...this.#chunks].reduce((sum, c) => sum + c.length, 0);
+  }
+
+  add(chunk: Buffer): void {
+    if (this.#layout !== undefined) {
+      this.#chunks.push(chunk);
+      return;
+    }
+    this.#head.push(chunk);
+    const head = Buffer.concat(this.#head);
+    const wav = parseWavHeader(head);
+    if (wav) {
+      this.#layout = { byteRate: wav.byteRate, block: wav.blockAlign, header: head.subarray(0, wav.dataOffset) };
+      this.#head = [];
+      if (head.length > wav.dataOffset) this.#chunks.push(head.subarray(wav.dataOffset));
+    } else if (head.length >= HEADER_LIMIT || (head.length >= 4 && head.toString('latin1', 0, 4) !== 'RIFF')) {
+      this.#layout = null;
+      this.#chunks = this.#head;
+      this.#head = [];
+    }
+  }
+
+  /** Final results now cover the stream up to `seconds`: the audio before it will not be needed again. */
+  cover(seconds: number): void {
+    this.#covered = Math.max(this.#covered, seconds);
+    const layout = this.#layout;
+    if (!layout) return;
+    // Finals end on sample boundaries; rounding absorbs the float error of start + duration.
+    let drop = Math.round((seconds * layout.byteRate) / layout.block) * layout.block - this.#trimmed;
+    while (drop > 0 && this.#chunks.length > 0) {
+      const first = this.#chunks[0];
+      if (first.length <= drop) {
+        this.#chunks.shift();
+        drop -= first.length;
+        this.#trimmed += first.length;
+      } else {
+        this.#chunks[0] = first.subarray(drop);
+        this.#trimmed += drop;
+        drop = 0;
+      }
+    }
+  }
+
+  replay(): Replay {
+    const layout = this.#layout;
+    if (!layout) return { chunks: [...this.#head, ...this.#chunks], offset: 0, duplicatesUntil: this.#covered };
+    const chunks = layout.header.length > 0 ? [layout.header, ...this.#chunks] : [...this.#chunks];
+    return { chunks, offset: this.#trimmed / layout.byteRate, duplicatesUntil: 0 };
+  }
+}
+
+const shift = (seconds: number, offset: number) => Math.round((seconds + offset) * 1e6) / 1e6;
+
+/** Moves a message from a session's own timeline onto the stream's, in place. */
+export function rebase(message: ServerMessage, offset: number): ServerMessage {
+  if (offset === 0) return message;
+  const m = message as Record<string, any>;
+  if (m.type === 'Results') {
+    m.start = shift(m.start, offset);
+    for (const alternative of m.channel?.alternatives ?? []) {
+      for (const word of alternative.words ?? []) {
+        word.start = shift(word.start, offset);
+        word.end = shift(word.end, offset);
+      }
+    }
+  } else if (m.type === 'SpeechStarted') {
+    m.timestamp = shift(m.timestamp, offset);
+  } else if (m.type === 'UtteranceEnd') {
+    m.last_word_end = shift(m.last_word_end, offset);
+  }
+  return message;
+}
+
+/** Whether a message from a replayed session only repeats what was already read. */
+export function repeats(message: ServerMessage, until: number): boolean {
+  const m = message as Record<string, any>;
+  if (m.type === 'Results') return m.start + m.duration <= until + 1e-6;
+  if (m.type === 'SpeechStarted') return m.timestamp < until - 1e-6;
+  if (m.type === 'UtteranceEnd') return m.last_word_end < until - 1e-6;
+  return false;
+}

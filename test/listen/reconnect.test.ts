@@ -1,0 +1,161 @@
+import t from 'tap';
+import { once } from 'node:events';
+import { createReadStream, readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import WebSocket from 'ws';
+import { createListenStream, type Faults, type ListenQuery, type ResultsMessage, type ServerMessage } from '../../lib/index.js';
+import { rebase, ReplayBuffer } from '../../lib/listen/replay.js';
+import { chunk, collector, finals, fixture, LINEAR16, serve, sha256, tones } from '../helpers.js';
+
+/** 40 s of speech-like audio: tones of varied length and loudness between pauses. */
+const AUDIO = tones(Array.from({ length: 80 }, (_, i) => 0.2 + ((i * 37) % 11) / 10), 6000);
+const RECONNECT = { attempts: 3, backoff: { initial: 10, max: 50 } };
+
+/** Finals as [start, duration, speech_final, words with times]: what must survive any drop unchanged. */
+const timeline = (messages: ServerMessage[]) => finals(messages).map((f: ResultsMessage) =>
+  [f.start, f.duration, f.speech_final, f.channel.alternatives[0].words.map((w) => `${w.word}@${w.start}-${w.end}`).join(' ')]);
+
+async function run(source: () => Readable, query: ListenQuery, faults?: (index: number) => Faults | undefined) {
+  const t0 = { reconnects: 0 };
+  const server = await import('../../lib/server/index.js').then((m) => m.startServer({
+    realtimeFactor: false, faults: faults && (({ index }) => faults(index)),
+  }));
+  try {
+    const listen = createListenStream({ url: server.url, query, reconnect: RECONNECT });
+    listen.on('reconnect', () => t0.reconnects++);
+    const sink = collector();
+    await pipeline(source(), listen, sink);
+    return { messages: sink.messages, reconnects: t0.reconnects, metadata: listen.metadata! };
+  } finally {
+    await server.close();
+  }
+}
+
+t.test('raw audio: drops at several points give the same finals, words and times as no drop', async (t) => {
+  const source = () => Readable.from(chunk(AUDIO, 6400));
+  const clean = await run(source, LINEAR16);
+  t.ok(finals(clean.messages).length > 40);
+  for (const drops of [[150_000], [400_000, 100_000], [1, 700_000, 1]]) {
+    const faulty = await run(source, LINEAR16, (i) => (drops[i] === undefined ? undefined : { dropAfterBytes: drops[i] }));
+    t.equal(faulty.reconnects, drops.length, `${drops.length} reconnect(s) after drops at ${drops}`);
+    t.same(timeline(faulty.messages), timeline(clean.messages), 'no final duplicated, missing or moved');
+    t.equal(faulty.metadata.duration, clean.metadata.duration, 'metadata covers the whole stream');
+    t.equal(faulty.metadata.sha256, sha256(AUDIO), 'and hashes every byte of it');
+  }
+});
+
+t.test('WAV: the header is sent again, and the timeline continues', async (t) => {
+  const source = () => createReadStream(fixture('speech.wav'), { highWaterMark: 8192 });
+  const clean = await run(source, {});
+  const faulty = await run(source, {}, (i) => (i < 2 ? { dropAfterBytes: 60_000 } : undefined));
+  t.equal(faulty.reconnects, 2);
+  t.same(timeline(faulty.messages), timeline(clean.messages));
+  t.equal(faulty.metadata.duration, clean.metadata.duration);
+});
+
+t.test('a container that cannot be cut by time is replayed whole, and what repeats is dropped', async (t) => {
+  const source = () => createReadStream(fixture('speech.ogg'), { highWaterMark: 2048 });
+  const clean = await run(source, { interim_results: true, vad_events: true });
+  const faulty = await run(source, { interim_results: true, vad_events: true }, (i) => (i === 0 ? { dropAfterBytes: 12_000 } : undefined));
+  t.equal(faulty.reconnects, 1);
+  t.same(timeline(faulty.messages), timeline(clean.messages));
+  const starts = faulty.messages.filter((m) => m.type === 'SpeechStarted').map((m) => (m as { timestamp: number }).timestamp);
+  t.same(starts, [...starts].sort((a, b) => a - b), 'SpeechStarted stays in order');
+});
+
+t.test('every timestamp stays monotonic: Results, words, SpeechStarted, UtteranceEnd', async (t) => {
+  const query = { ...LINEAR16, interim_results: true, vad_events: true, utterance_end_ms: 1000 };
+  const faulty = await run(() => Readable.from(chunk(AUDIO, 6400)), query, (i) => (i < 3 ? { dropAfterBytes: 200_000 } : undefined));
+  t.equal(faulty.reconnects, 3);
+  let end = 0;
+  for (const f of finals(faulty.messages)) {
+    t.equal(f.start, end, 'finals continue where the last ended');
+    end = Math.round((f.start + f.duration) * 1e6) / 1e6;
+  }
+  t.equal(end, AUDIO.length / 32000, 'to the end of the audio');
+  const times = faulty.messages.flatMap((m) => m.type === 'SpeechStarted' ? [(m as { timestamp: number }).timestamp]
+    : m.type === 'UtteranceEnd' ? [(m as { last_word_end: number }).last_word_end] : []);
+  t.ok(times.length > 10);
+  t.ok(Math.max(...times) > 30, 'events late in the stream carry stream time, not session time');
+});
+
+t.test('1011 NET-0000 is reconnected too', async (t) => {
+  const slow = () => Readable.from((async function* () {
+    for (const c of chunk(tones([1, 0.5, 1, 0.5]), 3200)) {
+      yield c;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  })());
+  const clean = await run(slow, LINEAR16);
+  const faulty = await run(slow, LINEAR16, (i) => (i === 0 ? { net0000AfterMs: 60 } : undefined));
+  t.equal(faulty.reconnects, 1);
+  t.same(timeline(faulty.messages), timeline(clean.messages));
+});
+
+t.test('never on 1008; never on a 4xx handshake; not past the attempts', async (t) => {
+  const server = await serve(t);
+  const bad = createListenStream({ url: server.url, reconnect: RECONNECT });
+  bad.resume();
+  bad.end(Buffer.from('not audio at all '.repeat(100)));
+  const [dataError] = await once(bad, 'error');
+  t.equal(dataError.closeCode, 1008, '1008 fails at once');
+
+  const busy = await serve(t, { maxConnections: 1, faults: ({ index }) => (index === 0 ? { dropAfterBytes: 1 } : undefined) });
+  const listen = createListenStream({ url: busy.url, query: LINEAR16, reconnect: { attempts: 5, backoff: { initial: 100, max: 100 } } });
+  listen.resume();
+  listen.on('reconnect', () => {
+    const squatter = new WebSocket(`${busy.url}/v1/listen`);
+    squatter.on('error', () => {});
+    t.teardown(() => squatter.terminate());
+  });
+  listen.write(tones([0.5]));
+  const [refused] = await once(listen, 'error');
+  t.equal(refused.code, 'DG_HANDSHAKE');
+  t.equal(refused.status, 429, 'a 429 while reconnecting is final');
+
+  const dropping = await serve(t, { faults: { dropAfterBytes: 1 } });
+  const doomed = createListenStream({ url: dropping.url, query: LINEAR16, reconnect: { attempts: 2, backoff: { initial: 1, max: 1 } } });
+  let tries = 0;
+  doomed.on('reconnect', () => tries++);
+  doomed.resume();
+  doomed.write(tones([0.5]));
+  const [gaveUp] = await once(doomed, 'error');
+  t.equal(tries, 2);
+  t.match(gaveUp.message, /2 reconnects failed/);
+});
+
+t.test('the replay buffer keeps only audio not yet covered by finals', async (t) => {
+  const raw = new ReplayBuffer(new URLSearchParams('encoding=linear16&sample_rate=16000&channels=2'));
+  for (let i = 0; i < 10; i++) raw.add(Buffer.alloc(6400)); // 1 s of stereo linear16
+  t.equal(raw.size, 64000);
+  raw.cover(0.25);
+  t.equal(raw.size, 48000, 'trimmed to the sample frame');
+  const { chunks, offset } = raw.replay();
+  t.equal(offset, 0.25);
+  t.equal(Buffer.concat(chunks).length, 48000);
+  raw.cover(1);
+  t.equal(raw.size, 0);
+
+  const wav = new ReplayBuffer(new URLSearchParams());
+  const bytes = readFileSync(fixture('speech.wav'));
+  for (let i = 0; i < bytes.length; i += 10) wav.add(bytes.subarray(i, i + 10)); // the header arrives in pieces
+  wav.cover(5);
+  const replay = wav.replay();
+  t.equal(replay.offset, 5);
+  t.equal(replay.chunks[0].toString('latin1', 0, 4), 'RIFF', 'the header goes first');
+  t.equal(Buffer.concat(replay.chunks).length, 44 + bytes.length - 44 - 5 * 32000);
+
+  const ogg = new ReplayBuffer(new URLSearchParams());
+  const oggBytes = readFileSync(fixture('speech.ogg'));
+  ogg.add(oggBytes);
+  ogg.cover(3);
+  t.same(ogg.replay(), { chunks: [oggBytes], offset: 0, duplicatesUntil: 3 }, 'kept whole');
+});
+
+t.test('rebase moves every timestamp', async (t) => {
+  const results = { type: 'Results', start: 1, duration: 2, channel: { alternatives: [{ words: [{ start: 1.5, end: 2 }] }] } };
+  t.match(rebase(results as never, 10), { start: 11, duration: 2, channel: { alternatives: [{ words: [{ start: 11.5, end: 12 }] }] } });
+  t.match(rebase({ type: 'SpeechStarted', timestamp: 1 } as never, 2.5), { timestamp: 3.5 });
+  t.match(rebase({ type: 'UtteranceEnd', last_word_end: 1 } as never, 2.5), { last_word_end: 3.5 });
+});
