@@ -348,29 +348,35 @@ export class ListenStream extends Duplex {
   }
 
   override _write(chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this._writev([{ chunk, encoding }], callback);
+  }
+
+  /** Chunks buffered while the socket was busy go out together, each its own frame, with one completion. */
+  override _writev(chunks: { chunk: Buffer; encoding: BufferEncoding }[], callback: (error?: Error | null) => void): void {
     const ws = this.#ws;
     if (ws.readyState === WebSocket.CONNECTING || this.#reconnecting) {
-      this.#whenOpen = () => this._write(chunk, encoding, callback);
+      this.#whenOpen = () => this._writev(chunks, callback);
       return;
     }
     if (ws.readyState !== WebSocket.OPEN) {
       callback(new DeepgramError('DG_CLOSED', 'the session is closed; this audio was not sent'));
       return;
     }
-    // An empty binary frame means CloseStream to the server: never send one.
-    if (chunk.length === 0) {
-      callback();
-      return;
+    let bytes = 0;
+    for (const { chunk } of chunks) {
+      // An empty binary frame means CloseStream to the server: never send one.
+      if (chunk.length === 0) continue;
+      bytes += chunk.length;
+      this.#sent += chunk.length;
+      this.#replay?.add(chunk);
+      this.#hash?.update(chunk);
+      ws.send(chunk, { binary: true }, this.#onSent);
+      if (this.#controls.length > 0) this.#flushControls();
     }
-    this.#sent += chunk.length;
     this.#idle = false;
-    this.#replay?.add(chunk);
-    this.#hash?.update(chunk);
-    ws.send(chunk, { binary: true }, this.#onSent);
-    this.#flushControls();
     this.#waitingWrite = (error?: Error | null) => {
       this.#waitingWrite = undefined;
-      this.#completed += chunk.length;
+      this.#completed += bytes;
       callback(error);
     };
     this.#onSent();

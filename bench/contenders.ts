@@ -1,0 +1,70 @@
+// The same job done four ways: send `seconds` of linear16 to /v1/listen as fast as the socket takes it, read
+// every message, end with CloseStream and wait for the server's close.
+import { once } from 'node:events';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import WebSocket from 'ws';
+import { DeepgramClient } from '@deepgram/sdk';
+import { createListenStream, createTranscriber } from '../lib/index.js';
+import { RATE, speech, speechWav } from './support.js';
+
+const QUERY = { encoding: 'linear16', sample_rate: RATE } as const;
+
+export type Contender = (url: string, seconds: number) => Promise<number>;
+
+function counter(): Writable & { count: number } {
+  const sink = new Writable({ objectMode: true, write: (_m, _e, done) => (sink.count++, done()) }) as Writable & { count: number };
+  sink.count = 0;
+  return sink;
+}
+
+/** The floor: ws itself, sending with the same bound on its buffer and parsing each message. */
+export const rawWs: Contender = async (url, seconds) => {
+  const ws = new WebSocket(`${url}/v1/listen?encoding=linear16&sample_rate=${RATE}`, { perMessageDeflate: false });
+  let messages = 0;
+  ws.on('message', (data) => {
+    JSON.parse(data.toString());
+    messages++;
+  });
+  const closed = once(ws, 'close');
+  await once(ws, 'open');
+  for await (const chunk of speech(seconds)) {
+    if (ws.bufferedAmount > 16384) await new Promise((resolve) => ws.send(chunk, resolve));
+    else ws.send(chunk);
+  }
+  ws.send('{"type":"CloseStream"}');
+  await closed;
+  return messages;
+};
+
+export const listenDuplex: Contender = async (url, seconds) => {
+  const sink = counter();
+  await pipeline(speech(seconds), createListenStream({ url, query: QUERY }), sink);
+  return sink.count;
+};
+
+/** With FFmpeg decoding a WAV of the same audio (decode: 'always'). */
+export const transcriber: Contender = async (url, seconds) => {
+  const sink = counter();
+  const wav = speechWav(seconds);
+  const source = Readable.from((function* () {
+    for (let i = 0; i < wav.length; i += 65536) yield wav.subarray(i, i + 65536);
+  })());
+  await pipeline(source, createTranscriber({ url, decode: 'always' }), sink);
+  return sink.count;
+};
+
+/** Deepgram's SDK (v5): sendMedia has no backpressure, so it is given the audio as fast as it can be read. */
+export const deepgramSdk: Contender = async (url, seconds) => {
+  const client = new DeepgramClient({ apiKey: 'bench', baseUrl: url });
+  const connection = await client.listen.v1.connect({ model: 'nova-3', ...QUERY, sample_rate: String(RATE), reconnectAttempts: 0 } as never);
+  let messages = 0;
+  const closed = new Promise<void>((resolve) => connection.on('close', () => resolve()));
+  connection.on('message', () => messages++);
+  connection.connect();
+  await connection.waitForOpen();
+  for await (const chunk of speech(seconds)) connection.sendMedia(chunk as Buffer);
+  connection.sendCloseStream({ type: 'CloseStream' });
+  await closed;
+  return messages;
+};

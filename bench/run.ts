@@ -1,0 +1,82 @@
+// npm run bench: every figure side by side in one run, against the local server with its throttle off.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { deepgramSdk, listenDuplex, rawWs, transcriber, type Contender } from './contenders.js';
+import { BYTES_PER_SECOND, childServer, measure, median, round } from './support.js';
+import { latency, scale } from './latency.js';
+import { decoding } from './decoding.js';
+import { chart } from './chart.js';
+
+const results = fileURLToPath(new URL('../../bench/results/', import.meta.url));
+mkdirSync(results, { recursive: true });
+const quick = process.argv.includes('--quick');
+const save = (name: string, data: unknown) => {
+  writeFileSync(`${results}${name}.json`, `${JSON.stringify(data, null, 2)}\n`);
+  console.log(name, JSON.stringify(data, null, 2));
+};
+
+async function throughput() {
+  const seconds = quick ? 120 : 1800;
+  const rounds = quick ? 2 : 5;
+  const contenders: [string, Contender][] = [
+    ['raw ws', rawWs], ['listen Duplex', listenDuplex], ['createTranscriber (FFmpeg)', transcriber], ['@deepgram/sdk 5', deepgramSdk],
+  ];
+  const server = await childServer('local');
+  const samples = new Map<string, { wallMs: number; cpuMs: number; messages: number }[]>(contenders.map(([n]) => [n, []]));
+  await listenDuplex(server.url, 10); // warm up the server and the JIT
+  for (let round = 0; round < rounds; round++) {
+    // Interleaved, so that drift in the machine touches every contender alike.
+    for (const [name, run] of contenders) {
+      const { wallMs, cpuMs, result } = await measure(() => run(server.url, seconds));
+      samples.get(name)!.push({ wallMs, cpuMs, messages: result });
+    }
+  }
+  await server.close();
+  const rows = contenders.map(([name]) => {
+    const s = samples.get(name)!;
+    const wall = median(s.map((x) => x.wallMs));
+    const cpu = median(s.map((x) => x.cpuMs));
+    return {
+      name,
+      audioSecondsPerSecond: round(seconds / (wall / 1000), 0),
+      megabytesPerSecond: round((seconds * BYTES_PER_SECOND) / 1e6 / (wall / 1000), 1),
+      cpuSecondsPerAudioHour: round((cpu / 1000) * (3600 / seconds), 3),
+      messages: s[0].messages,
+    };
+  });
+  const floor = rows[0].audioSecondsPerSecond;
+  return { audioSeconds: seconds, rounds, rows: rows.map((r) => ({ ...r, vsRawWs: round(r.audioSecondsPerSecond / floor, 2) })) };
+}
+
+/** Each memory scenario in a fresh process, so that its peak RSS is its own. */
+async function memory() {
+  const hours = quick ? 0.5 : 10;
+  const scenarios = [
+    ['full speed', { hours }],
+    ['throttled server (1.25x)', { seconds: quick ? 20 : 60, realtimeFactor: 1.25 }],
+    ['slow consumer', { seconds: quick ? 600 : 3600, slowConsumer: true }],
+  ] as const;
+  const rows = [];
+  for (const [name, options] of scenarios) {
+    const child = spawn(process.execPath, [fileURLToPath(new URL('./memory.js', import.meta.url)), JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    await once(child, 'exit');
+    rows.push({ name, ...JSON.parse(out) });
+  }
+  return { rows };
+}
+
+const all = {
+  machine: { cpus: 2, node: process.version, date: new Date().toISOString().slice(0, 10) },
+  throughput: await throughput(),
+  latency: await latency(quick),
+  memory: await memory(),
+  scale: await scale(quick),
+  decoding: await decoding(quick),
+};
+for (const [name, data] of Object.entries(all)) if (name !== 'machine') save(name, { machine: all.machine, ...(data as object) });
+writeFileSync(`${results}chart.svg`, chart(all));
+console.log(`wrote ${results}*.json and chart.svg`);

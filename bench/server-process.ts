@@ -1,0 +1,27 @@
+// A server in its own process for the benchmarks: the local Deepgram-compatible server, or an echo server
+// that answers each audio frame with a timestamped message (for latency, where the server's own work must be nil).
+import { WebSocketServer } from 'ws';
+import { startServer } from '../lib/server/index.js';
+import { clock } from './support.js';
+
+const [kind, json] = process.argv.slice(2);
+const options = JSON.parse(json ?? '{}');
+
+if (kind === 'local') {
+  const server = await startServer({ realtimeFactor: false, maxConnections: 10_000, ...options });
+  process.send!(server.url);
+} else {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
+  wss.on('connection', (ws) => {
+    let n = 0;
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) {
+        ws.send(JSON.stringify({ type: 'Results', n: n++, sent: clock(), is_final: n % 10 === 0, channel: { alternatives: [{ transcript: 'echo', words: [] }] } }));
+      } else if (data.toString().includes('CloseStream')) {
+        ws.send(JSON.stringify({ type: 'Metadata', sent: clock() }));
+        ws.close(1000);
+      }
+    });
+  });
+  wss.on('listening', () => process.send!(`ws://127.0.0.1:${(wss.address() as { port: number }).port}`));
+}

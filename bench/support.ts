@@ -1,0 +1,103 @@
+// Shared by the benchmarks: speech-like audio made on the fly, servers in a child process, small statistics.
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+
+export const RATE = 16000;
+export const BYTES_PER_SECOND = RATE * 2;
+const CHUNK = BYTES_PER_SECOND / 10; // 100 ms frames, as Deepgram advises
+
+/** Ten seconds of linear16: tones of several loudnesses between pauses, so the server finds words. */
+const PATTERN: Buffer[] = (() => {
+  const frames: Buffer[] = [];
+  for (let i = 0; i < 100; i++) {
+    const frame = Buffer.alloc(CHUNK);
+    if (i % 10 < 6) {
+      const amplitude = 3000 + (i % 7) * 1000;
+      for (let k = 0; k < CHUNK / 2; k++) frame.writeInt16LE(Math.round(amplitude * Math.sin((2 * Math.PI * 180 * k) / RATE)), k * 2);
+    }
+    frames.push(frame);
+  }
+  return frames;
+})();
+
+/** `seconds` of speech-like audio in 100 ms chunks, produced as read (10 hours take no memory). */
+export function speech(seconds: number): Readable {
+  const total = Math.round(seconds * 10);
+  let sent = 0;
+  return new Readable({
+    read() {
+      for (let n = 0; n < 16 && sent < total; n++) {
+        if (!this.push(PATTERN[sent++ % PATTERN.length])) return;
+      }
+      if (sent >= total) this.push(null);
+    },
+  });
+}
+
+export function speechChunks(seconds: number): Buffer[] {
+  return Array.from({ length: Math.round(seconds * 10) }, (_, i) => PATTERN[i % PATTERN.length]);
+}
+
+/** A WAV file of the same audio, for the stages that read containers. */
+export function speechWav(seconds: number): Buffer {
+  const data = Buffer.concat(speechChunks(seconds));
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0, 'latin1');
+  header.writeUInt32LE(36 + data.length, 4);
+  header.write('WAVEfmt ', 8, 'latin1');
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(1, 22);
+  header.writeUInt32LE(RATE, 24);
+  header.writeUInt32LE(BYTES_PER_SECOND, 28);
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36, 'latin1');
+  header.writeUInt32LE(data.length, 40);
+  return Buffer.concat([header, data]);
+}
+
+export interface ChildServer {
+  url: string;
+  child: ChildProcess;
+  close(): Promise<void>;
+}
+
+/** Starts `bench/server-process` in its own process, so that its work is not counted as the client's. */
+export async function childServer(kind: 'local' | 'echo', options: Record<string, unknown> = {}): Promise<ChildServer> {
+  const child = fork(fileURLToPath(new URL('./server-process.js', import.meta.url)), [kind, JSON.stringify(options)]);
+  const [url] = (await once(child, 'message')) as [string];
+  return {
+    url,
+    child,
+    close: async () => {
+      child.kill();
+      await once(child, 'exit');
+    },
+  };
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+export const median = (values: number[]) => percentile(values, 50);
+
+/** Client CPU milliseconds (user + system) spent in `work`, and its wall time. */
+export async function measure<T>(work: () => Promise<T>): Promise<{ wallMs: number; cpuMs: number; result: T }> {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const result = await work();
+  const wallMs = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  return { wallMs, cpuMs: (used.user + used.system) / 1000, result };
+}
+
+/** Milliseconds since the epoch with sub-millisecond precision, comparable between processes on one machine. */
+export const clock = () => performance.timeOrigin + performance.now();
+
+export const round = (value: number, places = 2) => Math.round(value * 10 ** places) / 10 ** places;
