@@ -8,6 +8,7 @@ import { BYTES_PER_SECOND, childServer, measure, median, round } from './support
 import { latency, scale } from './latency.js';
 import { decoding } from './decoding.js';
 import { chart } from './chart.js';
+import { batch } from './batch.js';
 
 const results = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 mkdirSync(results, { recursive: true });
@@ -76,6 +77,7 @@ const all = {
   memory: await memory(),
   scale: await scale(quick),
   decoding: await decoding(quick),
+  batch: await batch(quick),
 };
 for (const [name, data] of Object.entries(all)) if (name !== 'machine') save(name, { machine: all.machine, ...(data as object) });
 writeFileSync(`${results}chart.svg`, chart(all));

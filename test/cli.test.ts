@@ -60,9 +60,10 @@ t.test('many files into --out: one clear line per failure, the others go on, exi
   t.equal(code, 1);
   t.same(readdirSync(dir).sort(), ['speech.m4a.srt', 'speech.wav.srt'], 'complete outputs only, no temporary files');
   const lines = err.trim().split('\n');
-  t.equal(lines.length, 2);
-  t.match(lines[0], /missing\.wav: ENOENT/);
-  t.match(lines[1], /speech\.txt: FFmpeg could not decode the input/);
+  t.equal(lines.length, 3, 'a line per failure, and the summary');
+  t.ok(lines.some((l) => /missing\.wav: ENOENT/.test(l)));
+  t.ok(lines.some((l) => /speech\.txt: FFmpeg could not decode the input/.test(l)));
+  t.match(lines[2], /^deepgram-stream: 4 files \(2 done, 0 skipped, 2 failed\), 0\.004 audio hours in [\d.]+ s, [\d.]+x real time$/);
 });
 
 t.test('a refused key is one clear line', async (t) => {

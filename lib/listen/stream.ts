@@ -303,8 +303,10 @@ export class ListenStream extends Duplex {
       if (metadata) this.#finish(metadata);
       this.push(null);
       // Audio still queued can never be sent now: fail it rather than wait forever.
-      this.#whenOpen = undefined;
       this.#waitingWrite?.(new DeepgramError('DG_CLOSED', 'the server closed the session before this audio was sent'));
+      const pending = this.#whenOpen;
+      this.#whenOpen = undefined;
+      pending?.();
       return;
     }
     if (this.#replay && code !== CLOSE_DATA_ERROR) return this.#retry(this.#ws, code, reason);
@@ -354,7 +356,9 @@ export class ListenStream extends Duplex {
   /** Chunks buffered while the socket was busy go out together, each its own frame, with one completion. */
   override _writev(chunks: { chunk: Buffer; encoding: BufferEncoding }[], callback: (error?: Error | null) => void): void {
     const ws = this.#ws;
-    if (ws.readyState === WebSocket.CONNECTING || this.#reconnecting) {
+    // Held while connecting, reconnecting, or closing: the close code decides between sending it on a new
+    // connection and failing with what the server said.
+    if (ws.readyState === WebSocket.CONNECTING || ws.readyState === WebSocket.CLOSING || this.#reconnecting) {
       this.#whenOpen = () => this._writev(chunks, callback);
       return;
     }
@@ -391,7 +395,7 @@ export class ListenStream extends Duplex {
 
   override _final(callback: (error?: Error | null) => void): void {
     const ws = this.#ws;
-    if (ws.readyState === WebSocket.CONNECTING || this.#reconnecting) {
+    if (ws.readyState === WebSocket.CONNECTING || ws.readyState === WebSocket.CLOSING || this.#reconnecting) {
       this.#whenOpen = () => this._final(callback);
       return;
     }

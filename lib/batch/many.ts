@@ -1,0 +1,170 @@
+// transcribeMany: many inputs as one stream of results, with bounded concurrency, retries and resume.
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { Readable, Transform, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createTranscriber, type TranscriberOptions } from '../transcribe.js';
+import type { DeepgramError } from '../listen/errors.js';
+import type { MetadataMessage, ResultsMessage, ServerMessage } from '../protocol/messages.js';
+import { atomically, formatter, FORMATS, type Format } from './outputs.js';
+
+export interface BatchOptions extends Omit<TranscriberOptions, 'signal'> {
+  /** Files transcribed at once. Default 10 (Deepgram allows 50 streams on pay-as-you-go, 100 and more on enterprise). */
+  concurrency?: number;
+  /** Tries after the first, on 429, 5xx, 1011, dropped connections and timeouts. Default 3. */
+  retries?: number;
+  /** Exponential backoff with full jitter, in ms. Default 500 doubling up to 30000. */
+  backoff?: { initial?: number; max?: number };
+  /** Write each result to `outDir/<name>.<ext>` (atomically); a later run skips inputs whose output exists. */
+  outDir?: string;
+  /** Default `json`. */
+  format?: Format;
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+}
+
+export interface Progress {
+  input: string;
+  /** Bytes of the input read so far, and its size when known. */
+  bytesRead: number;
+  bytesTotal?: number;
+  /** Audio seconds covered by final results so far. */
+  transcribedSeconds: number;
+  attempt: number;
+}
+
+export interface FileResult {
+  input: string;
+  status: 'done' | 'skipped' | 'failed';
+  /** The file written, with `outDir`. */
+  output?: string;
+  /** The transcript, without `outDir`. */
+  transcript?: string;
+  metadata?: MetadataMessage;
+  audioSeconds?: number;
+  attempts: number;
+  error?: Error;
+}
+
+const NETWORK_ERRORS = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND']);
+
+/** Whether trying again may succeed: rate limits, server faults and the network; never bad input or a bad key. */
+export function isRetryable(error: unknown): boolean {
+  const e = error as Partial<DeepgramError> & { code?: string };
+  switch (e.code) {
+    case 'DG_HANDSHAKE': return e.status === 429 || (e.status ?? 0) >= 500;
+    case 'DG_CLOSE': return e.closeCode !== 1008;
+    case 'DG_CONNECT_TIMEOUT':
+    case 'DG_CLOSE_TIMEOUT': return true;
+    default: return NETWORK_ERRORS.has(e.code ?? '');
+  }
+}
+
+const isUrl = (input: string) => /^https?:\/\//.test(input);
+
+/** The name an input's output goes by: the file name, or for a URL its last path part and a short hash. */
+export function outputName(input: string, format: Format): string {
+  const base = isUrl(input)
+    ? `${basename(new URL(input).pathname) || 'audio'}-${createHash('sha256').update(input).digest('hex').slice(0, 8)}`
+    : basename(input);
+  return `${base}.${FORMATS[format]}`;
+}
+
+async function open(input: string, signal?: AbortSignal): Promise<{ source: Readable; size?: number }> {
+  if (isUrl(input)) {
+    const response = await fetch(input, { signal });
+    if (!response.ok || !response.body) throw new Error(`GET ${input} answered ${response.status}`);
+    const size = Number(response.headers.get('content-length')) || undefined;
+    return { source: Readable.fromWeb(response.body as never), size };
+  }
+  const { size } = await stat(input); // first, so that a missing file fails here, not as a stray stream error
+  return { source: createReadStream(input), size };
+}
+
+/** One input, once: read, transcribe, and write the format to `sink` (or collect the transcript). */
+export async function transcribeOne(
+  input: string, sink: Writable | undefined, options: BatchOptions, attempt = 1,
+): Promise<Pick<FileResult, 'transcript' | 'metadata' | 'audioSeconds'>> {
+  const { format = 'json', signal, onProgress, concurrency: _c, retries: _r, backoff: _b, outDir: _o, ...transcriberOptions } = options;
+  const { source, size } = await open(input, signal);
+  let bytesRead = 0;
+  let transcribedSeconds = 0;
+  const report = () => onProgress?.({ input, bytesRead, bytesTotal: size, transcribedSeconds, attempt });
+  const counter = new Transform({
+    transform(chunk: Buffer, _e, done) {
+      bytesRead += chunk.length;
+      report();
+      done(null, chunk);
+    },
+  });
+  const transcriber = createTranscriber({ ...transcriberOptions, signal });
+  let metadata: MetadataMessage | undefined;
+  const finals: string[] = [];
+  transcriber.on('metadata', (m) => (metadata = m));
+  transcriber.on('data', (m: ServerMessage) => {
+    if (m.type === 'Results' && (m as ResultsMessage).is_final) {
+      const r = m as ResultsMessage;
+      transcribedSeconds = r.start + r.duration;
+      if (!sink) finals.push(r.channel.alternatives[0]?.transcript ?? '');
+      report();
+    }
+  });
+  const out = sink ? [...formatter(format), sink] : [new Writable({ objectMode: true, write: (_m, _e, done) => done() })];
+  await pipeline([source, counter, transcriber, ...out], { signal });
+  return { metadata, audioSeconds: metadata?.duration, ...(sink ? {} : { transcript: finals.filter(Boolean).join(' ') }) };
+}
+
+async function withRetries(input: string, options: BatchOptions): Promise<FileResult> {
+  const { retries = 3, backoff = {}, outDir, format = 'json', signal } = options;
+  const output = outDir ? join(outDir, outputName(input, format)) : undefined;
+  if (output && existsSync(output)) return { input, status: 'skipped', output, attempts: 0 };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      let result!: Awaited<ReturnType<typeof transcribeOne>>;
+      if (output) await atomically(output, async (sink) => { result = await transcribeOne(input, sink, options, attempt); });
+      else result = await transcribeOne(input, undefined, options, attempt);
+      return { input, status: 'done', output, attempts: attempt, ...result };
+    } catch (error) {
+      if (signal?.aborted || attempt > retries || !isRetryable(error)) {
+        return { input, status: 'failed', attempts: attempt, error: error as Error };
+      }
+      const { initial = 500, max = 30_000 } = backoff;
+      await sleep(Math.random() * Math.min(max, initial * 2 ** (attempt - 1)), undefined, { signal }).catch(() => {});
+    }
+  }
+}
+
+/**
+ * Transcribes every input (file paths or http(s) URLs), `concurrency` at a time, and yields a result for each
+ * as it finishes. Failures are results too; only an abort ends the iteration early.
+ */
+export async function* transcribeMany(
+  inputs: Iterable<string> | AsyncIterable<string>, options: BatchOptions = {},
+): AsyncGenerator<FileResult> {
+  const concurrency = Math.max(1, options.concurrency ?? 10);
+  if (options.outDir) await mkdir(options.outDir, { recursive: true });
+  const source = (async function* () {
+    yield* inputs;
+  })();
+  const running = new Map<number, Promise<[number, FileResult]>>();
+  let next = 0;
+  let exhausted = false;
+  while (true) {
+    while (!exhausted && running.size < concurrency && !options.signal?.aborted) {
+      const item = await source.next();
+      if (item.done) {
+        exhausted = true;
+        break;
+      }
+      const id = next++;
+      running.set(id, withRetries(item.value, options).then((result) => [id, result]));
+    }
+    if (running.size === 0) return;
+    const [id, result] = await Promise.race(running.values());
+    running.delete(id);
+    yield result;
+  }
+}

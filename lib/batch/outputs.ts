@@ -1,0 +1,44 @@
+// Output formats of a transcription, and writing them so that a crash never leaves half a file.
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import type { Duplex, Writable } from 'node:stream';
+import type { MetadataMessage, ResultsMessage, ServerMessage } from '../protocol/messages.js';
+import { mapObjects, toText, transcriptOf, utterances } from '../transcripts/results.js';
+import { toNdjson } from '../transcripts/ndjson.js';
+import { toSrt, toVtt } from '../transcripts/captions.js';
+
+/** Each format and the extension of its files. */
+export const FORMATS = { text: 'txt', ndjson: 'ndjson', json: 'json', srt: 'srt', vtt: 'vtt' } as const;
+export type Format = keyof typeof FORMATS;
+
+/** The stages that turn server messages into a format's text. */
+export function formatter(format: Format): Duplex[] {
+  switch (format) {
+    case 'text': return [utterances(), toText()];
+    case 'ndjson': return [toNdjson()];
+    case 'srt': return [toSrt()];
+    case 'vtt': return [toVtt()];
+    case 'json': {
+      // One document: the whole transcript, the Metadata, and every final.
+      const results: ResultsMessage[] = [];
+      let metadata: MetadataMessage | undefined;
+      return [mapObjects<ServerMessage, string>((m) => {
+        if (m.type === 'Metadata') metadata = m as MetadataMessage;
+        else if (m.type === 'Results' && (m as ResultsMessage).is_final) results.push(m as ResultsMessage);
+        return undefined;
+      }, () => [`${JSON.stringify({ transcript: results.map(transcriptOf).filter(Boolean).join(' '), metadata, results }, null, 2)}\n`])];
+    }
+  }
+}
+
+/** Writes to a temporary file and renames it into place once complete, so a crash leaves no half output. */
+export async function atomically(target: string, write: (sink: Writable) => Promise<void>): Promise<void> {
+  const temporary = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  try {
+    await write(createWriteStream(temporary));
+    await rename(temporary, target);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}

@@ -1,0 +1,121 @@
+import t from 'tap';
+import { once } from 'node:events';
+import { createReadStream, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isRetryable, outputName, transcribeMany, type FileResult, type Progress } from '../../lib/batch/many.js';
+import { DeepgramError } from '../../lib/index.js';
+import { fixture, serve } from '../helpers.js';
+
+const FILES = ['speech.wav', 'speech.mp3', 'speech.ogg', 'speech.flac', 'speech.webm', 'speech.m4a'].map(fixture);
+const temp = () => mkdtempSync(join(tmpdir(), 'dgs-batch-'));
+async function all(iterable: AsyncIterable<FileResult>) {
+  const results: FileResult[] = [];
+  for await (const r of iterable) results.push(r);
+  return results;
+}
+
+t.test('many files, a bounded number at once, each result as it finishes; a re-run skips what is done', async (t) => {
+  let open = 0;
+  let most = 0;
+  const server = await serve(t, { script: () => ((most = Math.max(most, ++open)), undefined) });
+  const counting = () => setInterval(() => (open = server.connections), 1);
+  const timer = counting();
+  const outDir = temp();
+  const results = await all(transcribeMany(FILES, { url: server.url, concurrency: 3, outDir, format: 'srt' }));
+  clearInterval(timer);
+  t.equal(results.length, 6);
+  t.ok(results.every((r) => r.status === 'done' && r.attempts === 1));
+  t.ok(most <= 3, `never more than 3 streams at once (${most})`);
+  t.same(readdirSync(outDir).sort(), FILES.map((f) => outputName(f, 'srt')).sort(), 'an output per file, no temporary files');
+  t.ok(results.every((r) => Math.abs((r.audioSeconds ?? 0) - 7.73) < 0.05));
+  const again = await all(transcribeMany(FILES, { url: server.url, outDir, format: 'srt' }));
+  t.ok(again.every((r) => r.status === 'skipped' && r.attempts === 0), 'finished files are not done twice');
+});
+
+t.test('a crash (here, an abort) loses at most the files in flight; the re-run finishes the rest', async (t) => {
+  const server = await serve(t, { realtimeFactor: 20 });
+  const outDir = temp();
+  writeFileSync(join(outDir, `${outputName(FILES[0], 'json')}.123.tmp`), 'half a file from a crashed run');
+  const controller = new AbortController();
+  const first: FileResult[] = [];
+  for await (const r of transcribeMany(FILES, { url: server.url, concurrency: 2, outDir, signal: controller.signal })) {
+    first.push(r);
+    if (first.length === 2) controller.abort();
+  }
+  const done = first.filter((r) => r.status === 'done').length;
+  t.ok(done >= 2, `${done} done before the abort`);
+  t.ok(first.length <= 4, 'nothing new starts after the abort');
+  const rest = await all(transcribeMany(FILES, { url: server.url, concurrency: 2, outDir }));
+  t.equal(rest.filter((r) => r.status === 'skipped').length, done, 'what finished is kept');
+  t.equal(rest.filter((r) => r.status === 'done').length, 6 - done, 'and the rest is done now');
+  t.ok(readdirSync(outDir).filter((f) => f.endsWith('.json')).length === 6);
+});
+
+t.test('retries with backoff on 429 and 1011; fails fast on 401 and on input that is not audio', async (t) => {
+  const busy = await serve(t, { maxConnections: 1, realtimeFactor: 30 });
+  const crowded = await all(transcribeMany(FILES.slice(0, 3), { url: busy.url, concurrency: 3, retries: 20, backoff: { initial: 20, max: 200 } }));
+  t.ok(crowded.every((r) => r.status === 'done'), 'every file got through a one-stream account');
+  t.ok(crowded.some((r) => r.attempts > 1), `by retrying its 429s (${crowded.map((r) => r.attempts)})`);
+
+  const flaky = await serve(t, { faults: ({ index }) => (index === 0 ? { net0000AfterMs: 1 } : undefined) });
+  const [recovered] = await all(transcribeMany([FILES[0]], { url: flaky.url, backoff: { initial: 1 } }));
+  t.match(recovered, { status: 'done', attempts: 2 }, String(recovered.error?.stack));
+
+  const locked = await serve(t, { apiKey: 'right' });
+  const [refused] = await all(transcribeMany([FILES[0]], { url: locked.url, apiKey: 'wrong', backoff: { initial: 1 } }));
+  t.match(refused, { status: 'failed', attempts: 1 });
+  t.equal((refused.error as DeepgramError).status, 401);
+  const [notAudio] = await all(transcribeMany([fixture('speech.txt')], { url: flaky.url, backoff: { initial: 1 } }));
+  t.match(notAudio, { status: 'failed', attempts: 1, error: { message: /FFmpeg could not decode/ } });
+  const [missing] = await all(transcribeMany([fixture('nope.wav')], { url: flaky.url }));
+  t.match(missing, { status: 'failed', attempts: 1, error: { code: 'ENOENT' } });
+
+  const dead = await serve(t, { faults: { dropAfterBytes: 1 } });
+  const [gaveUp] = await all(transcribeMany([FILES[0]], { url: dead.url, retries: 2, backoff: { initial: 1 } }));
+  t.match(gaveUp, { status: 'failed', attempts: 3 }, 'retries are bounded');
+});
+
+t.test('which errors are worth another try', async (t) => {
+  const e = (fields: Omit<Partial<DeepgramError>, 'code'> & { code: string }) => Object.assign(new Error('x'), fields);
+  t.ok(isRetryable(e({ code: 'DG_HANDSHAKE', status: 429 })));
+  t.ok(isRetryable(e({ code: 'DG_HANDSHAKE', status: 503 })));
+  for (const status of [400, 401, 402, 403]) t.notOk(isRetryable(e({ code: 'DG_HANDSHAKE', status })), String(status));
+  t.ok(isRetryable(e({ code: 'DG_CLOSE', closeCode: 1011 })));
+  t.ok(isRetryable(e({ code: 'DG_CLOSE', closeCode: 1006 })));
+  t.notOk(isRetryable(e({ code: 'DG_CLOSE', closeCode: 1008 })));
+  t.ok(isRetryable(e({ code: 'ECONNRESET' })));
+  t.notOk(isRetryable(e({ code: 'ENOENT' })));
+});
+
+t.test('URLs as inputs, and progress as the audio is read and transcribed', async (t) => {
+  const files: Server = createServer((request, response) => {
+    const name = request.url!.slice(1);
+    if (!name.startsWith('speech.')) {
+      response.writeHead(404).end();
+      return;
+    }
+    response.writeHead(200, { 'content-length': readFileSync(fixture(name)).length });
+    createReadStream(fixture(name)).pipe(response);
+  });
+  files.listen(0, '127.0.0.1');
+  await once(files, 'listening');
+  t.teardown(() => files.close());
+  const base = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
+  const server = await serve(t);
+  const progress: Progress[] = [];
+  const results = await all(transcribeMany([`${base}/speech.mp3`, `${base}/absent.wav`], {
+    url: server.url, onProgress: (p) => progress.push({ ...p }),
+  }));
+  const byInput = Object.fromEntries(results.map((r) => [r.input, r]));
+  t.match(byInput[`${base}/speech.mp3`], { status: 'done', transcript: /\w+ \w+/ });
+  t.match(byInput[`${base}/absent.wav`], { status: 'failed', error: { message: /answered 404/ } });
+  const mp3 = progress.filter((p) => p.input.endsWith('.mp3'));
+  const last = mp3[mp3.length - 1];
+  t.equal(last.bytesRead, last.bytesTotal, 'every byte read');
+  t.ok(last.transcribedSeconds > 7, `${last.transcribedSeconds} s transcribed`);
+  t.ok(mp3.some((p) => p.transcribedSeconds > 0 && p.transcribedSeconds < last.transcribedSeconds), 'and it grew along the way');
+  t.match(outputName(`${base}/speech.mp3`, 'vtt'), /^speech\.mp3-[0-9a-f]{8}\.vtt$/);
+});
