@@ -1,4 +1,6 @@
-export { createListenStream, ListenStream, DEFAULT_URL, type ListenStreamOptions } from './listen/stream.js';
+export {
+  createListenStream, ListenStream, DEFAULT_URL, type ListenStreamOptions, type ReconnectOptions, type ReconnectEvent,
+} from './listen/stream.js';
 export { DeepgramError, type DeepgramErrorCode } from './listen/errors.js';
 export { startServer, type ServerOptions, type LocalServer, type Faults } from './server/index.js';
 export { checkQuery, toSearchParams, ENCODINGS, type ListenQuery, type Encoding } from './protocol/options.js';
@@ -13,3 +15,8 @@ export {
 } from './transcripts/results.js';
 export { toNdjson, fromNdjson } from './transcripts/ndjson.js';
 export { toSrt, toVtt, cueBuilder, type CaptionOptions, type Cue } from './transcripts/captions.js';
+export {
+  transcribeMany, transcribeOne, isRetryable, outputName, type BatchOptions, type FileResult, type Progress,
+} from './batch/many.js';
+export { FORMATS, formatter, type Format } from './batch/outputs.js';
+export { enqueue, startWorker, DEFAULT_QUEUE, type QueueOptions, type JobResult } from './batch/queue.js';

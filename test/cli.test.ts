@@ -6,9 +6,9 @@ import { PassThrough, Readable } from 'node:stream';
 import { main } from '../lib/cli.js';
 import { fixture, serve } from './helpers.js';
 
-async function run(args: string[], stdin: Buffer = Buffer.alloc(0), stop?: Promise<void>) {
+async function run(args: string[], stdin: Buffer = Buffer.alloc(0), stop?: Promise<void>, tty = false) {
   const stdout = new PassThrough();
-  const stderr = new PassThrough();
+  const stderr = Object.assign(new PassThrough(), { isTTY: tty, columns: 100 });
   let out = '';
   let err = '';
   stdout.on('data', (c) => (out += c));
@@ -64,6 +64,19 @@ t.test('many files into --out: one clear line per failure, the others go on, exi
   t.ok(lines.some((l) => /missing\.wav: ENOENT/.test(l)));
   t.ok(lines.some((l) => /speech\.txt: FFmpeg could not decode the input/.test(l)));
   t.match(lines[2], /^deepgram-stream: 4 files \(2 done, 0 skipped, 2 failed\), 0\.004 audio hours in [\d.]+ s, [\d.]+x real time$/);
+});
+
+t.test('progress bars on a terminal, quiet otherwise', async (t) => {
+  const server = await serve(t, { realtimeFactor: 30 });
+  const files = ['speech.wav', 'speech.ogg', 'speech.mp3'].map((f) => fixture(f));
+  const tty = await run(['transcribe', '--url', server.url, '--out', mkdtempSync(join(tmpdir(), 'dgs-')), ...files], undefined, undefined, true);
+  t.equal(tty.code, 0);
+  t.match(tty.err, /speech\.(wav|ogg|mp3) +\[#+-*\] +\d+% \d+\.\d s/, 'a bar per file: bytes read and seconds transcribed');
+  t.match(tty.err, /\x1b\[\d+A/, 'redrawn in place');
+  t.match(tty.err, /3 files \(3 done, 0 skipped, 0 failed\)/);
+  const plain = await run(['transcribe', '--url', server.url, '--out', mkdtempSync(join(tmpdir(), 'dgs-')), ...files]);
+  t.notMatch(plain.err, /\[#|\x1b/, 'no bars when stderr is not a terminal');
+  t.match(plain.err, /^deepgram-stream: 3 files \(3 done/, 'just the summary');
 });
 
 t.test('a refused key is one clear line', async (t) => {

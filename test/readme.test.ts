@@ -14,6 +14,8 @@ const expected: Record<string, RegExp> = {
   captions: /^$/,
   ndjson: /^1\n00:00:00,\d{3} --> /,
   errors: /^DG_HANDSHAKE 401 Invalid credentials\. [0-9a-f-]{36}\n$/,
+  batch: /^(done|failed) [\s\S]*done test\/fixtures\/speech\.mp3 \/tmp\/dgs-out\/speech\.mp3\.srt[\s\S]*failed test\/fixtures\/missing\.wav ENOENT/,
+  reconnect: /^[a-z]+ [a-z]+\n/,
 };
 
 t.test('the README examples run', async (t) => {
@@ -26,6 +28,7 @@ t.test('the README examples run', async (t) => {
     writeFileSync(file, code);
     const run = spawnSync(process.execPath, [file], { cwd: root, encoding: 'utf8', timeout: 60_000, env: { ...process.env, DEEPGRAM_API_KEY: '' } });
     t.equal(run.status, 0, `${name} exits 0 ${run.stderr}`);
+    if (name === 'reconnect') t.match(run.stderr, /reconnect 1 after 1006[\s\S]*7\.718313 s in all/, 'it reconnected and covered the whole file');
     t.match(run.stdout, expected[name], `${name} prints what it should`);
   }
   t.match(readFileSync('/tmp/speech.vtt', 'utf8'), /^WEBVTT\n\n00:00:00\.\d{3} --> .*\n<v Speaker 0>/, 'the captions example wrote WebVTT');
