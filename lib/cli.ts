@@ -11,7 +11,6 @@ import { createTranscriber } from './transcribe.js';
 import { QUERY_PARAMS, type ListenQuery } from './protocol/options.js';
 import { formatter, FORMATS, type Format } from './batch/outputs.js';
 import { transcribeMany, type BatchOptions, type FileResult, type Progress } from './batch/many.js';
-import { enqueue, startWorker } from './batch/queue.js';
 
 const USAGE = `Usage:
   deepgram-stream transcribe <file...|url...|-> [--format text|ndjson|json|srt|vtt] [--out DIR]
@@ -201,6 +200,7 @@ async function enqueueCommand(args: string[], io: CliIo): Promise<number> {
   const values = parsed.values as Record<string, unknown>;
   const positionals = parsed.positionals;
   if (positionals.length === 0) throw new UsageError('name at least one file or URL to queue');
+  const { enqueue } = await import('./batch/queue.js'); // BullMQ is loaded only by the commands that use it
   const queued = await enqueue(positionals, {
     redis: values.redis as string | undefined, queue: values.queue as string | undefined,
     attempts: number(values.attempts, 'attempts'), backoff: number(values.backoff, 'backoff'), limit: number(values.limit, 'limit'),
@@ -215,6 +215,7 @@ async function worker(args: string[], io: CliIo): Promise<number> {
     .values as Record<string, unknown>;
   if (!values.out) throw new UsageError('a worker needs --out DIR for its outputs');
   const { options, server } = await batchOptions(values, io, []);
+  const { startWorker } = await import('./batch/queue.js');
   const running = startWorker({ ...options, outDir: values.out as string, redis: values.redis as string | undefined, queue: values.queue as string | undefined });
   running.on('completed', (job, result) => io.stdout.write(`${result.skipped ? 'skipped' : 'done'} ${job.data.input} -> ${result.output}\n`));
   running.on('failed', (job, error) => io.stderr.write(`deepgram-stream: ${job?.data.input}: ${error.message}\n`));

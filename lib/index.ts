@@ -19,4 +19,4 @@ export {
   transcribeMany, transcribeOne, isRetryable, outputName, type BatchOptions, type FileResult, type Progress,
 } from './batch/many.js';
 export { FORMATS, formatter, type Format } from './batch/outputs.js';
-export { enqueue, startWorker, DEFAULT_QUEUE, type QueueOptions, type JobResult } from './batch/queue.js';
+// The Redis queue is `deepgram-stream/queue`: importing the core must not load BullMQ and ioredis.
