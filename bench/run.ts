@@ -9,6 +9,7 @@ import { latency, scale } from './latency.js';
 import { decoding } from './decoding.js';
 import { chart } from './chart.js';
 import { batch } from './batch.js';
+import { updateReadme } from './summary.js';
 
 const results = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 mkdirSync(results, { recursive: true });
@@ -81,4 +82,5 @@ const all = {
 };
 for (const [name, data] of Object.entries(all)) if (name !== 'machine') save(name, { machine: all.machine, ...(data as object) });
 writeFileSync(`${results}chart.svg`, chart(all));
-console.log(`wrote ${results}*.json and chart.svg`);
+updateReadme();
+console.log(`wrote ${results}*.json and chart.svg, and the README's figures`);
