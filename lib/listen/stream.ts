@@ -138,6 +138,8 @@ export class ListenStream extends Duplex {
   #replay?: ReplayBuffer;
   #hash?: Hash;
   #reconnecting = false;
+  /** Sockets given up on: their late events (a close after a refused handshake) must not act twice. */
+  #retired = new WeakSet<WebSocket>();
   #everOpened = false;
   #reconnects = 0;
   #attempt = 0;
@@ -203,9 +205,9 @@ export class ListenStream extends Duplex {
       ws.terminate();
       this.#fail(ws, new DeepgramError('DG_CONNECT_TIMEOUT', `no upgrade from the server within ${connectTimeout} ms`));
     }, connectTimeout);
-    // A socket that has been replaced or torn down says nothing more.
+    // A socket that has been given up on, replaced or torn down says nothing more.
     const current = (handler: (...args: any[]) => void) => (...args: any[]) => {
-      if (ws === this.#ws && !this.destroyed) handler(...args);
+      if (ws === this.#ws && !this.#retired.has(ws) && !this.destroyed) handler(...args);
     };
     ws.on('upgrade', current((res: IncomingMessage) => {
       this.#requestId = header(res, 'dg-request-id');
@@ -249,7 +251,10 @@ export class ListenStream extends Duplex {
       if (size < 65536) chunks.push(chunk);
       size += chunk.length;
     });
+    let settled = false;
     const refused = () => {
+      if (settled) return;
+      settled = true;
       req.destroy();
       const status = res.statusCode ?? 0;
       const dgError = header(res, 'dg-error');
@@ -261,8 +266,8 @@ export class ListenStream extends Duplex {
         `Deepgram refused the connection: ${status} ${what}${requestId ? ` (request ${requestId})` : ''}`,
         { status, dgError, requestId, body }));
     };
-    res.on('end', refused);
-    res.on('error', refused);
+    res.once('end', refused);
+    res.once('error', refused);
   }
 
   #message(data: Buffer, isBinary: boolean): void {
@@ -333,6 +338,7 @@ export class ListenStream extends Duplex {
         `Deepgram closed the session with ${code}${reason ? ` "${reason}"` : ''} and ${limit} reconnects failed: ${describeClose(code, reason)}`,
         { closeCode: code, closeReason: reason, requestId: this.#requestId }));
     }
+    this.#retired.add(ws);
     this.#stopTimers();
     this.#attempt++;
     this.#reconnects++;
@@ -346,7 +352,9 @@ export class ListenStream extends Duplex {
   }
 
   #fail(ws: WebSocket, error: Error): void {
-    if (ws === this.#ws) this.destroy(error);
+    if (ws !== this.#ws || this.#retired.has(ws)) return;
+    this.#retired.add(ws);
+    this.destroy(error);
   }
 
   override _write(chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {

@@ -3,10 +3,12 @@ import { once } from 'node:events';
 import { createReadStream, readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createListenStream, type Faults, type ListenQuery, type ResultsMessage, type ServerMessage } from '../../lib/index.js';
 import { rebase, ReplayBuffer } from '../../lib/listen/replay.js';
-import { chunk, collector, finals, fixture, LINEAR16, serve, sha256, tones } from '../helpers.js';
+import { chunk, collector, finals, fixture, LINEAR16, readAll, serve, sha256, tones } from '../helpers.js';
 
 /** 40 s of speech-like audio: tones of varied length and loudness between pauses. */
 const AUDIO = tones(Array.from({ length: 80 }, (_, i) => 0.2 + ((i * 37) % 11) / 10), 6000);
@@ -161,4 +163,44 @@ t.test('rebase moves every timestamp', async (t) => {
   t.match(rebase(results as never, 10), { start: 11, duration: 2, channel: { alternatives: [{ words: [{ start: 11.5, end: 12 }] }] } });
   t.match(rebase({ type: 'SpeechStarted', timestamp: 1 } as never, 2.5), { timestamp: 3.5 });
   t.match(rebase({ type: 'UtteranceEnd', last_word_end: 1 } as never, 2.5), { last_word_end: 3.5 });
+});
+
+t.test('a 5xx or a silent server while reconnecting is tried again, once per failure', async (t) => {
+  // connection 0 drops after the first audio; 1 is refused with 503; 2 never answers the upgrade; 3 works.
+  let index = 0;
+  const http = createHttpServer();
+  const wss = new WebSocketServer({ noServer: true });
+  http.on('upgrade', (request, socket, head) => {
+    const n = index++;
+    if (n === 1) return socket.end('HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n');
+    if (n === 2) return; // silent: the connect timeout must fire
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      ws.on('message', (data, isBinary) => {
+        if (isBinary && n === 0) return socket.destroy();
+        if (!isBinary && data.toString().includes('CloseStream')) {
+          ws.send(JSON.stringify({ type: 'Metadata', duration: 1, sha256: 'x', channels: 1 }));
+          ws.close(1000);
+        }
+      });
+    });
+  });
+  http.listen(0, '127.0.0.1');
+  await once(http, 'listening');
+  t.teardown(() => {
+    http.closeAllConnections();
+    http.close();
+  });
+  const listen = createListenStream({
+    url: `ws://127.0.0.1:${(http.address() as AddressInfo).port}`, query: LINEAR16, connectTimeout: 300,
+    reconnect: { attempts: 5, backoff: { initial: 10, max: 10 } },
+  });
+  const reconnects: string[] = [];
+  listen.on('reconnect', (e) => reconnects.push(`${e.attempt} ${e.code} ${e.reason}`));
+  listen.end(tones([0.5]));
+  const messages = await readAll(listen);
+  t.same(reconnects, ['1 1006 ', '2 1006 handshake answered 503', '3 1006 no upgrade within 300 ms'],
+    'one retry for the drop, one for the 503, one for the silence: each failure retried once');
+  t.equal(index, 4, 'and no connection more');
+  t.equal(messages[messages.length - 1].type, 'Metadata', 'then the session ended normally');
+  t.equal(listen.metadata?.sha256, sha256(tones([0.5])), 'with every byte replayed');
 });
