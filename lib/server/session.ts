@@ -117,15 +117,18 @@ export class Session {
       this.#after(faults.net0000AfterMs, () => this.#end(CLOSE_NET_ERROR, NET0000_REASON, true));
     }
     if (faults.malformedAfter === 0) this.#sendRaw('{"type":"Results","channel_index":[0,1],');
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      try {
-        this.#frame(data, isBinary);
-      } catch {
-        this.#end(CLOSE_NET_ERROR, 'internal error', true);
-      }
-    });
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.#safely(() => this.#frame(data, isBinary)));
     ws.on('error', () => {});
     ws.on('close', () => this.#cleanUp());
+  }
+
+  /** Every way in (frames, decoder output, timers) goes through here: a fault ends this session, never the server. */
+  #safely(action: () => void): void {
+    try {
+      action();
+    } catch {
+      this.#end(CLOSE_NET_ERROR, 'internal error', true);
+    }
   }
 
   #frame(data: Buffer, isBinary: boolean): void {
@@ -176,11 +179,11 @@ export class Session {
     const params = this.#settings.params;
     const encoding = params.get('encoding');
     const events = {
-      onPcm: (pcm: Pcm) => {
+      onPcm: (pcm: Pcm) => this.#safely(() => {
         this.#queuedSeconds += pcm.samples.length / pcm.channels / pcm.sampleRate;
         this.#enqueue({ pcm });
-      },
-      onEnd: () => this.#enqueue({ close: true }),
+      }),
+      onEnd: () => this.#safely(() => this.#enqueue({ close: true })),
       onError: () => this.#end(CLOSE_DATA_ERROR, DATA0000_REASON, false),
       onFull: () => {
         this.#decoderFull = true;
@@ -218,7 +221,7 @@ export class Session {
       if ('pcm' in item) {
         const wait = this.#throttleWait();
         if (wait > 0) {
-          this.#throttleTimer ??= setTimeout(this.#pump, wait);
+          this.#throttleTimer ??= setTimeout(() => this.#safely(this.#pump), wait);
           break;
         }
         this.#queuedSeconds -= item.pcm.samples.length / item.pcm.channels / item.pcm.sampleRate;
@@ -341,7 +344,7 @@ export class Session {
   #onFlushed = (): void => {
     if (this.#outputBlocked && this.#ws.bufferedAmount <= OUTPUT_LIMIT) {
       this.#outputBlocked = false;
-      this.#pump();
+      this.#safely(this.#pump);
     }
   };
 
