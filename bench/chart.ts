@@ -21,7 +21,7 @@ export function chart(all: any): string {
     ['Read latency p99 (server send → object read)', 'ms', [
       { label: 'raw ws', value: all.latency.rawWs.p99 }, { label: 'listen Duplex', value: all.latency.listenDuplex.p99 }]],
     ['Peak RSS', 'MB', all.memory.rows.map((r: any) => ({ label: r.name, value: r.peakRssMb }))],
-    ['Concurrent streams: total audio seconds per second', 'x', all.scale.rows.map((r: any) => ({ label: `${r.streams} streams`, value: r.audioSecondsPerSecond }))],
+    ['Concurrent streams: total audio seconds per second', 'x', all.scale.rows.map((r: any) => ({ label: `${r.streams} stream${r.streams === 1 ? '' : 's'}`, value: r.audioSecondsPerSecond }))],
   ];
   let y = 10;
   const body = panels.map(([title, unit, bars]) => {

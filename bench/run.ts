@@ -7,9 +7,8 @@ import { deepgramSdk, listenDuplex, rawWs, transcriber, type Contender } from '.
 import { BYTES_PER_SECOND, childServer, measure, median, round } from './support.js';
 import { latency, scale } from './latency.js';
 import { decoding } from './decoding.js';
-import { chart } from './chart.js';
 import { batch } from './batch.js';
-import { updateReadme } from './summary.js';
+import { publish } from './summary.js';
 
 const results = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 mkdirSync(results, { recursive: true });
@@ -81,6 +80,5 @@ const all = {
   batch: await batch(quick),
 };
 for (const [name, data] of Object.entries(all)) if (name !== 'machine') save(name, { machine: all.machine, ...(data as object) });
-writeFileSync(`${results}chart.svg`, chart(all));
-updateReadme();
+publish();
 console.log(`wrote ${results}*.json and chart.svg, and the README's figures`);

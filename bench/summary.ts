@@ -1,7 +1,8 @@
-// Writes the README's benchmark figures from bench/results/*.json, between its <!-- bench --> markers,
-// so the README never shows a figure the results do not hold.
+// Publishes bench/results/*.json: the chart, and the README's figures between its <!-- bench --> markers,
+// so neither ever shows a figure the results do not hold.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { chart } from './chart.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const load = (name: string) => JSON.parse(readFileSync(`${root}bench/results/${name}.json`, 'utf8'));
@@ -36,7 +37,7 @@ export function summary(): string {
     `| 500 streams in one process | ${most.streams} streams: ${most.audioSecondsPerSecond} audio s per s in all, p99 ${most.p99Ms} ms | ${verdict(most.streams >= 500)} |`,
     '',
     `Memory, peak RSS: ${memory.rows.map((r: any) => `${r.name} ${r.peakRssMb} MB`).join('; ')}. ` +
-      `Scale: ${scale.rows.map((r: any) => `${r.streams} streams ${r.audioSecondsPerSecond} audio s per s, p99 ${r.p99Ms} ms`).join('; ')} ` +
+      `Scale: ${scale.rows.map((r: any) => `${r.streams} stream${r.streams === 1 ? '' : 's'} ${r.audioSecondsPerSecond} audio s per s, p99 ${r.p99Ms} ms`).join('; ')} ` +
       '(latency at scale: each stream sends 100 ms every 100 ms to an echo server). ' +
       `Decoding ${decoding.audioSeconds / 60} minutes of MP3: prism-media stage ${decoding.prismStageMs} ms, ffmpeg command line ${decoding.ffmpegCliMs} ms. ` +
       `Batch: ${batch.files} files of ${batch.audioSecondsEach} s at ${batch.concurrency} streams against a server at ${batch.realtimeFactor}x took ${batch.wallSeconds} s; ` +
@@ -45,10 +46,13 @@ export function summary(): string {
   return lines.join('\n');
 }
 
-export function updateReadme(): void {
+export function publish(): void {
+  const all = Object.fromEntries(['throughput', 'latency', 'memory', 'scale'].map((name) => [name, load(name)]));
+  writeFileSync(`${root}bench/results/chart.svg`, chart(all));
   const path = `${root}README.md`;
   const readme = readFileSync(path, 'utf8');
   writeFileSync(path, readme.replace(/<!-- bench -->[\s\S]*<!-- \/bench -->/, `<!-- bench -->\n${summary()}\n<!-- /bench -->`));
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) updateReadme();
+// `node build/bench/summary.js` publishes saved results again without running the benchmarks.
+if (process.argv[1] === fileURLToPath(import.meta.url)) publish();
