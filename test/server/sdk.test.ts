@@ -1,7 +1,9 @@
-// Deepgram's own JavaScript SDK, as a client of the local server: it must not tell the difference.
+// Deepgram's own JavaScript SDKs (v5, and v4 under an npm alias), as clients of the local server: neither must tell
+// the difference.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { DeepgramClient } from '@deepgram/sdk';
+import { createClient, LiveTranscriptionEvents } from 'deepgram-sdk-v4';
 import { fixture, serve } from '../helpers.js';
 
 t.test('@deepgram/sdk live client: connect, stream a WAV, read Results and Metadata', async (t) => {
@@ -34,4 +36,33 @@ t.test('@deepgram/sdk sees a wrong key refused', async (t) => {
   connection.connect();
   t.ok(['error', 'close'].includes(await outcome), 'the SDK reports the refusal');
   t.equal(server.connections, 0);
+});
+
+t.test('@deepgram/sdk 4 (ListenLiveClient): the same session, with its own events', async (t) => {
+  const server = await serve(t, { apiKey: 'v4-key', script: readFileSync(fixture('speech.txt'), 'utf8') });
+  const client = createClient({ key: 'v4-key', global: { websocket: { options: { url: server.url } } } });
+  const connection = client.listen.live({ model: 'nova-3', punctuate: true, interim_results: true, vad_events: true, utterance_end_ms: 300 });
+  const seen: Record<string, any[]> = { transcript: [], metadata: [], speech: [], utterance: [], unhandled: [], error: [] };
+  connection.on(LiveTranscriptionEvents.Transcript, (m: unknown) => seen.transcript.push(m));
+  connection.on(LiveTranscriptionEvents.Metadata, (m: unknown) => seen.metadata.push(m));
+  connection.on(LiveTranscriptionEvents.SpeechStarted, (m: unknown) => seen.speech.push(m));
+  connection.on(LiveTranscriptionEvents.UtteranceEnd, (m: unknown) => seen.utterance.push(m));
+  connection.on(LiveTranscriptionEvents.Unhandled, (m: unknown) => seen.unhandled.push(m));
+  connection.on(LiveTranscriptionEvents.Error, (m: unknown) => seen.error.push(m));
+  const closed = new Promise<number>((resolve) => connection.on(LiveTranscriptionEvents.Close, (event: { code: number }) => resolve(event.code)));
+  await new Promise<void>((resolve) => connection.on(LiveTranscriptionEvents.Open, () => resolve()));
+  const audio = readFileSync(fixture('speech.wav'));
+  for (let i = 0; i < audio.length; i += 8000) {
+    const part = audio.subarray(i, i + 8000);
+    connection.send(part.buffer.slice(part.byteOffset, part.byteOffset + part.length) as ArrayBuffer); // v4 takes ArrayBuffers
+  }
+  connection.requestClose();
+  t.equal(await closed, 1000);
+  const finals = seen.transcript.filter((m) => m.is_final);
+  t.match(finals[0].channel.alternatives[0].transcript, /^Hello world\./);
+  t.equal(seen.metadata.length, 1, 'one Metadata, routed to its own event');
+  t.ok(seen.speech.length > 0, 'SpeechStarted routed');
+  t.ok(seen.utterance.length > 0, 'UtteranceEnd routed');
+  t.same(seen.unhandled, [], 'nothing the SDK did not recognise');
+  t.same(seen.error, []);
 });
