@@ -58,7 +58,8 @@ t.test('many files into --out: one clear line per failure, the others go on, exi
   const { code, err } = await run(['transcribe', '--url', server.url, '--out', dir, '--format', 'srt',
     fixture('missing.wav'), fixture('speech.wav'), fixture('speech.txt'), fixture('speech.m4a')]);
   t.equal(code, 1);
-  t.same(readdirSync(dir).sort(), ['speech.m4a.srt', 'speech.wav.srt'], 'complete outputs only, no temporary files');
+  const written = readdirSync(join(dir, 'test', 'fixtures')).sort();
+  t.same(written, ['speech.m4a.srt', 'speech.wav.srt'], 'complete outputs only, mirroring the inputs\' paths, no temporary files');
   const lines = err.trim().split('\n');
   t.equal(lines.length, 3, 'a line per failure, and the summary');
   t.ok(lines.some((l) => /missing\.wav: ENOENT/.test(l)));

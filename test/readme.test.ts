@@ -15,7 +15,7 @@ const expected: Record<string, RegExp> = {
   ndjson: /^1\n00:00:00,\d{3} --> /,
   errors: /^DG_HANDSHAKE 401 Invalid credentials\. [0-9a-f-]{36}\n$/,
   // Results come as each file finishes, so in either order.
-  batch: /(?=[\s\S]*^done test\/fixtures\/speech\.wav \/tmp\/dgs-out\/speech\.wav\.srt$)(?=[\s\S]*^done test\/fixtures\/speech\.mp3 )(?=[\s\S]*^failed test\/fixtures\/missing\.wav ENOENT)/m,
+  batch: /(?=[\s\S]*^done test\/fixtures\/speech\.wav \/tmp\/dgs-out\/test\/fixtures\/speech\.wav\.srt$)(?=[\s\S]*^done test\/fixtures\/speech\.mp3 )(?=[\s\S]*^failed test\/fixtures\/missing\.wav ENOENT)/m,
   reconnect: /^[a-z]+ [a-z]+\n/,
 };
 

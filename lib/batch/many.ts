@@ -1,8 +1,8 @@
 // transcribeMany: many inputs as one stream of results, with bounded concurrency, retries and resume.
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -65,12 +65,20 @@ export function isRetryable(error: unknown): boolean {
 
 const isUrl = (input: string) => /^https?:\/\//.test(input);
 
-/** The name an input's output goes by: the file name, or for a URL its last path part and a short hash. */
+/**
+ * Where an input's output goes, under the output folder: a path mirrors the input's own path (relative to the
+ * working folder, or absolute without its root), so that two `audio.wav` in different folders never share an
+ * output, and a re-run finds each file's own; a URL goes by its last path part and a short hash of the URL.
+ */
 export function outputName(input: string, format: Format): string {
-  const base = isUrl(input)
-    ? `${basename(new URL(input).pathname) || 'audio'}-${createHash('sha256').update(input).digest('hex').slice(0, 8)}`
-    : basename(input);
-  return `${base}.${FORMATS[format]}`;
+  if (isUrl(input)) {
+    const name = basename(new URL(input).pathname) || 'audio';
+    return `${name}-${createHash('sha256').update(input).digest('hex').slice(0, 8)}.${FORMATS[format]}`;
+  }
+  const absolute = resolve(input);
+  const local = relative(process.cwd(), absolute);
+  const mirrored = local.startsWith('..') || isAbsolute(local) ? absolute.replace(/^([a-zA-Z]:)?[\\/]+/, '') : local;
+  return `${mirrored}.${FORMATS[format]}`;
 }
 
 async function open(input: string, signal?: AbortSignal): Promise<{ source: Readable; size?: number }> {
@@ -145,7 +153,6 @@ export async function* transcribeMany(
   inputs: Iterable<string> | AsyncIterable<string>, options: BatchOptions = {},
 ): AsyncGenerator<FileResult> {
   const concurrency = Math.max(1, options.concurrency ?? 10);
-  if (options.outDir) await mkdir(options.outDir, { recursive: true });
   const source = (async function* () {
     yield* inputs;
   })();

@@ -1,6 +1,7 @@
 // Output formats of a transcription, and writing them so that a crash never leaves half a file.
 import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Duplex, Writable } from 'node:stream';
 import type { MetadataMessage, ResultsMessage, ServerMessage } from '../protocol/messages.js';
 import { mapObjects, toText, transcriptOf, utterances } from '../transcripts/results.js';
@@ -31,9 +32,13 @@ export function formatter(format: Format): Duplex[] {
   }
 }
 
-/** Writes to a temporary file and renames it into place once complete, so a crash leaves no half output. */
+/**
+ * Writes to a temporary file beside `target` (making its folder) and renames it into place once complete, so a
+ * crash leaves no half output.
+ */
 export async function atomically(target: string, write: (sink: Writable) => Promise<void>): Promise<void> {
   const temporary = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  await mkdir(dirname(target), { recursive: true });
   try {
     await write(createWriteStream(temporary));
     await rename(temporary, target);

@@ -2,7 +2,6 @@
 // under one concurrency limit shared by all (the account's), with attempts and backoff kept by the queue.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -65,7 +64,6 @@ export function startWorker(options: QueueOptions & BatchOptions & { outDir: str
   const worker = new Worker<{ input: string }, JobResult>(options.queue ?? DEFAULT_QUEUE, async (job: Job<{ input: string }>) => {
     const output = join(options.outDir, outputName(job.data.input, format));
     if (existsSync(output)) return { output, skipped: true };
-    await mkdir(options.outDir, { recursive: true });
     try {
       let audioSeconds: number | undefined;
       await atomically(output, async (sink) => {

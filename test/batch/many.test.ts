@@ -1,16 +1,19 @@
 import t from 'tap';
 import { once } from 'node:events';
-import { createReadStream, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { isRetryable, outputName, transcribeMany, type FileResult, type Progress } from '../../lib/batch/many.js';
 import { DeepgramError } from '../../lib/index.js';
 import { fixture, serve } from '../helpers.js';
 
 const FILES = ['speech.wav', 'speech.mp3', 'speech.ogg', 'speech.flac', 'speech.webm', 'speech.m4a'].map(fixture);
 const temp = () => mkdtempSync(join(tmpdir(), 'dgs-batch-'));
+/** Every file under a folder, as sorted relative paths. */
+const files = (dir: string) => (readdirSync(dir, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[])
+  .filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath ?? e.path, e.name))).sort();
 async function all(iterable: AsyncIterable<FileResult>) {
   const results: FileResult[] = [];
   for await (const r of iterable) results.push(r);
@@ -29,7 +32,7 @@ t.test('many files, a bounded number at once, each result as it finishes; a re-r
   t.equal(results.length, 6);
   t.ok(results.every((r) => r.status === 'done' && r.attempts === 1));
   t.ok(most <= 3, `never more than 3 streams at once (${most})`);
-  t.same(readdirSync(outDir).sort(), FILES.map((f) => outputName(f, 'srt')).sort(), 'an output per file, no temporary files');
+  t.same(files(outDir), FILES.map((f) => outputName(f, 'srt')).sort(), 'an output per file, no temporary files');
   t.ok(results.every((r) => Math.abs((r.audioSeconds ?? 0) - 7.73) < 0.05));
   const again = await all(transcribeMany(FILES, { url: server.url, outDir, format: 'srt' }));
   t.ok(again.every((r) => r.status === 'skipped' && r.attempts === 0), 'finished files are not done twice');
@@ -38,7 +41,9 @@ t.test('many files, a bounded number at once, each result as it finishes; a re-r
 t.test('a crash (here, an abort) loses at most the files in flight; the re-run finishes the rest', async (t) => {
   const server = await serve(t, { realtimeFactor: 20 });
   const outDir = temp();
-  writeFileSync(join(outDir, `${outputName(FILES[0], 'json')}.123.tmp`), 'half a file from a crashed run');
+  const halfDone = join(outDir, `${outputName(FILES[0], 'json')}.123.tmp`);
+  mkdirSync(dirname(halfDone), { recursive: true });
+  writeFileSync(halfDone, 'half a file from a crashed run');
   const controller = new AbortController();
   const first: FileResult[] = [];
   for await (const r of transcribeMany(FILES, { url: server.url, concurrency: 2, outDir, signal: controller.signal })) {
@@ -51,7 +56,7 @@ t.test('a crash (here, an abort) loses at most the files in flight; the re-run f
   const rest = await all(transcribeMany(FILES, { url: server.url, concurrency: 2, outDir }));
   t.equal(rest.filter((r) => r.status === 'skipped').length, done, 'what finished is kept');
   t.equal(rest.filter((r) => r.status === 'done').length, 6 - done, 'and the rest is done now');
-  t.ok(readdirSync(outDir).filter((f) => f.endsWith('.json')).length === 6);
+  t.equal(files(outDir).filter((f) => f.endsWith('.json')).length, 6);
 });
 
 t.test('retries with backoff on 429 and 1011; fails fast on 401 and on input that is not audio', async (t) => {
@@ -76,6 +81,24 @@ t.test('retries with backoff on 429 and 1011; fails fast on 401 and on input tha
   const dead = await serve(t, { faults: { dropAfterBytes: 1 } });
   const [gaveUp] = await all(transcribeMany([FILES[0]], { url: dead.url, retries: 2, backoff: { initial: 1 } }));
   t.match(gaveUp, { status: 'failed', attempts: 3 }, 'retries are bounded');
+});
+
+t.test('outputs mirror the inputs\' paths: two files of one name in two folders never share an output', async (t) => {
+  const server = await serve(t);
+  const a = temp();
+  const b = temp();
+  const first = join(a, 'audio.wav');
+  const second = join(b, 'audio.wav');
+  writeFileSync(first, readFileSync(fixture('speech.wav')));
+  writeFileSync(second, readFileSync(fixture('speech.mp3'))); // the same name, other audio
+  const outDir = temp();
+  const results = await all(transcribeMany([first, second], { url: server.url, outDir }));
+  t.ok(results.every((r) => r.status === 'done'), 'both transcribed: neither is taken for the other');
+  t.not(outputName(first, 'json'), outputName(second, 'json'));
+  const durations = results.map((r) => JSON.parse(readFileSync(r.output!, 'utf8')).metadata.duration).sort();
+  t.same(durations, [7.718313, 7.742938], `each output holds its own file (${durations})`);
+  t.equal(outputName('calls/a.wav', 'srt'), join('calls', 'a.wav.srt'), 'relative to the working folder');
+  t.equal(outputName('/elsewhere/a.wav', 'srt'), join('elsewhere', 'a.wav.srt'), 'or absolute without its root');
 });
 
 t.test('which errors are worth another try', async (t) => {

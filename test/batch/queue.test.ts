@@ -98,7 +98,7 @@ t.test('deepgram-stream enqueue and worker on the command line', async (t) => {
   stop();
   t.equal(await running, 0);
   t.match(w.text(), /done .*speech\.wav -> .*speech\.wav\.srt/);
-  t.ok(existsSync(join(outDir, 'speech.ogg.srt')));
+  t.ok(existsSync(join(outDir, 'test', 'fixtures', 'speech.ogg.srt')));
   await queue.close();
   connection.disconnect();
 });
