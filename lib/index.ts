@@ -3,7 +3,9 @@ export {
 } from './listen/stream.js';
 export { DeepgramError, type DeepgramErrorCode } from './listen/errors.js';
 export { startServer, type ServerOptions, type LocalServer, type Faults } from './server/index.js';
-export { checkQuery, toSearchParams, ENCODINGS, type ListenQuery, type Encoding } from './protocol/options.js';
+export {
+  checkQuery, toSearchParams, ENCODINGS, RAW_SAMPLE_BYTES, isRawEncoding, type ListenQuery, type Encoding, type RawEncoding,
+} from './protocol/options.js';
 export * from './protocol/messages.js';
 export { createTranscriber, type Transcriber, type TranscriberOptions, type SentFormat } from './transcribe.js';
 export { createDecoder, type DecoderOptions } from './audio/decoder.js';

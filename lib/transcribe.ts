@@ -4,15 +4,13 @@ import type { Duplex, Transform } from 'node:stream';
 import Pumpify from 'pumpify';
 import { createListenStream, type ListenStream, type ListenStreamOptions } from './listen/stream.js';
 import { DeepgramError } from './listen/errors.js';
-import type { ListenQuery } from './protocol/options.js';
+import { RAW_SAMPLE_BYTES, type ListenQuery, type RawEncoding } from './protocol/options.js';
 import type { MetadataMessage, ServerMessage } from './protocol/messages.js';
 import { Probe, type Container } from './audio/probe.js';
 import { createDecoder } from './audio/decoder.js';
 import { createFramer, pcmByteRate } from './audio/framer.js';
 import { createPacer } from './audio/pacer.js';
 
-type RawEncoding = 'linear16' | 'linear32' | 'mulaw' | 'alaw';
-const BYTES_PER_SAMPLE: Record<RawEncoding, number> = { linear16: 2, linear32: 4, mulaw: 1, alaw: 1 };
 /** Frame size for compressed containers, whose byte rate is unknown until decoded. */
 const CONTAINER_FRAME_BYTES = 8192;
 
@@ -86,7 +84,7 @@ export function createTranscriber(options: TranscriberOptions = {}): Transcriber
 
   if (raw) {
     const rawChannels = raw.channels ?? 1;
-    start(pcmStages(pcmByteRate(raw.sample_rate, rawChannels, BYTES_PER_SAMPLE[raw.encoding])),
+    start(pcmStages(pcmByteRate(raw.sample_rate, rawChannels, RAW_SAMPLE_BYTES[raw.encoding])),
       { encoding: raw.encoding, sample_rate: raw.sample_rate, channels: rawChannels });
   } else if (decode === 'always' || pace !== undefined) {
     try {

@@ -1,9 +1,10 @@
 // What a reconnect needs: the audio not yet covered by final results, and how the new session's timeline maps
 // onto the stream's.
 import { parseWavHeader } from '../audio/wav.js';
+import { pcmByteRate } from '../audio/framer.js';
+import { isRawEncoding, RAW_SAMPLE_BYTES } from '../protocol/options.js';
 import type { ServerMessage } from '../protocol/messages.js';
 
-const RAW_WIDTH: Record<string, number> = { linear16: 2, linear32: 4, mulaw: 1, alaw: 1 };
 /** Bytes looked at for a WAV header before giving up on cutting the audio by time. */
 const HEADER_LIMIT = 65536;
 
@@ -40,9 +41,14 @@ export class ReplayBuffer {
   constructor(query: URLSearchParams) {
     const encoding = query.get('encoding');
     if (encoding === null) return; // a container: its first bytes will tell
-    const width = RAW_WIDTH[encoding];
-    const block = width * Number(query.get('channels') ?? 1);
-    this.#layout = width ? { byteRate: Number(query.get('sample_rate')) * block, block, header: Buffer.alloc(0) } : null;
+    if (!isRawEncoding(encoding)) {
+      this.#layout = null; // compressed raw audio (opus, amr, …): no byte rate to cut by
+      return;
+    }
+    const channels = Number(query.get('channels') ?? 1);
+    const width = RAW_SAMPLE_BYTES[encoding];
+    const byteRate = pcmByteRate(Number(query.get('sample_rate')), channels, width);
+    this.#layout = { byteRate, block: width * channels, header: Buffer.alloc(0) };
   }
 
   /** Held bytes, for tests and for memory figures. */

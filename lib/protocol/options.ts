@@ -9,6 +9,14 @@ export const ENCODINGS: readonly Encoding[] = [
   'linear16', 'linear32', 'flac', 'alaw', 'mulaw', 'amr-nb', 'amr-wb', 'opus', 'ogg-opus', 'speex', 'g729',
 ];
 
+/** Bytes per sample of the headerless encodings whose layout is known without decoding. */
+export const RAW_SAMPLE_BYTES = { linear16: 2, linear32: 4, mulaw: 1, alaw: 1 } as const;
+export type RawEncoding = keyof typeof RAW_SAMPLE_BYTES;
+
+export function isRawEncoding(encoding: string | null): encoding is RawEncoding {
+  return encoding !== null && Object.hasOwn(RAW_SAMPLE_BYTES, encoding);
+}
+
 type OneOrMany = string | string[];
 
 /** Every streaming query parameter of `/v1/listen`. Names are Deepgram's own. */

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { ffmpegCommand } from '../audio/ffmpeg.js';
 import { parseWavHeader } from '../audio/wav.js';
+import { RAW_SAMPLE_BYTES, type RawEncoding } from '../protocol/options.js';
 
 /** Interleaved samples in [-1, 1], with their layout. */
 export interface Pcm {
@@ -41,15 +42,9 @@ for (let i = 0; i < 256; i++) {
   ALAW[i] = ((a & 0x80) ? magnitude : -magnitude) / 32768;
 }
 
-const RAW_WIDTH: Record<string, number> = { linear16: 2, linear32: 4, mulaw: 1, alaw: 1 };
-
-export function isRawEncoding(encoding: string | null): boolean {
-  return encoding !== null && encoding in RAW_WIDTH;
-}
-
 /** Raw audio as declared: linear16 (s16le), linear32 (f32le), mulaw, alaw. */
-export function rawDecoder(encoding: string, sampleRate: number, channels: number, events: DecoderEvents): PcmDecoder {
-  const width = RAW_WIDTH[encoding];
+export function rawDecoder(encoding: RawEncoding, sampleRate: number, channels: number, events: DecoderEvents): PcmDecoder {
+  const width = RAW_SAMPLE_BYTES[encoding];
   let carry = Buffer.alloc(0);
   return {
     write(bytes) {

@@ -7,7 +7,8 @@ import {
   type MetadataMessage, type ModelInfo, type ServerMessage,
 } from '../protocol/messages.js';
 import { Recognizer } from './recognizer.js';
-import { ffmpegDecoder, isRawEncoding, rawDecoder, type Pcm, type PcmDecoder } from './pcm.js';
+import { ffmpegDecoder, rawDecoder, type Pcm, type PcmDecoder } from './pcm.js';
+import { isRawEncoding } from '../protocol/options.js';
 
 /** Misbehaviour on request, for one connection. */
 export interface Faults {
@@ -195,7 +196,7 @@ export class Session {
       },
     };
     if (isRawEncoding(encoding)) {
-      return rawDecoder(encoding!, Number(params.get('sample_rate')), Number(params.get('channels') ?? 1), events);
+      return rawDecoder(encoding, Number(params.get('sample_rate')), Number(params.get('channels') ?? 1), events);
     }
     return ffmpegDecoder(ANALYSIS_RATE, events);
   }
