@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createTranscriber, type TranscriberOptions } from '../transcribe.js';
 import type { DeepgramError } from '../listen/errors.js';
+import { backoffDelay } from '../listen/backoff.js';
 import type { MetadataMessage, ResultsMessage, ServerMessage } from '../protocol/messages.js';
 import { atomically, formatter, FORMATS, type Format } from './outputs.js';
 
@@ -140,7 +141,7 @@ async function withRetries(input: string, options: BatchOptions): Promise<FileRe
         return { input, status: 'failed', attempts: attempt, error: error as Error };
       }
       const { initial = 500, max = 30_000 } = backoff;
-      await sleep(Math.random() * Math.min(max, initial * 2 ** (attempt - 1)), undefined, { signal }).catch(() => {});
+      await sleep(backoffDelay(attempt, initial, max), undefined, { signal }).catch(() => {});
     }
   }
 }

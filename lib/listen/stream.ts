@@ -4,6 +4,7 @@ import { Duplex, addAbortSignal } from 'node:stream';
 import { debuglog } from 'node:util';
 import WebSocket from 'ws';
 import { DeepgramError } from './errors.js';
+import { backoffDelay } from './backoff.js';
 import { rebase, repeats, ReplayBuffer } from './replay.js';
 import { checkQuery, toSearchParams, type ListenQuery } from '../protocol/options.js';
 import {
@@ -344,7 +345,7 @@ export class ListenStream extends Duplex {
     this.#reconnects++;
     this.#reconnecting = true;
     const { initial = 250, max = 5000 } = this.#options.reconnect!.backoff ?? {};
-    const delay = Math.round(Math.random() * Math.min(max, initial * 2 ** (this.#attempt - 1)));
+    const delay = Math.round(backoffDelay(this.#attempt, initial, max));
     debug('reconnecting after %d in %d ms (attempt %d)', code, delay, this.#attempt);
     this.emit('reconnect', { attempt: this.#attempt, code, reason, delay } satisfies ReconnectEvent);
     ws.terminate();
