@@ -93,6 +93,13 @@ function authorization(options: ListenStreamOptions): string | undefined {
   return key ? `Token ${key}` : undefined;
 }
 
+/** A close other than 1000, as an error that says the code, the reason and what Deepgram means by them. */
+function closeError(code: number, reason: string, fields: Partial<DeepgramError>, then = ''): DeepgramError {
+  return new DeepgramError('DG_CLOSE',
+    `Deepgram closed the session with ${code}${reason ? ` "${reason}"` : ''}${then}: ${describeClose(code, reason)}`,
+    { closeCode: code, closeReason: reason, ...fields });
+}
+
 function header(res: IncomingMessage, name: string): string | undefined {
   const value = res.headers[name];
   return Array.isArray(value) ? value[0] : value;
@@ -316,9 +323,7 @@ export class ListenStream extends Duplex {
       return;
     }
     if (this.#replay && code !== CLOSE_DATA_ERROR) return this.#retry(this.#ws, code, reason);
-    this.#fail(this.#ws, new DeepgramError('DG_CLOSE',
-      `Deepgram closed the session with ${code}${reason ? ` "${reason}"` : ''}: ${describeClose(code, reason)}`,
-      { closeCode: code, closeReason: reason, metadata, requestId: this.#requestId }));
+    this.#fail(this.#ws, closeError(code, reason, { metadata, requestId: this.#requestId }));
   }
 
   /** The last Metadata; after reconnects, its duration and hash cover the whole stream, not the last session. */
@@ -335,9 +340,7 @@ export class ListenStream extends Duplex {
   #retry(ws: WebSocket, code: number, reason: string): void {
     const limit = this.#options.reconnect!.attempts;
     if (this.#attempt >= limit) {
-      return this.#fail(ws, new DeepgramError('DG_CLOSE',
-        `Deepgram closed the session with ${code}${reason ? ` "${reason}"` : ''} and ${limit} reconnects failed: ${describeClose(code, reason)}`,
-        { closeCode: code, closeReason: reason, requestId: this.#requestId }));
+      return this.#fail(ws, closeError(code, reason, { requestId: this.#requestId }, ` and ${limit} reconnects failed`));
     }
     this.#retired.add(ws);
     this.#stopTimers();
