@@ -3,7 +3,7 @@
 import { parseWavHeader } from '../audio/wav.js';
 import { pcmByteRate } from '../audio/framer.js';
 import { isRawEncoding, RAW_SAMPLE_BYTES } from '../protocol/options.js';
-import type { ServerMessage } from '../protocol/messages.js';
+import { roundMicro, type ServerMessage } from '../protocol/messages.js';
 
 /** Bytes looked at for a WAV header before giving up on cutting the audio by time. */
 const HEADER_LIMIT = 65536;
@@ -104,7 +104,7 @@ export class ReplayBuffer {
   }
 }
 
-const shift = (seconds: number, offset: number) => Math.round((seconds + offset) * 1e6) / 1e6;
+const shift = (seconds: number, offset: number) => roundMicro(seconds + offset);
 
 /** Moves a message from a session's own timeline onto the stream's, in place. */
 export function rebase(message: ServerMessage, offset: number): ServerMessage {

@@ -8,7 +8,7 @@ import { backoffDelay } from './backoff.js';
 import { rebase, repeats, ReplayBuffer } from './replay.js';
 import { checkQuery, toSearchParams, type ListenQuery } from '../protocol/options.js';
 import {
-  CLOSE_DATA_ERROR, CLOSE_NORMAL, describeClose,
+  CLOSE_DATA_ERROR, CLOSE_NORMAL, describeClose, roundMicro,
   type ControlMessage, type MetadataMessage, type ResultsMessage, type ServerMessage,
 } from '../protocol/messages.js';
 
@@ -329,7 +329,7 @@ export class ListenStream extends Duplex {
   /** The last Metadata; after reconnects, its duration and hash cover the whole stream, not the last session. */
   #finish(metadata: MetadataMessage): void {
     if (this.#reconnects > 0) {
-      metadata.duration = Math.round((metadata.duration + this.#offset) * 1e6) / 1e6;
+      metadata.duration = roundMicro(metadata.duration + this.#offset);
       metadata.sha256 = this.#hash!.digest('hex');
     }
     this.#metadata = metadata;

@@ -110,6 +110,9 @@ export type ControlMessage =
 /** The text types the server accepts, in the order its own error text lists them. */
 export const CONTROL_TYPES = ['CloseStream', 'Configure', 'Sync', 'KeepAlive', 'Finalize'] as const;
 
+/** Six decimal places: how precisely times, durations and confidences are written into messages here. */
+export const roundMicro = (value: number): number => Math.round(value * 1e6) / 1e6;
+
 export const CLOSE_NORMAL = 1000;
 export const CLOSE_DATA_ERROR = 1008;
 export const CLOSE_NET_ERROR = 1011;

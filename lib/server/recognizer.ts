@@ -1,7 +1,7 @@
 // The local server's stand-in for a speech model. Words sit where the audio has speech (energy-based voice
 // activity on 20 ms frames); their text comes from a script or a fixed word list. Everything is derived from
 // sample counts, never from wall time, so the same audio always gives the same messages.
-import type { ResultsMessage, ServerMessage, Word } from '../protocol/messages.js';
+import { roundMicro, type ResultsMessage, type ServerMessage, type Word } from '../protocol/messages.js';
 
 // Time is counted in whole 20 ms frames, so that a session started at another point of the same audio (a
 // reconnect's replay) decides exactly as the first did; seconds appear only in what is sent.
@@ -40,11 +40,7 @@ export interface RecognizerSettings {
   resultsMetadata: ResultsMessage['metadata'];
 }
 
-function round(value: number): number {
-  return Math.round(value * 1e6) / 1e6;
-}
-
-const seconds = (frames: number) => round(frames * FRAME_SECONDS);
+const seconds = (frames: number) => roundMicro(frames * FRAME_SECONDS);
 
 function bareWord(token: string): string {
   return token.toLowerCase().replace(/^[^\p{L}\p{N}']+|[^\p{L}\p{N}']+$/gu, '') || token.toLowerCase();
@@ -135,7 +131,7 @@ class ChannelTrack {
     const s = this.settings;
     const key = s.script ? this.#scriptAt++ : this.#wordHash;
     const token = s.script ? s.script[key % s.script.length] : DEFAULT_WORDS[key % DEFAULT_WORDS.length];
-    const word: Word = { word: bareWord(token), start: seconds(start), end: seconds(end), confidence: round(0.9 + (key % 10) / 100) };
+    const word: Word = { word: bareWord(token), start: seconds(start), end: seconds(end), confidence: roundMicro(0.9 + (key % 10) / 100) };
     if (s.punctuate) {
       const scripted = /[A-Z.,!?;:]/.test(token);
       word.punctuated_word = scripted || !this.#startOfSentence ? token : token[0].toUpperCase() + token.slice(1);
@@ -168,7 +164,7 @@ class ChannelTrack {
     const words = this.#words.map((w) => ({ ...w }));
     const s = this.settings;
     const transcript = words.map((w) => (s.punctuate ? w.punctuated_word : w.word)).join(' ');
-    const confidence = words.length === 0 ? 0 : round(words.reduce((sum, w) => sum + w.confidence, 0) / words.length);
+    const confidence = words.length === 0 ? 0 : roundMicro(words.reduce((sum, w) => sum + w.confidence, 0) / words.length);
     const results: ResultsMessage = {
       type: 'Results',
       channel_index: [this.index, this.total],

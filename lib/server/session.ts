@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import {
-  CLOSE_DATA_ERROR, CLOSE_NET_ERROR, CLOSE_NORMAL, CONTROL_TYPES, DATA0000_REASON, NET0000_REASON, NET0001_REASON,
+  roundMicro, CLOSE_DATA_ERROR, CLOSE_NET_ERROR, CLOSE_NORMAL, CONTROL_TYPES, DATA0000_REASON, NET0000_REASON, NET0001_REASON,
   type MetadataMessage, type ModelInfo, type ServerMessage,
 } from '../protocol/messages.js';
 import { Recognizer } from './recognizer.js';
@@ -288,7 +288,7 @@ export class Session {
       request_id: this.#settings.requestId,
       sha256: complete ? this.#hash.digest('hex') : 'incomplete',
       created: this.#created.toISOString(),
-      duration: Math.round(duration * 1e6) / 1e6,
+      duration: roundMicro(duration),
       channels: this.#channels,
     };
     if (this.#recognizer) {
