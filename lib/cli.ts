@@ -1,16 +1,14 @@
 #!/usr/bin/env node
 // deepgram-stream: transcribe files (many at once), run the local server, or feed and drain a Redis queue.
-import { createReadStream, existsSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { extname } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { startServer, type LocalServer } from './server/index.js';
-import { createTranscriber } from './transcribe.js';
 import { QUERY_PARAMS, type ListenQuery } from './protocol/options.js';
-import { formatter, FORMATS, type Format } from './batch/outputs.js';
-import { transcribeMany, type BatchOptions, type FileResult, type Progress } from './batch/many.js';
+import { FORMATS, type Format } from './batch/outputs.js';
+import { transcribeMany, transcribeOne, type BatchOptions, type FileResult, type Progress } from './batch/many.js';
 
 const USAGE = `Usage:
   deepgram-stream transcribe <file...|url...|-> [--format text|ndjson|json|srt|vtt] [--out DIR]
@@ -150,7 +148,6 @@ async function transcribe(args: string[], io: CliIo): Promise<number> {
 
 /** One file (or standard input) to standard output, which is not ended: no retries, as output may have begun. */
 async function toStdout(file: string, options: BatchOptions, io: CliIo): Promise<number> {
-  const { format = 'text', concurrency: _c, retries: _r, outDir: _o, ...transcriberOptions } = options;
   const out = new Writable({
     write(chunk, _encoding, done) {
       if (io.stdout.write(chunk)) done();
@@ -158,7 +155,7 @@ async function toStdout(file: string, options: BatchOptions, io: CliIo): Promise
     },
   });
   try {
-    await pipeline([file === '-' ? io.stdin : createReadStream(file), createTranscriber(transcriberOptions), ...formatter(format), out]);
+    await transcribeOne(file === '-' ? io.stdin : file, out, options);
     return 0;
   } catch (error) {
     io.stderr.write(`deepgram-stream: ${file}: ${(error as Error).message}\n`);

@@ -93,15 +93,19 @@ async function open(input: string, signal?: AbortSignal): Promise<{ source: Read
   return { source: createReadStream(input), size };
 }
 
-/** One input, once: read, transcribe, and write the format to `sink` (or collect the transcript). */
+/**
+ * One input (a path, a URL, or a stream already open such as standard input), once: read, transcribe, and write
+ * the format to `sink` (or collect the transcript).
+ */
 export async function transcribeOne(
-  input: string, sink: Writable | undefined, options: BatchOptions, attempt = 1,
+  input: string | Readable, sink: Writable | undefined, options: BatchOptions, attempt = 1,
 ): Promise<Pick<FileResult, 'transcript' | 'metadata' | 'audioSeconds'>> {
   const { format = 'json', signal, onProgress, concurrency: _c, retries: _r, backoff: _b, outDir: _o, ...transcriberOptions } = options;
-  const { source, size } = await open(input, signal);
+  const { source, size } = typeof input === 'string' ? await open(input, signal) : { source: input, size: undefined };
+  const name = typeof input === 'string' ? input : '-';
   let bytesRead = 0;
   let transcribedSeconds = 0;
-  const report = () => onProgress?.({ input, bytesRead, bytesTotal: size, transcribedSeconds, attempt });
+  const report = () => onProgress?.({ input: name, bytesRead, bytesTotal: size, transcribedSeconds, attempt });
   const counter = new Transform({
     transform(chunk: Buffer, _e, done) {
       bytesRead += chunk.length;
