@@ -59,52 +59,44 @@ export function createTranscriber(options: TranscriberOptions = {}): Transcriber
   }
   const transcriber = new TranscriberPipeline() as unknown as Transcriber & Pumpify;
 
-  const start = (stages: Duplex[], format: SentFormat) => {
-    let listen: ListenStream;
+  /**
+   * The listen stream first (its options may be refused), then the stages (FFmpeg may be missing): a failure of
+   * either is a stream error, and whatever was already made is torn down, so no FFmpeg is left running.
+   */
+  const start = (format: SentFormat, stages: () => Duplex[]) => {
+    let listen: ListenStream | undefined;
     try {
       const { container: _, ...sent } = format;
       listen = createListenStream({ ...listenOptions, query: { ...query, ...sent } });
+      const built = stages();
+      listen.on('metadata', (metadata) => transcriber.emit('metadata', metadata));
+      // On the next tick, so that a listener added right after createTranscriber() hears it.
+      process.nextTick(() => transcriber.emit('format', format));
+      transcriber.setPipeline(...built, listen);
     } catch (error) {
+      listen?.destroy();
       transcriber.destroy(error as Error);
-      return;
     }
-    listen.on('metadata', (metadata) => transcriber.emit('metadata', metadata));
-    // On the next tick, so that a listener added right after createTranscriber() hears it.
-    process.nextTick(() => transcriber.emit('format', format));
-    transcriber.setPipeline(...stages, listen);
   };
   const pcmStages = (bytesPerSecond: number): Transform[] => [
     createFramer({ frameMs, bytesPerSecond }),
     ...(pace ? [createPacer({ bytesPerSecond, speed: pace })] : []),
   ];
-  const decoded = (): [Duplex[], SentFormat] => [
-    [createDecoder({ sampleRate, channels }), ...pcmStages(pcmByteRate(sampleRate, channels))],
-    { encoding: 'linear16', sample_rate: sampleRate, channels },
-  ];
+  const decodedFormat: SentFormat = { encoding: 'linear16', sample_rate: sampleRate, channels };
+  const decoded = () => [createDecoder({ sampleRate, channels }), ...pcmStages(pcmByteRate(sampleRate, channels))];
 
   if (raw) {
     const rawChannels = raw.channels ?? 1;
-    start(pcmStages(pcmByteRate(raw.sample_rate, rawChannels, RAW_SAMPLE_BYTES[raw.encoding])),
-      { encoding: raw.encoding, sample_rate: raw.sample_rate, channels: rawChannels });
+    start({ encoding: raw.encoding, sample_rate: raw.sample_rate, channels: rawChannels },
+      () => pcmStages(pcmByteRate(raw.sample_rate, rawChannels, RAW_SAMPLE_BYTES[raw.encoding])));
   } else if (decode === 'always' || pace !== undefined) {
-    try {
-      start(...decoded());
-    } catch (error) {
-      process.nextTick(() => transcriber.destroy(error as Error));
-    }
+    start(decodedFormat, decoded);
   } else {
     const probe = new Probe();
     transcriber.setWritable(probe);
     probe.once('format', (container: Container | undefined, held: number) => {
-      try {
-        if (container || held === 0) start([probe, createFramer({ frameBytes: CONTAINER_FRAME_BYTES })], { container });
-        else {
-          const [stages, format] = decoded();
-          start([probe, ...stages], format);
-        }
-      } catch (error) {
-        transcriber.destroy(error as Error);
-      }
+      if (container || held === 0) start({ container }, () => [probe, createFramer({ frameBytes: CONTAINER_FRAME_BYTES })]);
+      else start(decodedFormat, () => [probe, ...decoded()]);
     });
   }
   return transcriber;

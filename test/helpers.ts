@@ -1,5 +1,6 @@
 // Shared by the tests: servers that stop with the test, audio made to measure, and stream collectors.
 import type { Test } from 'tap';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { Writable, type Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -67,4 +68,13 @@ export const words = (messages: ServerMessage[]): string[] =>
 
 export function sha256(...buffers: Buffer[]): string {
   return createHash('sha256').update(Buffer.concat(buffers)).digest('hex');
+}
+
+/** FFmpeg processes this test process has running now. */
+export function ffmpegChildren(): number {
+  try {
+    return execFileSync('ps', ['-o', 'comm=', '--ppid', String(process.pid)]).toString().split('\n').filter((c) => c.includes('ffmpeg')).length;
+  } catch {
+    return 0; // ps exits 1 when there are no children at all
+  }
 }

@@ -1,8 +1,9 @@
 import t from 'tap';
+import { once } from 'node:events';
 import { createReadStream, readFileSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { createTranscriber, type SentFormat } from '../lib/index.js';
-import { collector, fixture, serve, words } from './helpers.js';
+import { collector, ffmpegChildren, fixture, serve, words } from './helpers.js';
 
 const SCRIPT = readFileSync(fixture('speech.txt'), 'utf8');
 const SCRIPT_WORDS = SCRIPT.toLowerCase().replace(/[.,]/g, '').split(/\s+/);
@@ -67,6 +68,18 @@ t.test('multichannel decoding keeps the channels apart', async (t) => {
   await pipeline(createReadStream(fixture('stereo.wav')), transcriber, sink);
   const channels = new Set(sink.messages.filter((m) => m.type === 'Results').map((m) => (m as { channel_index: number[] }).channel_index.join('/')));
   t.same([...channels].sort(), ['0/2', '1/2']);
+});
+
+t.test('listen options refused while decoding: a stream error, and no FFmpeg left running', async (t) => {
+  for (const options of [{ decode: 'always' as const }, { pace: 10 }]) {
+    const transcriber = createTranscriber({ url: 'ws://127.0.0.1:1', ...options, query: { utterance_end_ms: 1000 } });
+    const [error] = await once(transcriber, 'error');
+    t.match(error, { code: 'DG_OPTIONS', message: /needs interim_results=true/ });
+  }
+  await t.rejects(pipeline(createReadStream(fixture('speech.m4a')), createTranscriber({ url: 'ws://127.0.0.1:1', query: { utterance_end_ms: 1000 } }), collector()),
+    { code: 'DG_OPTIONS' }, 'the same when the probe finds audio that needs decoding');
+  await new Promise((r) => setTimeout(r, 100));
+  t.equal(ffmpegChildren(), 0);
 });
 
 t.test('errors travel through pipeline(): bad options, a refused key, undecodable input', async (t) => {

@@ -1,10 +1,9 @@
 import t from 'tap';
 import { once } from 'node:events';
-import { execFileSync } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import WebSocket from 'ws';
 import { createListenStream } from '../../lib/index.js';
-import { LINEAR16, readAll, serve, tones } from '../helpers.js';
+import { ffmpegChildren, LINEAR16, readAll, serve, tones } from '../helpers.js';
 
 t.test('drop after N ms: the client sees 1006', async (t) => {
   const server = await serve(t, { faults: { dropAfterMs: 100 } });
@@ -44,14 +43,6 @@ function random(seed: number) {
     x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
     return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-function ffmpegChildren(): number {
-  try {
-    return execFileSync('ps', ['-o', 'comm=', '--ppid', String(process.pid)]).toString().split('\n').filter((c) => c.includes('ffmpeg')).length;
-  } catch {
-    return 0; // ps exits 1 when there are no children at all
-  }
 }
 
 t.test('it never crashes: random frames, bad queries, huge frames, abrupt disconnects', async (t) => {
