@@ -113,7 +113,13 @@ export async function transcribeOne(
       done(null, chunk);
     },
   });
-  const transcriber = createTranscriber({ ...transcriberOptions, signal });
+  let transcriber: ReturnType<typeof createTranscriber>;
+  try {
+    transcriber = createTranscriber({ ...transcriberOptions, signal });
+  } catch (error) {
+    source.destroy(); // options that can never work: close the input that was already opened
+    throw error;
+  }
   let metadata: MetadataMessage | undefined;
   const finals: string[] = [];
   transcriber.on('metadata', (m) => (metadata = m));

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { once } from 'node:events';
-import { createReadStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -75,6 +75,18 @@ t.test('retries with backoff on 429 and 1011; fails fast on 401 and on input tha
   t.equal((refused.error as DeepgramError).status, 401);
   const [notAudio] = await all(transcribeMany([fixture('speech.txt')], { url: flaky.url, backoff: { initial: 1 } }));
   t.match(notAudio, { status: 'failed', attempts: 1, error: { message: /FFmpeg could not decode/ } });
+  // File descriptors this process holds on the input (Linux names them in /proc).
+  const holding = (path: string) => readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === path;
+    } catch {
+      return false;
+    }
+  }).length;
+  const [refusedOptions] = await all(transcribeMany([FILES[0]], { url: flaky.url, query: { encoding: 'linear16' } as never }));
+  t.match(refusedOptions, { status: 'failed', attempts: 1, error: { code: 'DG_OPTIONS' } });
+  await new Promise((r) => setTimeout(r, 50));
+  t.equal(holding(FILES[0]), 0, 'the input it had opened is closed again');
   const [missing] = await all(transcribeMany([fixture('nope.wav')], { url: flaky.url }));
   t.match(missing, { status: 'failed', attempts: 1, error: { code: 'ENOENT' } });
 
