@@ -7,6 +7,9 @@ export {
   checkQuery, toSearchParams, ENCODINGS, RAW_SAMPLE_BYTES, isRawEncoding, type ListenQuery, type Encoding, type RawEncoding,
 } from './protocol/options.js';
 export * from './protocol/messages.js';
+export {
+  messageProblem, isResults, isFinal, isMetadata, isSpeechStarted, isUtteranceEnd,
+} from './protocol/guards.js';
 export { createTranscriber, type Transcriber, type TranscriberOptions, type SentFormat } from './transcribe.js';
 export { createDecoder, type DecoderOptions } from './audio/decoder.js';
 export { createFramer, pcmByteRate, type FramerOptions } from './audio/framer.js';

@@ -1,5 +1,8 @@
 /** The layout of a WAV stream, read from its RIFF header; sizes may be unknown (streams, pipes). */
 export interface WavLayout {
+  /** The format tag (1 PCM, 3 float; for WAVE_FORMAT_EXTENSIBLE, the sub-format's). */
+  format: number;
+  bitsPerSample: number;
   channels: number;
   sampleRate: number;
   byteRate: number;
@@ -21,7 +24,10 @@ export function parseWavHeader(buffer: Buffer): WavLayout | undefined {
     if (id === 'data') return format ? { ...format, dataOffset: offset + 8 } : undefined;
     if (offset + 8 + size > buffer.length) return undefined;
     if (id === 'fmt ') {
+      const tag = buffer.readUInt16LE(offset + 8);
       format = {
+        format: tag === 0xfffe && size >= 26 ? buffer.readUInt16LE(offset + 8 + 24) : tag,
+        bitsPerSample: buffer.readUInt16LE(offset + 22),
         channels: buffer.readUInt16LE(offset + 10),
         sampleRate: buffer.readUInt32LE(offset + 12),
         byteRate: buffer.readUInt32LE(offset + 16),
@@ -31,4 +37,14 @@ export function parseWavHeader(buffer: Buffer): WavLayout | undefined {
     offset += 8 + size + (size % 2);
   }
   return undefined;
+}
+
+/**
+ * Whether the samples can be cut by time: PCM or float, with a block and byte rate that agree with the channels,
+ * sample width and rate. Compressed WAV (ADPCM, GSM) or a header that contradicts itself cannot.
+ */
+export function isCuttablePcm(layout: WavLayout): boolean {
+  const { format, bitsPerSample, channels, sampleRate, byteRate, blockAlign } = layout;
+  return (format === 1 || format === 3) && bitsPerSample % 8 === 0 && bitsPerSample > 0 && channels > 0 &&
+    blockAlign === channels * (bitsPerSample / 8) && byteRate === sampleRate * blockAlign && byteRate > 0;
 }

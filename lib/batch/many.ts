@@ -9,7 +9,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createTranscriber, type TranscriberOptions } from '../transcribe.js';
 import type { DeepgramError } from '../listen/errors.js';
 import { backoffDelay } from '../listen/backoff.js';
-import type { MetadataMessage, ResultsMessage, ServerMessage } from '../protocol/messages.js';
+import type { MetadataMessage, ServerMessage } from '../protocol/messages.js';
+import { isFinal } from '../protocol/guards.js';
+import { transcriptOf } from '../transcripts/results.js';
 import { atomically, formatter, FORMATS, type Format } from './outputs.js';
 
 export interface BatchOptions extends Omit<TranscriberOptions, 'signal'> {
@@ -124,10 +126,9 @@ export async function transcribeOne(
   const finals: string[] = [];
   transcriber.on('metadata', (m) => (metadata = m));
   transcriber.on('data', (m: ServerMessage) => {
-    if (m.type === 'Results' && (m as ResultsMessage).is_final) {
-      const r = m as ResultsMessage;
-      transcribedSeconds = r.start + r.duration;
-      if (!sink) finals.push(r.channel.alternatives[0]?.transcript ?? '');
+    if (isFinal(m)) {
+      transcribedSeconds = m.start + m.duration;
+      if (!sink) finals.push(transcriptOf(m));
       report();
     }
   });

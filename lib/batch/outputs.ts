@@ -4,6 +4,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Duplex, Writable } from 'node:stream';
 import type { MetadataMessage, ResultsMessage, ServerMessage } from '../protocol/messages.js';
+import { isFinal, isMetadata } from '../protocol/guards.js';
 import { mapObjects, toText, transcriptOf, utterances } from '../transcripts/results.js';
 import { toNdjson } from '../transcripts/ndjson.js';
 import { toSrt, toVtt } from '../transcripts/captions.js';
@@ -24,8 +25,8 @@ export function formatter(format: Format): Duplex[] {
       const results: ResultsMessage[] = [];
       let metadata: MetadataMessage | undefined;
       return [mapObjects<ServerMessage, string>((m) => {
-        if (m.type === 'Metadata') metadata = m as MetadataMessage;
-        else if (m.type === 'Results' && (m as ResultsMessage).is_final) results.push(m as ResultsMessage);
+        if (isMetadata(m)) metadata = m;
+        else if (isFinal(m)) results.push(m);
         return undefined;
       }, () => [`${JSON.stringify({ transcript: results.map(transcriptOf).filter(Boolean).join(' '), metadata, results }, null, 2)}\n`])];
     }

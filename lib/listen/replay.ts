@@ -1,12 +1,14 @@
 // What a reconnect needs: the audio not yet covered by final results, and how the new session's timeline maps
 // onto the stream's.
-import { parseWavHeader } from '../audio/wav.js';
+import { isCuttablePcm, parseWavHeader } from '../audio/wav.js';
 import { pcmByteRate } from '../audio/framer.js';
 import { isRawEncoding, RAW_SAMPLE_BYTES } from '../protocol/options.js';
 import { roundMicro, type ServerMessage } from '../protocol/messages.js';
 
 /** Bytes looked at for a WAV header before giving up on cutting the audio by time. */
 const HEADER_LIMIT = 65536;
+/** Default bound on the audio held for a replay: 64 MiB (about 35 minutes of 16 kHz linear16 not yet final). */
+export const DEFAULT_REPLAY_LIMIT = 64 * 1024 * 1024;
 
 interface Layout {
   byteRate: number;
@@ -27,7 +29,8 @@ export interface Replay {
 /**
  * Audio sent but not yet covered by final results. Raw audio and WAV are trimmed as finals arrive and replayed
  * from the first uncovered sample (WAV behind its header again). Other containers cannot be cut by time: they are
- * kept whole, replayed from the start, and what the new session repeats is dropped.
+ * kept whole, replayed from the start, and what the new session repeats is dropped. Past `limit` bytes held, it
+ * lets go of everything and says so in `overflow`: a reconnect can then no longer be made without a gap.
  */
 export class ReplayBuffer {
   /** undefined while the first bytes are still being read; null once known that the audio cannot be cut. */
@@ -37,8 +40,13 @@ export class ReplayBuffer {
   /** Audio bytes trimmed from the front, after the header. */
   #trimmed = 0;
   #covered = 0;
+  #size = 0;
+  readonly #limit: number;
+  /** Set once more than `limit` bytes were held: why a replay is no longer possible. */
+  overflow?: string;
 
-  constructor(query: URLSearchParams) {
+  constructor(query: URLSearchParams, limit = DEFAULT_REPLAY_LIMIT) {
+    this.#limit = limit;
     const encoding = query.get('encoding');
     if (encoding === null) return; // a container: its first bytes will tell
     if (!isRawEncoding(encoding)) {
@@ -53,10 +61,19 @@ export class ReplayBuffer {
 
   /** Held bytes, for tests and for memory figures. */
   get size(): number {
-    return [...this.#head, ...this.#chunks].reduce((sum, c) => sum + c.length, 0);
+    return this.#size;
   }
 
   add(chunk: Buffer): void {
+    if (this.overflow) return;
+    this.#size += chunk.length;
+    if (this.#size > this.#limit) {
+      this.overflow = `the audio not yet covered by finals outgrew the replay limit of ${this.#limit} bytes`;
+      this.#head = [];
+      this.#chunks = [];
+      this.#size = 0;
+      return;
+    }
     if (this.#layout !== undefined) {
       this.#chunks.push(chunk);
       return;
@@ -64,11 +81,11 @@ export class ReplayBuffer {
     this.#head.push(chunk);
     const head = Buffer.concat(this.#head);
     const wav = parseWavHeader(head);
-    if (wav) {
+    if (wav && isCuttablePcm(wav)) {
       this.#layout = { byteRate: wav.byteRate, block: wav.blockAlign, header: head.subarray(0, wav.dataOffset) };
       this.#head = [];
       if (head.length > wav.dataOffset) this.#chunks.push(head.subarray(wav.dataOffset));
-    } else if (head.length >= HEADER_LIMIT || (head.length >= 4 && head.toString('latin1', 0, 4) !== 'RIFF')) {
+    } else if (wav || head.length >= HEADER_LIMIT || (head.length >= 4 && head.toString('latin1', 0, 4) !== 'RIFF')) {
       this.#layout = null;
       this.#chunks = this.#head;
       this.#head = [];
@@ -84,15 +101,12 @@ export class ReplayBuffer {
     let drop = Math.round((seconds * layout.byteRate) / layout.block) * layout.block - this.#trimmed;
     while (drop > 0 && this.#chunks.length > 0) {
       const first = this.#chunks[0];
-      if (first.length <= drop) {
-        this.#chunks.shift();
-        drop -= first.length;
-        this.#trimmed += first.length;
-      } else {
-        this.#chunks[0] = first.subarray(drop);
-        this.#trimmed += drop;
-        drop = 0;
-      }
+      const taken = Math.min(first.length, drop);
+      if (taken === first.length) this.#chunks.shift();
+      else this.#chunks[0] = first.subarray(taken);
+      drop -= taken;
+      this.#trimmed += taken;
+      this.#size -= taken;
     }
   }
 

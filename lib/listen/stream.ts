@@ -9,8 +9,9 @@ import { rebase, repeats, ReplayBuffer } from './replay.js';
 import { checkQuery, toSearchParams, type ListenQuery } from '../protocol/options.js';
 import {
   CLOSE_DATA_ERROR, CLOSE_NORMAL, describeClose, roundMicro,
-  type ControlMessage, type MetadataMessage, type ResultsMessage, type ServerMessage,
+  type ControlMessage, type MetadataMessage, type ServerMessage,
 } from '../protocol/messages.js';
+import { isFinal, isMetadata, messageProblem } from '../protocol/guards.js';
 
 export const DEFAULT_URL = 'wss://api.deepgram.com';
 
@@ -18,10 +19,15 @@ export const DEFAULT_URL = 'wss://api.deepgram.com';
 const debug = debuglog('deepgram-stream');
 
 export interface ReconnectOptions {
-  /** Reconnects tried in a row before giving up; a connection that delivers a message resets the count. */
+  /** Reconnects tried in a row before giving up; a connection that delivers a new final resets the count. */
   attempts: number;
   /** Exponential backoff with full jitter: a delay up to `initial * 2^(n-1)`, at most `max` (ms). */
   backoff?: { initial?: number; max?: number };
+  /**
+   * Bytes of audio not yet covered by finals held for a replay. Past it the held audio is let go and a later drop
+   * is an error (a reconnect would leave a gap). Default 64 MiB.
+   */
+  replayLimit?: number;
 }
 
 export interface ListenStreamOptions {
@@ -166,9 +172,18 @@ export class ListenStream extends Duplex {
     if (problem) throw new DeepgramError('DG_OPTIONS', problem);
     this.#url = listenUrl(options.url ?? DEFAULT_URL, query, options.allowInsecure ?? false);
     this.#auth = authorization(options);
+    if (this.#auth === undefined && options.url === undefined) {
+      throw new DeepgramError('DG_OPTIONS',
+        'no Deepgram key: set DEEPGRAM_API_KEY, or pass apiKey or accessToken; for a local or self-hosted server, pass its url');
+    }
+    // Node would refuse it in the header with a bare ERR_INVALID_CHAR; a key read from a file often ends in \n.
+    if (this.#auth !== undefined && /[^\t\x20-\x7e\x80-\xff]/.test(this.#auth)) {
+      throw new DeepgramError('DG_OPTIONS', 'the API key or access token holds a line break or a control character: ' +
+        'trim it (a key read from a file often ends in a newline)');
+    }
     this.#options = { ...options, apiKey: undefined, accessToken: undefined };
     if (options.reconnect) {
-      this.#replay = new ReplayBuffer(query);
+      this.#replay = new ReplayBuffer(query, options.reconnect.replayLimit);
       this.#hash = createHash('sha256');
     }
     this.#connect();
@@ -279,32 +294,35 @@ export class ListenStream extends Duplex {
   }
 
   #message(data: Buffer, isBinary: boolean): void {
-    this.#closeTimer?.refresh();
-    this.#attempt = 0;
+    this.#armCloseTimer();
     const text = data.toString('utf8');
-    let message: ServerMessage | undefined;
+    let message: unknown;
     try {
-      message = JSON.parse(text);
+      message = isBinary ? undefined : JSON.parse(text);
     } catch {
       // reported below
     }
-    if (isBinary || message === null || typeof message !== 'object' || typeof message.type !== 'string') {
-      this.destroy(new DeepgramError('DG_PROTOCOL',
-        `the server sent a ${isBinary ? 'binary' : 'text'} frame that is not a JSON message`,
+    // Refused where it enters: no transform downstream ever meets a missing field or a NaN time.
+    const problem = isBinary ? 'a binary frame' : message === undefined ? 'not JSON' : messageProblem(message);
+    if (problem) {
+      this.destroy(new DeepgramError('DG_PROTOCOL', `the server sent a frame that is not a valid message (${problem})`,
         { raw: text.slice(0, 65536), requestId: this.#requestId }));
       return;
     }
-    if (message.type === 'Metadata') {
-      this.#heldMetadata = message as MetadataMessage;
+    const valid = message as ServerMessage;
+    if (isMetadata(valid)) {
+      this.#heldMetadata = valid;
       return;
     }
-    if (this.#duplicatesUntil > 0 && repeats(message, this.#duplicatesUntil)) return;
-    rebase(message, this.#offset);
-    if (message.type === 'Results' && (message as ResultsMessage).is_final) {
-      const results = message as ResultsMessage;
-      this.#replay?.cover(results.start + results.duration);
+    if (this.#duplicatesUntil > 0 && repeats(valid, this.#duplicatesUntil)) return;
+    rebase(valid, this.#offset);
+    if (isFinal(valid)) {
+      // Only progress resets the reconnect count: a server that answers and then drops again each time must
+      // still exhaust the attempts.
+      this.#attempt = 0;
+      this.#replay?.cover(valid.start + valid.duration);
     }
-    if (!this.push(message)) this.#pauseReading();
+    if (!this.push(valid)) this.#pauseReading();
   }
 
   #closed(code: number, reason: string): void {
@@ -322,8 +340,10 @@ export class ListenStream extends Duplex {
       pending?.();
       return;
     }
-    if (this.#replay && code !== CLOSE_DATA_ERROR) return this.#retry(this.#ws, code, reason);
-    this.#fail(this.#ws, closeError(code, reason, { metadata, requestId: this.#requestId }));
+    const overflow = this.#replay?.overflow;
+    if (this.#replay && !overflow && code !== CLOSE_DATA_ERROR) return this.#retry(this.#ws, code, reason);
+    this.#fail(this.#ws, closeError(code, reason, { metadata, requestId: this.#requestId },
+      overflow && ` and no reconnect was made (${overflow}; see reconnect.replayLimit)`));
   }
 
   /** The last Metadata; after reconnects, its duration and hash cover the whole stream, not the last session. */
@@ -422,22 +442,35 @@ export class ListenStream extends Duplex {
   #sendCloseStream(): void {
     this.#sendText({ type: 'CloseStream' });
     clearInterval(this.#keepAliveTimer);
+    this.#armCloseTimer();
+  }
+
+  /**
+   * After CloseStream, the server has `closeTimeout` ms to say something. Only time in which it could have said
+   * it counts: while this stream has paused reading (its reader is slow), the timer is off.
+   */
+  #armCloseTimer(): void {
     clearTimeout(this.#closeTimer);
+    if (!this.#closeSent || this.#readPaused || this.destroyed) return;
+    const ms = this.#options.closeTimeout ?? 15_000;
     this.#closeTimer = setTimeout(() => {
       this.destroy(new DeepgramError('DG_CLOSE_TIMEOUT',
-        `the server did not close within ${this.#options.closeTimeout ?? 15_000} ms of its last message after CloseStream`,
+        `the server did not close within ${ms} ms of its last message after CloseStream`,
         { requestId: this.#requestId, metadata: this.#heldMetadata }));
-    }, this.#options.closeTimeout ?? 15_000);
+    }, ms);
   }
 
   #pauseReading(): void {
     this.#readPaused = true;
     this.#ws.pause();
+    clearTimeout(this.#closeTimer);
   }
 
   override _read(): void {
+    if (!this.#readPaused) return;
     this.#readPaused = false;
     if (this.#ws.isPaused) this.#ws.resume();
+    this.#armCloseTimer();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {

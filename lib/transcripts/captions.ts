@@ -1,7 +1,8 @@
 // SRT and WebVTT captions from live Results. One cue builder serves both formats; only the text differs.
 import type { Transform } from 'node:stream';
 import type { ServerMessage, Word } from '../protocol/messages.js';
-import { isResults, mapObjects, wordsOf } from './results.js';
+import { isFinal } from '../protocol/guards.js';
+import { mapObjects, wordsOf } from './results.js';
 
 export interface CaptionOptions {
   /** Longest cue, in seconds. Default 6. */
@@ -85,7 +86,7 @@ function captions(options: CaptionOptions, header: string, format: (cue: Cue, in
     return out.filter(Boolean);
   };
   return mapObjects<ServerMessage, string>(
-    (m) => (isResults(m) && m.is_final ? render(builder.add(wordsOf(m), m.speech_final)) : undefined),
+    (m) => (isFinal(m) ? render(builder.add(wordsOf(m), m.speech_final)) : undefined),
     () => render(builder.flush()),
   );
 }

@@ -1,5 +1,6 @@
 import type { Transform } from 'node:stream';
 import split2 from 'split2';
+import { messageProblem } from '../protocol/guards.js';
 import { mapObjects } from './results.js';
 
 /** One JSON document per line, so a run can be saved and replayed through the same transforms. */
@@ -7,16 +8,25 @@ export function toNdjson(): Transform {
   return mapObjects<unknown, string>((item) => `${JSON.stringify(item)}\n`);
 }
 
-/** Reads NDJSON back into objects; blank lines are skipped, a bad line is a stream error naming it. */
+/**
+ * Reads NDJSON back into objects; blank lines are skipped. A line that is not JSON, or a server message of a known
+ * type that lacks what it must hold, is a stream error naming the line: what a live socket would refuse.
+ */
 export function fromNdjson(): Transform {
   let line = 0;
   return split2((text: string) => {
     line++;
     if (text.trim() === '') return undefined;
+    let item: unknown;
     try {
-      return JSON.parse(text);
+      item = JSON.parse(text);
     } catch {
       throw new SyntaxError(`line ${line} is not JSON: ${text.slice(0, 80)}`);
     }
+    // Transcript objects written by this toolkit (utterances) are not server messages and pass as they are.
+    const typed = item !== null && typeof item === 'object' && 'type' in item && item.type !== 'Utterance';
+    const problem = typed ? messageProblem(item) : undefined;
+    if (problem) throw new SyntaxError(`line ${line} is not a valid message (${problem})`);
+    return item;
   });
 }

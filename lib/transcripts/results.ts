@@ -1,7 +1,6 @@
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import type { ResultsMessage, ServerMessage, UtteranceEndMessage, Word } from '../protocol/messages.js';
-
-export const isResults = (message: ServerMessage): message is ResultsMessage => message.type === 'Results';
+import type { ResultsMessage, ServerMessage, Word } from '../protocol/messages.js';
+import { isFinal, isResults, isUtteranceEnd } from '../protocol/guards.js';
 
 export const transcriptOf = (results: ResultsMessage): string => results.channel.alternatives[0]?.transcript ?? '';
 export const wordsOf = (results: ResultsMessage): Word[] => results.channel.alternatives[0]?.words ?? [];
@@ -10,14 +9,26 @@ export const wordsOf = (results: ResultsMessage): Word[] => results.channel.alte
 export function mapObjects<I, O>(map: (item: I) => O | O[] | undefined, flush?: () => O[]): Transform {
   return new Transform({
     objectMode: true,
+    // A throw in `map` or `flush` (an object no stage expected) is a stream error, never an uncaught exception.
     transform(item: I, _encoding, callback: TransformCallback) {
-      const out = map(item);
+      let out: O | O[] | undefined;
+      try {
+        out = map(item);
+      } catch (error) {
+        return callback(error as Error);
+      }
       if (Array.isArray(out)) for (const o of out) this.push(o);
       else if (out !== undefined) this.push(out);
       callback();
     },
     flush(callback: TransformCallback) {
-      for (const o of flush?.() ?? []) this.push(o);
+      let out: O[];
+      try {
+        out = flush?.() ?? [];
+      } catch (error) {
+        return callback(error as Error);
+      }
+      for (const o of out) this.push(o);
       callback();
     },
   });
@@ -26,7 +37,7 @@ export function mapObjects<I, O>(map: (item: I) => O | O[] | undefined, flush?: 
 /** Final Results only; empty finals (silence) are dropped unless `keepEmpty`. */
 export function finalsOnly(options: { keepEmpty?: boolean } = {}): Transform {
   return mapObjects<ServerMessage, ResultsMessage>((m) =>
-    isResults(m) && m.is_final && (options.keepEmpty || transcriptOf(m) !== '') ? m : undefined);
+    isFinal(m) && (options.keepEmpty || transcriptOf(m) !== '') ? m : undefined);
 }
 
 /** Results of one channel of a multichannel session; other messages pass when their channel matches too. */
@@ -72,8 +83,8 @@ export function utterances(): Transform {
     };
   };
   return mapObjects<ServerMessage, Utterance>((m) => {
-    if (m.type === 'UtteranceEnd') return close((m as UtteranceEndMessage).channel[0]);
-    if (!isResults(m) || !m.is_final) return undefined;
+    if (isUtteranceEnd(m)) return close(m.channel[0]);
+    if (!isFinal(m)) return undefined;
     const channel = m.channel_index[0];
     open.set(channel, [...(open.get(channel) ?? []), m]);
     return m.speech_final ? close(channel) : undefined;
@@ -83,8 +94,7 @@ export function utterances(): Transform {
 /** Plain text, a line per final segment or utterance that says something. */
 export function toText(): Transform {
   return mapObjects<ServerMessage | Utterance, string>((m) => {
-    const text = m.type === 'Utterance' ? (m as Utterance).text
-      : isResults(m as ServerMessage) && (m as ResultsMessage).is_final ? transcriptOf(m as ResultsMessage) : '';
+    const text = 'text' in m && m.type === 'Utterance' ? m.text : isFinal(m as ServerMessage) ? transcriptOf(m as ResultsMessage) : '';
     return text ? `${text}\n` : undefined;
   });
 }

@@ -1,9 +1,14 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { once } from 'node:events';
 import { spawnSync } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { createListenStream } from '../../lib/index.js';
-import { LINEAR16, readAll, serve, sha256, tones } from '../helpers.js';
+import { WebSocketServer } from 'ws';
+import { createListenStream, fromNdjson, toSrt, toVtt, utterances, type DeepgramError } from '../../lib/index.js';
+import { finals, LINEAR16, readAll, serve, sha256, tones } from '../helpers.js';
 
 t.test('bad input on the client side: each a clear error or a no-op, and nothing accepted is lost', async (t) => {
   const server = await serve(t);
@@ -70,4 +75,74 @@ t.test('a reconnect never shows the key either: errors after failed reconnects',
   listen.write(tones([0.2]));
   const [error] = await once(listen, 'error');
   t.notMatch(JSON.stringify(error) + error.message + error.stack, key);
+});
+
+/** A server that sends each of `frames` as text and then closes normally. */
+async function scripted(t: Test, frames: string[]): Promise<string> {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  t.teardown(() => wss.close());
+  wss.on('connection', (ws) => {
+    for (const frame of frames) ws.send(frame);
+    ws.close(1000);
+  });
+  await once(wss, 'listening');
+  return `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
+}
+
+t.test('a malformed JSON message is a DG_PROTOCOL error naming the field, never a crash or a NaN', async (t) => {
+  const good = { type: 'Results', channel_index: [0, 1], start: 0, duration: 1, is_final: true, speech_final: false,
+    channel: { alternatives: [{ transcript: 'a', confidence: 1, words: [{ word: 'a', start: 0, end: 1, confidence: 1 }] }] } };
+  const cases: [string, unknown, RegExp][] = [
+    ['Results without channel', { ...good, channel: undefined }, /Results: channel\.alternatives is not a list/],
+    ['alternatives: null', { ...good, channel: { alternatives: null } }, /channel\.alternatives is not a list/],
+    ['words: [null]', { ...good, channel: { alternatives: [{ transcript: 'a', words: [null] }] } }, /words\[0\] is not an object/],
+    ['a numeric word', { ...good, channel: { alternatives: [{ transcript: 'a', words: [{ word: 7, start: 0, end: 1 }] }] } }, /words\[0\]\.word is not a string/],
+    ['start: "x"', { ...good, start: 'x' }, /start and duration must be numbers/],
+    ['UtteranceEnd without channel', { type: 'UtteranceEnd', last_word_end: 1 }, /UtteranceEnd: channel is not a list/],
+    ['SpeechStarted at NaN', { type: 'SpeechStarted', channel: [0, 1], timestamp: null }, /timestamp is not a number/],
+  ];
+  for (const [name, message, why] of cases) {
+    const listen = createListenStream({ url: await scripted(t, [JSON.stringify(message)]) });
+    const error = await readAll(listen).then(() => undefined, (e: DeepgramError) => e);
+    t.equal(error?.code, 'DG_PROTOCOL', name);
+    t.match(error?.message, why, `${name}: says what is wrong`);
+  }
+  const fine = createListenStream({ url: await scripted(t, [JSON.stringify(good), JSON.stringify({ type: 'Later', x: 1 })]) });
+  t.same((await readAll(fine)).map((m) => m.type), ['Results', 'Later'], 'well-formed and unknown types still pass');
+});
+
+t.test('the key: a line break in it is DG_OPTIONS; no key and no url is refused before dialling', async (t) => {
+  const saved = process.env.DEEPGRAM_API_KEY;
+  delete process.env.DEEPGRAM_API_KEY;
+  t.teardown(() => { if (saved !== undefined) process.env.DEEPGRAM_API_KEY = saved; });
+  t.throws(() => createListenStream({ apiKey: 'abc\r\nX-Evil: 1' }), { code: 'DG_OPTIONS', message: /line break/ });
+  t.throws(() => createListenStream({ accessToken: 'jwt\n' }), { code: 'DG_OPTIONS', message: /newline/ });
+  t.throws(() => createListenStream({}), { code: 'DG_OPTIONS', message: /set DEEPGRAM_API_KEY, or pass apiKey/ });
+  const server = await serve(t);
+  const local = createListenStream({ url: server.url, query: LINEAR16 });
+  local.end(tones([0.2]));
+  t.equal((await readAll(local)).pop()?.type, 'Metadata', 'a url without a key is fine (a local server)');
+});
+
+t.test('closeTimeout counts only time in which the server could send: a stalled reader loses nothing', async (t) => {
+  const server = await serve(t);
+  const listen = createListenStream({ url: server.url, query: { ...LINEAR16, interim_results: true }, closeTimeout: 300 });
+  listen.end(tones(Array.from({ length: 40 }, () => 0.5)));
+  await once(listen, 'finish');
+  await sleep(1200); // a consumer busy elsewhere, four times the close timeout, with the socket paused behind it
+  const messages = await readAll(listen);
+  t.equal(messages[messages.length - 1].type, 'Metadata', 'every message, then Metadata, and no DG_CLOSE_TIMEOUT');
+  const last = finals(messages).pop();
+  t.equal(last && Math.round((last.start + last.duration) * 100) / 100, 20, 'the finals cover all 20 s');
+});
+
+t.test('transforms turn a bad object into a stream error that pipeline() rejects with', async (t) => {
+  const bad = { type: 'Results', is_final: true, speech_final: true, channel_index: [0, 1], channel: { alternatives: [{ transcript: 'x', words: [null] }] } };
+  for (const stage of [toSrt(), toVtt(), utterances()]) {
+    await t.rejects(pipeline(Readable.from([bad]), stage, new Writable({ objectMode: true, write: (_m, _e, done) => done() })),
+      TypeError, 'rejected, not thrown out of the event loop');
+  }
+  const ndjson = `${JSON.stringify({ type: 'Results', start: 'x' })}\n`;
+  await t.rejects(pipeline(Readable.from([ndjson]), fromNdjson(), toSrt(), new Writable({ write: (_c, _e, done) => done() })),
+    /line 1 is not a valid message \(Results: start and duration must be numbers\)/, 'fromNdjson refuses it where it enters');
 });

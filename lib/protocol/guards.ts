@@ -1,0 +1,80 @@
+// Guards for server messages: what a known message type must hold before anything reads it. A malformed message
+// is refused where it enters (the socket, an NDJSON file), so no transform ever meets NaN or a missing field.
+import type {
+  MetadataMessage, ResultsMessage, ServerMessage, SpeechStartedMessage, UtteranceEndMessage,
+} from './messages.js';
+
+type Fields = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Fields =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+const finite = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
+const channelPair = (value: unknown): boolean => Array.isArray(value) && value.length > 0 && value.every(finite);
+
+/** The first of `checks` that fails, as "field: what is wrong". */
+function firstProblem(checks: [boolean, string][]): string | undefined {
+  return checks.find(([ok]) => !ok)?.[1];
+}
+
+function wordProblem(word: unknown, at: string): string | undefined {
+  if (!isObject(word)) return `${at} is not an object`;
+  return firstProblem([
+    [typeof word.word === 'string', `${at}.word is not a string`],
+    [finite(word.start) && finite(word.end), `${at}.start and .end must be numbers`],
+    [word.punctuated_word === undefined || typeof word.punctuated_word === 'string', `${at}.punctuated_word is not a string`],
+    [word.speaker === undefined || finite(word.speaker), `${at}.speaker is not a number`],
+  ]);
+}
+
+function resultsProblem(m: Fields): string | undefined {
+  const head = firstProblem([
+    [finite(m.start) && finite(m.duration), 'start and duration must be numbers'],
+    [typeof m.is_final === 'boolean', 'is_final is not true or false'],
+    [channelPair(m.channel_index), 'channel_index is not a list of numbers'],
+    [isObject(m.channel) && Array.isArray(m.channel.alternatives), 'channel.alternatives is not a list'],
+  ]);
+  if (head) return head;
+  const alternatives = (m.channel as Fields).alternatives as unknown[];
+  for (const [i, alternative] of alternatives.entries()) {
+    const at = `channel.alternatives[${i}]`;
+    if (!isObject(alternative)) return `${at} is not an object`;
+    if (typeof alternative.transcript !== 'string') return `${at}.transcript is not a string`;
+    if (alternative.words === undefined) continue;
+    if (!Array.isArray(alternative.words)) return `${at}.words is not a list`;
+    for (const [w, word] of alternative.words.entries()) {
+      const problem = wordProblem(word, `${at}.words[${w}]`);
+      if (problem) return problem;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Why a server message cannot be used, or undefined when it can. Known types are checked field by field; a type
+ * this version does not know passes, as long as it is an object with a string `type`.
+ */
+export function messageProblem(message: unknown): string | undefined {
+  if (!isObject(message) || typeof message.type !== 'string') return 'not an object with a string "type"';
+  const problem = (() => {
+    switch (message.type) {
+      case 'Results': return resultsProblem(message);
+      case 'Metadata': return finite(message.duration) ? undefined : 'duration is not a number';
+      case 'SpeechStarted': return firstProblem([
+        [channelPair(message.channel), 'channel is not a list of numbers'],
+        [finite(message.timestamp), 'timestamp is not a number'],
+      ]);
+      case 'UtteranceEnd': return firstProblem([
+        [channelPair(message.channel), 'channel is not a list of numbers'],
+        [finite(message.last_word_end), 'last_word_end is not a number'],
+      ]);
+      default: return undefined;
+    }
+  })();
+  return problem && `${message.type}: ${problem}`;
+}
+
+export const isResults = (m: ServerMessage): m is ResultsMessage => m.type === 'Results';
+export const isFinal = (m: ServerMessage): m is ResultsMessage => isResults(m) && m.is_final;
+export const isMetadata = (m: ServerMessage): m is MetadataMessage => m.type === 'Metadata';
+export const isSpeechStarted = (m: ServerMessage): m is SpeechStartedMessage => m.type === 'SpeechStarted';
+export const isUtteranceEnd = (m: ServerMessage): m is UtteranceEndMessage => m.type === 'UtteranceEnd';
