@@ -1,5 +1,6 @@
 import t from 'tap';
 import { once } from 'node:events';
+import { execFileSync } from 'node:child_process';
 import { createReadStream, readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -203,4 +204,56 @@ t.test('a 5xx or a silent server while reconnecting is tried again, once per fai
   t.equal(index, 4, 'and no connection more');
   t.equal(messages[messages.length - 1].type, 'Metadata', 'then the session ended normally');
   t.equal(listen.metadata?.sha256, sha256(tones([0.5])), 'with every byte replayed');
+});
+
+t.test('a server that answers and then drops every time: attempts run out, since only a new final resets them', async (t) => {
+  // Each session sends Metadata and closes with 1011 NET-0000, as Deepgram does. Code that never gives up is
+  // stopped at the 20th reconnect, so this test fails instead of hanging.
+  const server = await serve(t, { faults: { net0000AfterMs: 20 } });
+  let connections = 0;
+  const listen = createListenStream({ url: server.url, query: LINEAR16, reconnect: { attempts: 5, backoff: { initial: 1, max: 1 } } });
+  listen.on('reconnect', () => {
+    if (++connections === 20) listen.destroy(new Error('it never gave up'));
+  });
+  listen.write(tones([0.2]));
+  listen.resume();
+  const [error] = await once(listen, 'error');
+  t.equal(connections, 5, 'five reconnects, then it gave up');
+  t.match(error.message, /1011 .*and 5 reconnects failed/);
+});
+
+t.test('WAV is cut only when its header is consistent PCM; anything else is replayed whole', async (t) => {
+  const { ffmpegCommand } = await import('../../lib/audio/ffmpeg.js');
+  const adpcm = execFileSync(ffmpegCommand(), ['-hide_banner', '-loglevel', 'error', '-i', fixture('speech.wav'),
+    '-acodec', 'adpcm_ms', '-f', 'wav', 'pipe:1'], { maxBuffer: 1 << 26 });
+  const source = () => Readable.from(chunk(adpcm, 4096));
+  const clean = await run(source, {});
+  const faulty = await run(source, {}, (i) => (i === 0 ? { dropAfterBytes: 40_000 } : undefined));
+  t.equal(faulty.reconnects, 1);
+  t.same(timeline(faulty.messages), timeline(clean.messages), 'ADPCM: every word, none lost to a cut by byte rate');
+
+  const broken = Buffer.from(readFileSync(fixture('speech.wav')));
+  broken.writeUInt32LE(0, 28); // byteRate 0
+  const replay = new ReplayBuffer(new URLSearchParams());
+  replay.add(broken);
+  replay.cover(2);
+  t.same(replay.replay(), { chunks: [broken], offset: 0, duplicatesUntil: 2 }, 'byteRate 0: kept whole, no NaN offset');
+});
+
+t.test('the replay buffer is bounded: past replayLimit, a drop is a clear error instead of a growing buffer', async (t) => {
+  const buffer = new ReplayBuffer(new URLSearchParams('encoding=linear16&sample_rate=16000'), 10_000);
+  buffer.add(Buffer.alloc(6000));
+  t.notOk(buffer.overflow);
+  buffer.add(Buffer.alloc(6000));
+  t.match(buffer.overflow, /outgrew the replay limit of 10000 bytes/);
+  t.equal(buffer.size, 0, 'and lets go of what it held');
+
+  const server = await serve(t, { faults: ({ index }) => (index === 0 ? { dropAfterBytes: 96_000 } : undefined) });
+  const listen = createListenStream({ url: server.url, query: { ...LINEAR16, endpointing: false },
+    reconnect: { ...RECONNECT, replayLimit: 64_000 } });
+  listen.resume();
+  listen.write(tones([5]));
+  const [error] = await once(listen, 'error');
+  t.equal(error.closeCode, 1006);
+  t.match(error.message, /no reconnect was made \(the audio not yet covered by finals outgrew .*replayLimit\)/);
 });
