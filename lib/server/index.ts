@@ -21,8 +21,10 @@ export interface ServerOptions {
   maxPayload?: number;
   /** Audio seconds ingested per wall second, as Deepgram's 1.25; false for as fast as it comes. Default 1.25. */
   realtimeFactor?: number | false;
-  /** Milliseconds without a frame before the 1011 NET-0001 close. Default 12000. */
+  /** Milliseconds without a frame before the 1011 NET-0001 close (not counted while the server holds the socket). Default 12000. */
   inactivityTimeout?: number;
+  /** Milliseconds after CloseStream by which a session has closed (1011 NET-0000 if still busy). Default 60000. */
+  closeDeadline?: number;
   /**
    * The words the transcripts say, in order (restarting with each connection): a text, or a function of the
    * request. Default: words from a fixed list, each chosen by its own audio, so replayed audio says the same.
@@ -54,10 +56,13 @@ function credential(request: IncomingMessage): string | undefined {
   return at >= 0 ? protocols[at + 1] : undefined;
 }
 
+/** A header value can hold no line break (response splitting) and no control character: those are escaped. */
+const headerSafe = (text: string): string => text.replace(/[^\x20-\x7e]/g, (c) => encodeURIComponent(c));
+
 function reject(socket: Socket, status: number, errCode: string, errMsg: string, requestId: string): void {
   const body = JSON.stringify({ err_code: errCode, err_msg: errMsg, request_id: requestId });
   socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ndg-error: ${errMsg}\r\n` +
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ndg-error: ${headerSafe(errMsg)}\r\n` +
     `dg-request-id: ${requestId}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
 
@@ -108,7 +113,10 @@ export async function startServer(options: ServerOptions = {}): Promise<LocalSer
     const problem = checkQuery(url.searchParams);
     if (problem) return reject(socket, 400, 'Bad Request', `Bad Request: ${problem}`, requestId);
     requestIds.set(request, requestId);
+    // A slot is held from here until the socket closes, whether or not the upgrade completes (ws refuses one with
+    // no Sec-WebSocket-Key, say, and destroys the socket): a refused upgrade gives its slot straight back.
     connections++;
+    socket.once('close', () => connections--);
     const faults = typeof options.faults === 'function' ? options.faults({ index: index++, request }) : options.faults;
     wss.handleUpgrade(request, socket, head, (ws) => {
       new Session(ws, socket, {
@@ -117,8 +125,8 @@ export async function startServer(options: ServerOptions = {}): Promise<LocalSer
         faults: faults ?? {},
         realtimeFactor: options.realtimeFactor ?? 1.25,
         inactivityTimeout: options.inactivityTimeout ?? 12_000,
+        closeDeadline: options.closeDeadline ?? 60_000,
         script: scriptFor(request),
-        onEnd: () => connections--,
       });
     });
   });

@@ -16,6 +16,8 @@ export interface PcmDecoder {
   write(bytes: Buffer): void;
   /** No more bytes; `onEnd` fires once everything is decoded. */
   end(): void;
+  /** Holds decoded output back (true) while the session's queue is full, so input cannot expand without bound. */
+  hold(held: boolean): void;
   destroy(): void;
 }
 
@@ -65,6 +67,9 @@ export function rawDecoder(encoding: RawEncoding, sampleRate: number, channels: 
     end() {
       events.onEnd();
     },
+    hold() {
+      // Synchronous: the socket's own flow control holds it.
+    },
     destroy() {
       carry = Buffer.alloc(0);
     },
@@ -74,7 +79,7 @@ export function rawDecoder(encoding: RawEncoding, sampleRate: number, channels: 
 /** Everything else goes through FFmpeg, which writes WAV so that its header tells rate and channels. */
 export function ffmpegDecoder(analysisRate: number, events: DecoderEvents): PcmDecoder {
   const child: ChildProcessWithoutNullStreams = spawn(ffmpegCommand(), [
-    '-hide_banner', '-loglevel', 'error', '-i', 'pipe:0', '-vn', '-acodec', 'pcm_s16le', '-ar', String(analysisRate),
+    '-hide_banner', '-loglevel', 'warning', '-i', 'pipe:0', '-vn', '-acodec', 'pcm_s16le', '-ar', String(analysisRate),
     '-f', 'wav', 'pipe:1',
   ]);
   let header: Buffer | undefined = Buffer.alloc(0);
@@ -82,6 +87,7 @@ export function ffmpegDecoder(analysisRate: number, events: DecoderEvents): PcmD
   let carry = Buffer.alloc(0);
   let stderr = '';
   let decodedAny = false;
+  let bytesIn = 0;
   let stdoutEnded = false;
   let exited: number | null | undefined;
   let finished = false;
@@ -89,7 +95,8 @@ export function ffmpegDecoder(analysisRate: number, events: DecoderEvents): PcmD
   const finish = () => {
     if (finished || !stdoutEnded || exited === undefined) return;
     finished = true;
-    if (!decodedAny && exited !== 0) events.onError(stderr.trim().split('\n').pop() || 'not audio');
+    // Bytes in and no audio out is a failure even when FFmpeg exits 0 (as it does for an MP4 it cannot seek in).
+    if (!decodedAny && (exited !== 0 || bytesIn > 0)) events.onError(stderr.trim().split('\n').pop() || 'not audio');
     else events.onEnd();
   };
 
@@ -117,7 +124,7 @@ export function ffmpegDecoder(analysisRate: number, events: DecoderEvents): PcmD
     finish();
   });
   child.stderr.on('data', (chunk: Buffer) => {
-    if (stderr.length < 4096) stderr += chunk.toString();
+    stderr = (stderr + chunk.toString()).slice(-4096);
   });
   child.on('exit', (code) => {
     exited = code;
@@ -135,10 +142,15 @@ export function ffmpegDecoder(analysisRate: number, events: DecoderEvents): PcmD
 
   return {
     write(bytes) {
+      bytesIn += bytes.length;
       if (child.stdin.writable && !child.stdin.write(bytes)) events.onFull();
     },
     end() {
       child.stdin.end();
+    },
+    hold(held) {
+      if (held) child.stdout.pause();
+      else child.stdout.resume();
     },
     destroy() {
       finished = true;

@@ -9,6 +9,7 @@ import {
 import { Recognizer } from './recognizer.js';
 import { ffmpegDecoder, rawDecoder, type Pcm, type PcmDecoder } from './pcm.js';
 import { isRawEncoding } from '../protocol/options.js';
+import { Fifo } from './fifo.js';
 
 /** Misbehaviour on request, for one connection. */
 export interface Faults {
@@ -33,16 +34,19 @@ export interface SessionSettings {
   /** Audio seconds taken per wall second, or false for as fast as it comes. */
   realtimeFactor: number | false;
   inactivityTimeout: number;
+  /** Milliseconds after CloseStream by which the session has closed, whatever it still holds. */
+  closeDeadline: number;
   /** Words to say in order; undefined for words chosen by the audio itself. */
   script?: string[];
-  onEnd(): void;
 }
 
 type Item = { pcm: Pcm } | { finalize: number | undefined } | { sync: unknown } | { close: true };
 
 const ANALYSIS_RATE = 16000;
-/** Decoded audio queued ahead of the recognizer before the socket stops being read. */
+/** Decoded audio queued ahead of the recognizer before the socket (and FFmpeg's output) stops being read. */
 const QUEUE_SECONDS = 2;
+/** Items (Finalize, Sync, audio) queued before the socket stops being read. */
+const QUEUE_ITEMS = 256;
 /** Bytes waiting to go to a slow client before the recognizer waits for it. */
 const OUTPUT_LIMIT = 1 << 20;
 /** Audio the throttle lets through at once, as Deepgram's ingest allows a small burst. */
@@ -95,7 +99,7 @@ export class Session {
   #decoderFull = false;
   #recognizer?: Recognizer;
   #channels = 0;
-  #queue: Item[] = [];
+  #queue = new Fifo<Item>();
   #queuedSeconds = 0;
   #closing = false;
   #ended = false;
@@ -104,14 +108,14 @@ export class Session {
   #outputBlocked = false;
   #sentMessages = 0;
   #timers = new Set<NodeJS.Timeout>();
-  #inactivity: NodeJS.Timeout;
+  #inactivity?: NodeJS.Timeout;
 
   constructor(ws: WebSocket, socket: Socket, settings: SessionSettings) {
     this.#ws = ws;
     this.#socket = socket;
     this.#settings = settings;
     this.#model = modelInfo(settings.params.get('model') ?? 'base');
-    this.#inactivity = setTimeout(() => this.#timedOut(), settings.inactivityTimeout);
+    this.#armInactivity();
     const { faults } = settings;
     if (faults.dropAfterMs !== undefined) this.#after(faults.dropAfterMs, () => socket.destroy());
     if (faults.net0000AfterMs !== undefined) {
@@ -133,7 +137,7 @@ export class Session {
   }
 
   #frame(data: Buffer, isBinary: boolean): void {
-    this.#inactivity.refresh();
+    this.#inactivity?.refresh();
     if (this.#closing) return;
     if (!isBinary) {
       this.#text(data.toString('utf8'));
@@ -203,6 +207,9 @@ export class Session {
 
   #startClose(): void {
     this.#closing = true;
+    clearTimeout(this.#inactivity);
+    // However much audio is still held (a sample_rate of 1 makes a frame last for days), the slot is given back.
+    this.#after(this.#settings.closeDeadline, () => this.#end(CLOSE_NET_ERROR, NET0000_REASON, true));
     if (this.#settings.faults.hangOnClose) return;
     if (this.#decoder) this.#decoder.end();
     else this.#enqueue({ close: true });
@@ -218,7 +225,7 @@ export class Session {
     this.#throttleTimer = undefined;
     while (this.#queue.length > 0 && !this.#ended) {
       if (this.#outputBlocked) break;
-      const item = this.#queue[0];
+      const item = this.#queue.peek()!;
       if ('pcm' in item) {
         const wait = this.#throttleWait();
         if (wait > 0) {
@@ -232,12 +239,12 @@ export class Session {
       } else if ('sync' in item) {
         this.#send({ type: 'Sync', id: item.sync });
       } else {
-        this.#queue = [];
+        this.#queue.clear();
         this.#recognizer?.flush();
         this.#end(CLOSE_NORMAL, '', false);
         return;
       }
-      this.#queue.shift();
+      this.#queue.take();
     }
     this.#flow();
   };
@@ -272,12 +279,29 @@ export class Session {
     this.#recognizer.push(pcm.samples, pcm.channels, pcm.sampleRate);
   }
 
-  /** Reads the socket only while the decoder and the queue have room. */
+  /**
+   * Reads the socket only while the decoder, the queue and the client's side of the socket have room; FFmpeg's
+   * output waits while the queue is full. While the server holds the socket, the client cannot be idle: the
+   * inactivity timer stops.
+   */
   #flow(): void {
     if (this.#ended) return;
-    const hold = this.#decoderFull || this.#queuedSeconds > QUEUE_SECONDS;
-    if (hold && !this.#ws.isPaused) this.#ws.pause();
-    else if (!hold && this.#ws.isPaused) this.#ws.resume();
+    const full = this.#queuedSeconds > QUEUE_SECONDS;
+    this.#decoder?.hold(full);
+    const hold = full || this.#decoderFull || this.#outputBlocked || this.#queue.length > QUEUE_ITEMS;
+    if (hold && !this.#ws.isPaused) {
+      this.#ws.pause();
+      clearTimeout(this.#inactivity);
+    } else if (!hold && this.#ws.isPaused) {
+      this.#ws.resume();
+      this.#armInactivity();
+    }
+  }
+
+  #armInactivity(): void {
+    clearTimeout(this.#inactivity);
+    if (this.#closing) return;
+    this.#inactivity = setTimeout(() => this.#safely(() => this.#timedOut()), this.#settings.inactivityTimeout);
   }
 
   #metadata(complete: boolean): MetadataMessage {
@@ -338,7 +362,10 @@ export class Session {
   #sendRaw(text: string): void {
     if (this.#ws.readyState !== WebSocket.OPEN) return;
     this.#ws.send(text, this.#onFlushed);
-    if (this.#ws.bufferedAmount > OUTPUT_LIMIT) this.#outputBlocked = true;
+    if (this.#ws.bufferedAmount > OUTPUT_LIMIT && !this.#outputBlocked) {
+      this.#outputBlocked = true;
+      this.#flow();
+    }
     if (++this.#sentMessages === this.#settings.faults.malformedAfter) this.#ws.send('{"type":"Results","channel_index":[0,1],');
   }
 
@@ -355,8 +382,7 @@ export class Session {
     clearTimeout(this.#throttleTimer);
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
-    this.#queue = [];
+    this.#queue.clear();
     this.#decoder?.destroy();
-    this.#settings.onEnd();
   }
 }
