@@ -222,14 +222,17 @@ export class Session {
 
   /** Feeds queued items to the recognizer in order, as fast as the throttle and the client allow. */
   #pump = (): void => {
-    this.#throttleTimer = undefined;
     while (this.#queue.length > 0 && !this.#ended) {
       if (this.#outputBlocked) break;
       const item = this.#queue.peek()!;
       if ('pcm' in item) {
         const wait = this.#throttleWait();
         if (wait > 0) {
-          this.#throttleTimer ??= setTimeout(() => this.#safely(this.#pump), wait);
+          // One timer at a time, and always the one held here, so that the clean-up can clear it.
+          this.#throttleTimer ??= setTimeout(() => {
+            this.#throttleTimer = undefined;
+            this.#safely(this.#pump);
+          }, wait);
           break;
         }
         this.#queuedSeconds -= item.pcm.samples.length / item.pcm.channels / item.pcm.sampleRate;

@@ -1,0 +1,125 @@
+// The local server under abuse: no client can take a slot for good, starve the event loop, or make it hold
+// unbounded memory; nothing a client sends reaches a response header unescaped.
+import t from 'tap';
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import WebSocket from 'ws';
+import { createListenStream } from '../../lib/index.js';
+import { Fifo } from '../../lib/server/fifo.js';
+import { readAll, serve, tones } from '../helpers.js';
+
+/** Sends raw HTTP and returns everything the server answered until it closed. */
+async function rawRequest(port: number, text: string): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  socket.end(text);
+  let answer = '';
+  socket.on('data', (c) => (answer += c));
+  socket.on('error', () => {});
+  await once(socket, 'close');
+  return answer;
+}
+
+t.test('a rejected upgrade never keeps a connection slot', async (t) => {
+  const server = await serve(t, { maxConnections: 3 });
+  const bad = ['GET /v1/listen HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    'POST /v1/listen HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    'GET /v1/listen HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: carrier-pigeon\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n'];
+  for (let i = 0; i < 30; i++) await rawRequest(server.port, bad[i % bad.length]);
+  t.equal(server.connections, 0, 'no slot held after 30 refused upgrades');
+  const listen = createListenStream({ url: server.url, query: { encoding: 'linear16', sample_rate: 16000 } });
+  listen.end(tones([0.2]));
+  t.equal((await readAll(listen)).pop()?.type, 'Metadata', 'a real client still gets in');
+});
+
+t.test('a query value with CR/LF never splits the response: it is escaped in dg-error', async (t) => {
+  const server = await serve(t);
+  const answer = await rawRequest(server.port, 'GET /v1/listen?encoding=linear16&sample_rate=1%0D%0AX-Evil:%201 HTTP/1.1\r\n' +
+    'Host: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+  const head = answer.slice(0, answer.indexOf('\r\n\r\n'));
+  t.match(head, /^HTTP\/1\.1 400 /);
+  t.notMatch(head, /^X-Evil/mi, 'no header of the client\'s making');
+  t.match(head, /dg-error: Bad Request: sample_rate must be a whole number of Hz, not "1%0D%0AX-Evil: 1"/);
+});
+
+t.test('the inactivity timer stops while the server itself holds the socket', async (t) => {
+  // Each 2.5 s frame fills the queue, so the throttled server stops reading for about a second at a time: far
+  // longer than the inactivity timeout, though the client was never idle.
+  const server = await serve(t, { realtimeFactor: 2.5, inactivityTimeout: 400 });
+  const listen = createListenStream({ url: server.url, query: { encoding: 'linear16', sample_rate: 16000 }, keepAlive: false });
+  for (let i = 0; i < 3; i++) listen.write(tones([2.5]));
+  listen.end();
+  const messages = await readAll(listen);
+  t.equal(messages.pop()?.type, 'Metadata', 'a normal close, not 1011 NET-0001');
+  t.equal(listen.metadata?.duration, 7.5);
+});
+
+t.test('a client that sends without reading cannot make the server read or hold without bound', async (t) => {
+  const server = await serve(t, { realtimeFactor: 1 });
+  const bufferedAfter = async (frame: (i: number) => string | Buffer, first?: Buffer) => {
+    const ws = new WebSocket(`${server.url}/v1/listen?encoding=linear16&sample_rate=16000`);
+    t.teardown(() => ws.terminate());
+    await once(ws, 'open');
+    ws.pause(); // never reads what the server sends
+    if (first) ws.send(first);
+    for (let i = 0; i < 3000; i++) ws.send(frame(i));
+    await sleep(500);
+    return ws.bufferedAmount;
+  };
+  const big = 'x'.repeat(10_000);
+  // Sync items wait behind throttled audio; SchemaErrors echo each invalid frame back to a client that never reads.
+  const syncs = await bufferedAfter(() => `{"type":"Sync","id":"${big}"}`, tones([30]));
+  t.ok(syncs > 10_000_000, `the server stopped reading Sync frames (${syncs} bytes still with the client)`);
+  const invalid = await bufferedAfter(() => `not json ${big}`);
+  t.ok(invalid > 10_000_000, `the server stopped reading invalid frames (${invalid} bytes still with the client)`);
+});
+
+t.test('FFmpeg output is held while the queue is full: a WAV that claims 1 Hz cannot expand without bound', async (t) => {
+  const server = await serve(t);
+  const wav = Buffer.alloc(44 + 200_000);
+  wav.write('RIFF', 0, 'latin1');
+  wav.writeUInt32LE(wav.length - 8, 4);
+  wav.write('WAVEfmt ', 8, 'latin1');
+  wav.writeUInt32LE(16, 16);
+  wav.writeUInt16LE(1, 20);
+  wav.writeUInt16LE(1, 22);
+  wav.writeUInt32LE(1, 24); // 1 Hz: 100,000 samples become 100,000 s at the server's 16 kHz
+  wav.writeUInt32LE(2, 28);
+  wav.writeUInt16LE(2, 32);
+  wav.writeUInt16LE(16, 34);
+  wav.write('data', 36, 'latin1');
+  wav.writeUInt32LE(200_000, 40);
+  for (let i = 44; i < wav.length; i += 2) wav.writeInt16LE(i % 4 === 0 ? 8000 : -8000, i);
+  const ws = new WebSocket(`${server.url}/v1/listen`);
+  t.teardown(() => ws.terminate());
+  await once(ws, 'open');
+  ws.pause();
+  const before = process.memoryUsage().rss;
+  ws.send(wav);
+  await sleep(2000);
+  const grown = (process.memoryUsage().rss - before) / 2 ** 20;
+  t.ok(grown < 100, `the server grew by ${grown.toFixed(1)} MiB, not by gigabytes`);
+});
+
+t.test('a session that sent CloseStream closes by the deadline, whatever it still holds', async (t) => {
+  const server = await serve(t, { realtimeFactor: 1.25, closeDeadline: 300 });
+  const listen = createListenStream({ url: server.url, query: { encoding: 'linear16', sample_rate: 1 } });
+  listen.write(Buffer.alloc(1 << 19, 1)); // two frames of 512 KiB at 1 Hz: the second waits three days
+  listen.end(Buffer.alloc(1 << 19, 1));
+  const error = await readAll(listen).then(() => undefined, (e) => e);
+  t.equal(error?.closeCode, 1011, 'NET-0000: the server gave up, and said so');
+  await sleep(50);
+  t.equal(server.connections, 0, 'and the slot is free');
+});
+
+t.test('Fifo: takes in order, stays correct across compaction', async (t) => {
+  const fifo = new Fifo<number>();
+  const out: number[] = [];
+  for (let i = 0; i < 5000; i++) {
+    fifo.push(i);
+    if (i % 3 === 0) out.push(fifo.take()!);
+  }
+  while (fifo.length > 0) out.push(fifo.take()!);
+  t.same(out, Array.from({ length: 5000 }, (_, i) => i));
+  t.equal(fifo.take(), undefined);
+});
