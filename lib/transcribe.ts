@@ -1,6 +1,6 @@
 // createTranscriber: file bytes in, transcript objects out. One Duplex (pumpify) over the audio stages and
 // the listen stream, with the listen stream's encoding, sample_rate and channels set from what is really sent.
-import type { Duplex, Transform } from 'node:stream';
+import { Transform, type Duplex } from 'node:stream';
 import Pumpify from 'pumpify';
 import { createListenStream, type ListenStream, type ListenStreamOptions } from './listen/stream.js';
 import { DeepgramError } from './listen/errors.js';
@@ -8,6 +8,7 @@ import { RAW_SAMPLE_BYTES, type ListenQuery, type RawEncoding } from './protocol
 import type { MetadataMessage, ServerMessage } from './protocol/messages.js';
 import { Probe, type Container } from './audio/probe.js';
 import { createDecoder } from './audio/decoder.js';
+import { createSpooledDecoder } from './audio/spool.js';
 import { createFramer, pcmByteRate } from './audio/framer.js';
 import { createPacer } from './audio/pacer.js';
 
@@ -29,6 +30,8 @@ export interface TranscriberOptions extends Omit<ListenStreamOptions, 'query'> {
   frameMs?: number;
   /** Release audio at this multiple of real time, as a live source would (decodes the input). */
   pace?: number;
+  /** An MP4 with its index at the end is decoded from a temporary file of at most this many bytes. Default 2 GiB. */
+  spoolLimit?: number;
 }
 
 /** What the transcriber sends: a container as it is, or raw audio. */
@@ -50,31 +53,60 @@ export interface Transcriber extends Duplex {
 const TranscriberPipeline = Pumpify.ctor(
   { autoDestroy: false, destroy: false, readableObjectMode: true } as unknown as Parameters<typeof Pumpify.ctor>[0]);
 
+const emptyInput = () => new DeepgramError('DG_NO_AUDIO', 'the input is empty (0 bytes): there is no audio to transcribe');
+
+/** Passes bytes on, and refuses an empty input at its end: no audio can never be a transcript. */
+function refuseEmpty(): Transform {
+  let bytes = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      bytes += chunk.length;
+      callback(null, chunk);
+    },
+    flush(callback) {
+      callback(bytes === 0 ? emptyInput() : null);
+    },
+  });
+}
+
 export function createTranscriber(options: TranscriberOptions = {}): Transcriber {
-  const { decode = 'auto', raw, sampleRate = 16000, channels = 1, frameMs = 100, pace, query = {}, ...listenOptions } = options;
+  const {
+    decode = 'auto', raw, sampleRate = 16000, channels = 1, frameMs = 100, pace, spoolLimit, query = {}, ...listenOptions
+  } = options;
   for (const key of ['encoding', 'sample_rate', 'channels']) {
     if (key in query) {
       throw new DeepgramError('DG_OPTIONS', `${key} is set from the audio by the transcriber: use \`raw\` for headerless input, or sampleRate/channels for decoded audio`);
     }
   }
   const transcriber = new TranscriberPipeline() as unknown as Transcriber & Pumpify;
+  /** Every stage made, so that destroying the transcriber (or a failing neighbour in a pipeline) ends them all. */
+  const stages: Duplex[] = [];
+  transcriber.on('close', () => {
+    for (const stage of stages) stage.destroy();
+  });
 
   /**
    * The listen stream first (its options may be refused), then the stages (FFmpeg may be missing): a failure of
    * either is a stream error, and whatever was already made is torn down, so no FFmpeg is left running.
    */
-  const start = (format: SentFormat, stages: () => Duplex[]) => {
-    let listen: ListenStream | undefined;
+  const start = (format: SentFormat, build: () => Duplex[]) => {
     try {
       const { container: _, ...sent } = format;
-      listen = createListenStream({ ...listenOptions, query: { ...query, ...sent } });
-      const built = stages();
-      listen.on('metadata', (metadata) => transcriber.emit('metadata', metadata));
+      const listen: ListenStream = createListenStream({ ...listenOptions, query: { ...query, ...sent } });
+      stages.push(listen);
+      const built = build();
+      stages.push(...built);
+      listen.on('metadata', (metadata) => {
+        // Input that was not empty but held no audio (a WAV header alone, say) is an error, not an empty success.
+        if (metadata.duration === 0) {
+          transcriber.destroy(new DeepgramError('DG_NO_AUDIO', 'the input holds no audio: Deepgram heard 0 s of it',
+            { metadata, requestId: metadata.request_id }));
+        } else transcriber.emit('metadata', metadata);
+      });
       // On the next tick, so that a listener added right after createTranscriber() hears it.
       process.nextTick(() => transcriber.emit('format', format));
       transcriber.setPipeline(...built, listen);
     } catch (error) {
-      listen?.destroy();
       transcriber.destroy(error as Error);
     }
   };
@@ -83,20 +115,26 @@ export function createTranscriber(options: TranscriberOptions = {}): Transcriber
     ...(pace ? [createPacer({ bytesPerSecond, speed: pace })] : []),
   ];
   const decodedFormat: SentFormat = { encoding: 'linear16', sample_rate: sampleRate, channels };
-  const decoded = () => [createDecoder({ sampleRate, channels }), ...pcmStages(pcmByteRate(sampleRate, channels))];
+  const decoded = (fromFile = false) => [
+    fromFile ? createSpooledDecoder({ sampleRate, channels, spoolLimit }) : createDecoder({ sampleRate, channels }),
+    ...pcmStages(pcmByteRate(sampleRate, channels)),
+  ];
+
 
   if (raw) {
     const rawChannels = raw.channels ?? 1;
     start({ encoding: raw.encoding, sample_rate: raw.sample_rate, channels: rawChannels },
-      () => pcmStages(pcmByteRate(raw.sample_rate, rawChannels, RAW_SAMPLE_BYTES[raw.encoding])));
+      () => [refuseEmpty(), ...pcmStages(pcmByteRate(raw.sample_rate, rawChannels, RAW_SAMPLE_BYTES[raw.encoding]))]);
   } else if (decode === 'always' || pace !== undefined) {
-    start(decodedFormat, decoded);
+    start(decodedFormat, () => [refuseEmpty(), ...decoded()]);
   } else {
     const probe = new Probe();
+    stages.push(probe);
     transcriber.setWritable(probe);
-    probe.once('format', (container: Container | undefined, held: number) => {
-      if (container || held === 0) start({ container }, () => [probe, createFramer({ frameBytes: CONTAINER_FRAME_BYTES })]);
-      else start(decodedFormat, () => [probe, ...decoded()]);
+    probe.once('format', (container: Container | undefined, held: number, indexAtEnd: boolean) => {
+      if (held === 0) transcriber.destroy(emptyInput());
+      else if (container) start({ container }, () => [probe, createFramer({ frameBytes: CONTAINER_FRAME_BYTES })]);
+      else start(decodedFormat, () => [probe, ...decoded(indexAtEnd)]);
     });
   }
   return transcriber;

@@ -1,8 +1,12 @@
 import t from 'tap';
 import { once } from 'node:events';
-import { createReadStream, readFileSync } from 'node:fs';
+import { createReadStream, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createTranscriber, type SentFormat } from '../lib/index.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createDecoder, createTranscriber, type SentFormat } from '../lib/index.js';
+import { parseWavHeader } from '../lib/audio/wav.js';
 import { collector, ffmpegChildren, fixture, serve, words } from './helpers.js';
 
 const SCRIPT = readFileSync(fixture('speech.txt'), 'utf8');
@@ -90,4 +94,62 @@ t.test('errors travel through pipeline(): bad options, a refused key, undecodabl
   const open = await serve(t);
   await t.rejects(pipeline(createReadStream(fixture('speech.txt')), createTranscriber({ url: open.url }), collector()),
     { message: /FFmpeg could not decode the input/ });
+});
+
+/** Folders the spool stage left in the temporary folder. */
+const spoolDirs = () => readdirSync(tmpdir()).filter((name) => name.startsWith('deepgram-stream-')).length;
+
+t.test('an MP4 with its index at the end (FFmpeg\'s and phones\' default) is decoded from a temporary file', async (t) => {
+  const server = await serve(t, { script: SCRIPT });
+  const before = spoolDirs();
+  for (const name of ['speech-index-at-end.m4a', 'speech-index-at-end.mp4']) {
+    const transcriber = createTranscriber({ url: server.url });
+    const sink = collector();
+    await pipeline(createReadStream(fixture(name)), transcriber, sink);
+    t.same(words(sink.messages), SCRIPT_WORDS.slice(0, words(sink.messages).length), `${name}: the script's words`);
+    t.ok(words(sink.messages).length >= 10, `${name}: ${words(sink.messages).length} words`);
+  }
+  t.equal(spoolDirs(), before, 'no temporary file left behind');
+  const bounded = createTranscriber({ url: server.url, spoolLimit: 10_000 });
+  await t.rejects(pipeline(createReadStream(fixture('speech-index-at-end.m4a')), bounded, collector()),
+    /index \(moov\) at the end.*larger than the 10000 bytes allowed/);
+  t.equal(spoolDirs(), before, 'nor after a refusal');
+});
+
+t.test('no audio is an error, never an empty success: an empty input, a WAV header alone', async (t) => {
+  const server = await serve(t);
+  const empty = () => Readable.from([]);
+  for (const options of [{}, { decode: 'always' as const }, { raw: { encoding: 'linear16' as const, sample_rate: 16000 } }]) {
+    await t.rejects(pipeline(empty(), createTranscriber({ url: server.url, ...options }), collector()),
+      { code: 'DG_NO_AUDIO', message: /the input is empty \(0 bytes\)/ }, `empty input, ${JSON.stringify(options)}`);
+  }
+  const wav = readFileSync(fixture('speech.wav'));
+  const header = wav.subarray(0, parseWavHeader(wav)!.dataOffset);
+  await t.rejects(pipeline(Readable.from([header]), createTranscriber({ url: server.url }), collector()),
+    { code: 'DG_NO_AUDIO', message: /holds no audio/ });
+});
+
+t.test('a decoder that makes no audio from input that was not empty fails in FFmpeg\'s words', async (t) => {
+  const error = await pipeline(createReadStream(fixture('speech-index-at-end.m4a')), createDecoder(), collector())
+    .then(() => undefined, (e: Error) => e);
+  t.match(error?.message, /FFmpeg decoded no audio from 53421 bytes of input: .*(Invalid data|Output file is empty)/);
+});
+
+t.test('destroying the transcriber, or a failing stage after it, ends its session and its FFmpeg', async (t) => {
+  const server = await serve(t, { realtimeFactor: 1 }); // sessions last as long as the audio
+  const ended = async () => {
+    for (let i = 0; i < 150 && (server.connections > 0 || ffmpegChildren() > 0); i++) await sleep(20);
+    return { connections: server.connections, ffmpeg: ffmpegChildren() };
+  };
+  for (const name of ['speech.wav', 'speech.m4a']) {
+    const destroyed = createTranscriber({ url: server.url });
+    createReadStream(fixture(name)).pipe(destroyed).resume();
+    await once(destroyed, 'format');
+    await sleep(300);
+    destroyed.destroy();
+    t.same(await ended(), { connections: 0, ffmpeg: 0 }, `${name}: destroy() ends the session`);
+    const failing = new Writable({ objectMode: true, write: (_m, _e, done) => done(new Error('the sink failed')) });
+    await t.rejects(pipeline(createReadStream(fixture(name)), createTranscriber({ url: server.url }), failing), /the sink failed/);
+    t.same(await ended(), { connections: 0, ffmpeg: 0 }, `${name}: so does a stage after it failing`);
+  }
 });

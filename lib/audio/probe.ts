@@ -15,10 +15,31 @@ export function detectContainer(head: Buffer): Container | undefined {
 }
 
 const HEAD_BYTES = 12;
+/** Bytes an MP4 may put before its first `moov` or `mdat` box before the probe stops looking. */
+const ISO_LOOK = 1 << 20;
+
+/**
+ * For an ISO base media file (MP4, M4A, MOV, 3GP): whether its index (`moov`) comes after its samples (`mdat`), so
+ * that it can only be decoded from a file; undefined while the bytes seen do not tell yet, or it is not one.
+ */
+export function indexAtEnd(head: Buffer): boolean | undefined {
+  if (head.length < 8 || head.toString('latin1', 4, 8) !== 'ftyp') return undefined;
+  let offset = 0;
+  while (offset + 8 <= head.length) {
+    const type = head.toString('latin1', offset + 4, offset + 8);
+    if (type === 'moov') return false;
+    if (type === 'mdat') return true;
+    const size = head.readUInt32BE(offset);
+    if (size < 8) return true; // a 64-bit or to-the-end box first: nothing to stream by
+    offset += size;
+  }
+  return head.length >= ISO_LOOK ? true : undefined;
+}
 
 /**
  * Passes bytes through untouched, but first holds them until it can name the container, then emits
- * `format` with the container (undefined when there is none) and the bytes held, before anything flows on.
+ * `format` with the container (undefined when there is none), the bytes held, and whether the input is an MP4
+ * with its index at the end (decodable only from a file), before anything flows on.
  */
 export class Probe extends Transform {
   #held: Buffer[] = [];
@@ -29,7 +50,12 @@ export class Probe extends Transform {
     if (this.#decided) return callback(null, chunk);
     this.#held.push(chunk);
     this.#size += chunk.length;
-    if (this.#size >= HEAD_BYTES) this.#decide();
+    if (this.#size >= HEAD_BYTES) {
+      // An MP4 is held until its first boxes say where the index is.
+      const head = Buffer.concat(this.#held);
+      this.#held = [head];
+      if (head.toString('latin1', 4, 8) !== 'ftyp' || indexAtEnd(head) !== undefined) this.#decide();
+    }
     callback();
   }
 
@@ -42,7 +68,7 @@ export class Probe extends Transform {
     this.#decided = true;
     const head = Buffer.concat(this.#held);
     this.#held = [];
-    this.emit('format', head.length >= 4 ? detectContainer(head) : undefined, head.length);
+    this.emit('format', head.length >= 4 ? detectContainer(head) : undefined, head.length, indexAtEnd(head) ?? false);
     if (head.length > 0) this.push(head);
   }
 }

@@ -165,25 +165,35 @@ export async function* transcribeMany(
   inputs: Iterable<string> | AsyncIterable<string>, options: BatchOptions = {},
 ): AsyncGenerator<FileResult> {
   const concurrency = Math.max(1, options.concurrency ?? 10);
+  // Breaking out of the loop, or an input iterator that throws, stops the jobs in flight: none outlives the loop.
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  const jobOptions = { ...options, signal };
   const source = (async function* () {
     yield* inputs;
   })();
   const running = new Map<number, Promise<[number, FileResult]>>();
   let next = 0;
   let exhausted = false;
-  while (true) {
-    while (!exhausted && running.size < concurrency && !options.signal?.aborted) {
-      const item = await source.next();
-      if (item.done) {
-        exhausted = true;
-        break;
+  try {
+    while (true) {
+      while (!exhausted && running.size < concurrency && !signal.aborted) {
+        const item = await source.next();
+        if (item.done) {
+          exhausted = true;
+          break;
+        }
+        const id = next++;
+        running.set(id, withRetries(item.value, jobOptions).then((result) => [id, result]));
       }
-      const id = next++;
-      running.set(id, withRetries(item.value, options).then((result) => [id, result]));
+      if (running.size === 0) return;
+      const [id, result] = await Promise.race(running.values());
+      running.delete(id);
+      yield result;
     }
-    if (running.size === 0) return;
-    const [id, result] = await Promise.race(running.values());
-    running.delete(id);
-    yield result;
+  } finally {
+    stop.abort();
+    await Promise.allSettled(running.values());
+    await source.return(undefined);
   }
 }

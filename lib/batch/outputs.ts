@@ -1,7 +1,7 @@
 // Output formats of a transcription, and writing them so that a crash never leaves half a file.
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { Duplex, Writable } from 'node:stream';
 import type { MetadataMessage, ResultsMessage, ServerMessage } from '../protocol/messages.js';
 import { isFinal, isMetadata } from '../protocol/guards.js';
@@ -33,13 +33,33 @@ export function formatter(format: Format): Duplex[] {
   }
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes the temporary files a killed run left beside `target`: those whose process is gone. */
+async function removeStale(target: string): Promise<void> {
+  const name = basename(target);
+  const pattern = /^\.(\d+)\.[a-z0-9]+\.tmp$/;
+  for (const entry of await readdir(dirname(target))) {
+    const pid = entry.startsWith(name) ? pattern.exec(entry.slice(name.length))?.[1] : undefined;
+    if (pid !== undefined && !alive(Number(pid))) await rm(join(dirname(target), entry), { force: true });
+  }
+}
+
 /**
  * Writes to a temporary file beside `target` (making its folder) and renames it into place once complete, so a
- * crash leaves no half output.
+ * crash leaves no half output; what a killed run left there is removed first.
  */
 export async function atomically(target: string, write: (sink: Writable) => Promise<void>): Promise<void> {
   const temporary = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   await mkdir(dirname(target), { recursive: true });
+  await removeStale(target);
   try {
     await write(createWriteStream(temporary));
     await rename(temporary, target);

@@ -7,7 +7,8 @@ export type DeepgramErrorCode =
   | 'DG_CONNECT_TIMEOUT'
   | 'DG_CLOSE_TIMEOUT' // CloseStream went out and the server never closed
   | 'DG_PROTOCOL' // the server sent something that is not a JSON message
-  | 'DG_CLOSED'; // used after the socket closed
+  | 'DG_CLOSED' // used after the socket closed
+  | 'DG_NO_AUDIO'; // the input was empty, or held no audio: never an empty success
 
 /** The one error type of this library; `code` says which failure it is, the other fields what a person needs. */
 export class DeepgramError extends Error {

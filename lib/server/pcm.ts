@@ -95,8 +95,9 @@ export function ffmpegDecoder(analysisRate: number, events: DecoderEvents): PcmD
   const finish = () => {
     if (finished || !stdoutEnded || exited === undefined) return;
     finished = true;
-    // Bytes in and no audio out is a failure even when FFmpeg exits 0 (as it does for an MP4 it cannot seek in).
-    if (!decodedAny && (exited !== 0 || bytesIn > 0)) events.onError(stderr.trim().split('\n').pop() || 'not audio');
+    // FFmpeg that never opened an audio stream (no WAV header out) failed, even when it exits 0, as it does for an
+    // MP4 it cannot seek in; one that opened a stream holding no samples (a WAV header alone) did not.
+    if (!decodedAny && (exited !== 0 || (bytesIn > 0 && header !== undefined))) events.onError(stderr.trim().split('\n').pop() || 'not audio');
     else events.onEnd();
   };
 

@@ -41,7 +41,7 @@ t.test('many files, a bounded number at once, each result as it finishes; a re-r
 t.test('a crash (here, an abort) loses at most the files in flight; the re-run finishes the rest', async (t) => {
   const server = await serve(t, { realtimeFactor: 20 });
   const outDir = temp();
-  const halfDone = join(outDir, `${outputName(FILES[0], 'json')}.123.tmp`);
+  const halfDone = join(outDir, `${outputName(FILES[0], 'json')}.999999999.x1y2.tmp`); // a process that is gone
   mkdirSync(dirname(halfDone), { recursive: true });
   writeFileSync(halfDone, 'half a file from a crashed run');
   const controller = new AbortController();
@@ -57,6 +57,48 @@ t.test('a crash (here, an abort) loses at most the files in flight; the re-run f
   t.equal(rest.filter((r) => r.status === 'skipped').length, done, 'what finished is kept');
   t.equal(rest.filter((r) => r.status === 'done').length, 6 - done, 'and the rest is done now');
   t.equal(files(outDir).filter((f) => f.endsWith('.json')).length, 6);
+  t.notOk(files(outDir).some((f) => f.endsWith('.tmp')), 'and what a killed run left behind is gone');
+});
+
+t.test('breaking out of the loop, or an input iterator that throws, stops the jobs in flight', async (t) => {
+  const server = await serve(t, { realtimeFactor: 1 }); // each whole file takes 7.7 s
+  const settle = async () => {
+    for (let i = 0; i < 150 && server.connections > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    return server.connections;
+  };
+  // A one-second cut of the WAV finishes first, while the two whole files are still being sent.
+  const short = join(temp(), 'short.wav');
+  writeFileSync(short, readFileSync(FILES[0]).subarray(0, 32_000));
+  for await (const result of transcribeMany([short, FILES[1], FILES[2]], { url: server.url, concurrency: 3 })) {
+    t.equal(result.status, 'done');
+    break;
+  }
+  t.equal(await settle(), 0, 'breaking out stopped every stream still in flight');
+  async function* throwing() {
+    yield FILES[0];
+    yield FILES[1];
+    await new Promise((r) => setTimeout(r, 300));
+    throw new Error('the input list broke');
+  }
+  await t.rejects(all(transcribeMany(throwing(), { url: server.url, concurrency: 3 })), /the input list broke/);
+  t.equal(await settle(), 0, 'an input iterator that throws stops the streams it had started');
+});
+
+t.test('an MP4 with its index at the end is done; an empty file fails with the reason, leaves no output, and is tried again', async (t) => {
+  const server = await serve(t);
+  const dir = temp();
+  const empty = join(dir, 'empty.wav');
+  writeFileSync(empty, '');
+  const outDir = join(dir, 'out');
+  const inputs = [fixture('speech-index-at-end.m4a'), empty];
+  const results = await all(transcribeMany(inputs, { url: server.url, outDir, format: 'text' }));
+  const byInput = new Map(results.map((r) => [r.input, r]));
+  t.equal(byInput.get(inputs[0])?.status, 'done');
+  t.ok(readFileSync(join(outDir, outputName(inputs[0], 'text')), 'utf8').length > 20);
+  t.match(byInput.get(empty), { status: 'failed', attempts: 1, error: { code: 'DG_NO_AUDIO' } });
+  t.notOk(files(outDir).some((f) => f.includes('empty')), 'no output file for it');
+  const again = await all(transcribeMany([empty], { url: server.url, outDir, format: 'text' }));
+  t.equal(again[0].status, 'failed', 'a re-run tries it again, and fails again');
 });
 
 t.test('retries with backoff on 429 and 1011; fails fast on 401 and on input that is not audio', async (t) => {
