@@ -2,9 +2,12 @@ import t from 'tap';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
-import { main } from '../lib/cli.js';
-import { fixture, serve } from './helpers.js';
+import { main } from '../lib/cli/index.js';
+import { cli, fixture, serve } from './helpers.js';
 
 async function run(args: string[], stdin: Buffer = Buffer.alloc(0), stop?: Promise<void>, tty = false) {
   const stdout = new PassThrough();
@@ -106,4 +109,77 @@ t.test('serve runs the local server until stopped', async (t) => {
   const { code, out } = await running;
   t.equal(code, 0);
   t.match(out, /local \/v1\/listen server on ws:\/\/127\.0\.0\.1:\d+/);
+});
+
+t.test('bad flags are checked before anything starts: exit 2 with the reason, never a hang', async (t) => {
+  const file = fixture('speech.wav');
+  const cases: [string[], RegExp][] = [
+    [['--concurrency', 'abc', '--out', '/tmp/x', file, file], /--concurrency takes a whole number of at least 1, not "abc"/],
+    [['--concurrency', '0', '--out', '/tmp/x', file, file], /--concurrency takes a whole number of at least 1, not "0"/],
+    [['--retries', 'x', file], /--retries takes a whole number, not "x"/],
+    [['--pace', 'abc', file], /--pace takes a number above 0, not "abc"/],
+    [['--pace', '0', file], /--pace takes a number above 0/],
+    [['--decode', 'sometimes', file], /--decode must be one of auto, always, not "sometimes"/],
+    [['--out', '/tmp/x', '-'], /- \(standard input\) goes to standard output: leave out --out/],
+    [['--sample_rate', '8000', file], /give --encoding too/],
+  ];
+  // As real processes with no key (so an embedded server would have been started first), all at once.
+  const runs = await Promise.all(cases.map(([args]) => cli(['transcribe', ...args], { timeout: 20_000 }).done));
+  runs.forEach((run, i) => {
+    t.equal(run.status, 2, `${cases[i][0].join(' ')}: exit 2`);
+    t.match(run.stderr, cases[i][1]);
+    t.notMatch(run.stderr, /so using the embedded local server/, 'nothing was started');
+  });
+});
+
+t.test('--help for each command and --version', async (t) => {
+  for (const command of ['transcribe', 'serve', 'enqueue', 'worker']) {
+    const { code, out } = await run([command, '--help']);
+    t.equal(code, 0, `${command} --help`);
+    t.match(out, new RegExp(`^Usage: deepgram-stream ${command}`));
+  }
+  t.match((await run(['--version'])).out, /^\d+\.\d+\.\d+\n$/);
+  const insecure = await run(['transcribe', '--url', 'ws://example.org', fixture('speech.wav')]);
+  t.equal(insecure.code, 1);
+  t.match(insecure.err, /set allowInsecure: true \(--allow-insecure on the command line\)/, 'the hint names the flag');
+});
+
+t.test('an MP4 with its index at the end, from a file, standard input and a URL', async (t) => {
+  const server = await serve(t, { script: 'alpha beta gamma delta' });
+  const bytes = readFileSync(fixture('speech-index-at-end.m4a'));
+  const http = createServer((_req, res) => res.end(bytes)).listen(0, '127.0.0.1');
+  await once(http, 'listening');
+  t.teardown(() => http.close());
+  const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/call.m4a`;
+  for (const [name, args, stdin] of [['file', [fixture('speech-index-at-end.m4a')]], ['stdin', ['-'], bytes], ['url', [url]]] as const) {
+    const { code, out } = await run(['transcribe', '--url', server.url, ...args], stdin);
+    t.equal(code, 0, name);
+    t.match(out, /^alpha beta\ngamma delta/, `${name}: the words`);
+  }
+});
+
+t.test('empty input is an error with a non-zero exit', async (t) => {
+  const server = await serve(t);
+  const { code, out, err } = await run(['transcribe', '--url', server.url, '-'], Buffer.alloc(0));
+  t.equal(code, 1);
+  t.equal(out, '');
+  t.match(err, /^deepgram-stream: -: the input is empty \(0 bytes\)/);
+});
+
+t.test('a reader that goes away (| head -1) ends the command quietly', async (t) => {
+  const server = await serve(t, { script: 'one two three four five six seven eight nine ten' });
+  const running = cli(['transcribe', '--url', server.url, '--format', 'ndjson', '--interim_results', fixture('speech.wav')]);
+  running.child.stdout.once('data', () => running.child.stdout.destroy()); // read one chunk, then close the pipe
+  const { status, stderr } = await running.done;
+  t.equal(status, 0);
+  t.equal(stderr, '', 'no EPIPE stack trace');
+});
+
+t.test('progress: audio against the file\'s length where known, files done of total, and time left', async (t) => {
+  const server = await serve(t, { realtimeFactor: 30 });
+  const files = ['speech.wav', 'speech.flac', 'speech.mp3'].map((f) => fixture(f));
+  const tty = await run(['transcribe', '--url', server.url, '--out', mkdtempSync(join(tmpdir(), 'dgs-')), ...files], undefined, undefined, true);
+  t.match(tty.err, /speech\.wav +\[#*-*\] +\d+% \d+\.\d\/7\.7 s/, 'WAV: seconds transcribed of its 7.7');
+  t.match(tty.err, /speech\.flac +\[#*-*\] +\d+% \d+\.\d\/7\.7 s/, 'FLAC: the same, from STREAMINFO');
+  t.match(tty.err, /[0-3]\/3 files, 0:\d\d elapsed, about (\d+:\d\d|\?) left/);
 });

@@ -1,6 +1,6 @@
 // Shared by the tests: servers that stop with the test, audio made to measure, and stream collectors.
 import type { Test } from 'tap';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { Writable, type Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -77,4 +77,30 @@ export function ffmpegChildren(): number {
   } catch {
     return 0; // ps exits 1 when there are no children at all
   }
+}
+
+/** Node's flags for a child that runs the TypeScript sources, as this test process does (tap's loader only). */
+export const TS_NODE_ARGS = process.execArgv.filter((flag) => flag.includes('@tapjs/typescript') || flag === '--enable-source-maps');
+const CLI = fileURLToPath(new URL('../lib/cli/index.ts', import.meta.url));
+
+/**
+ * The command line as a real process, so that exit codes, signals and a closed stdout are the real thing. A child
+ * that does not exit within `timeout` is killed, and its `status` is then null: a hang ends the test with a failure.
+ */
+export function cli(args: string[], options: { input?: Buffer; env?: NodeJS.ProcessEnv; timeout?: number } = {}) {
+  const child = spawn(process.execPath, [...TS_NODE_ARGS, CLI, ...args], {
+    env: { ...process.env, DEEPGRAM_API_KEY: '', ...options.env }, stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c) => (stdout += c));
+  child.stderr.on('data', (c) => (stderr += c));
+  child.stdin.on('error', () => {});
+  child.stdin.end(options.input);
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeout ?? 30_000);
+  const done = new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => child.on('close', (status) => {
+    clearTimeout(timer);
+    resolve({ status, stdout, stderr });
+  }));
+  return { child, done, output: () => stdout };
 }

@@ -11,6 +11,9 @@ import type { DeepgramError } from '../listen/errors.js';
 import { backoffDelay } from '../listen/backoff.js';
 import type { MetadataMessage, ServerMessage } from '../protocol/messages.js';
 import { isFinal } from '../protocol/guards.js';
+import { RAW_SAMPLE_BYTES } from '../protocol/options.js';
+import { durationOf } from '../audio/duration.js';
+import { pcmByteRate } from '../audio/framer.js';
 import { transcriptOf } from '../transcripts/results.js';
 import { atomically, formatter, FORMATS, type Format } from './outputs.js';
 
@@ -36,8 +39,13 @@ export interface Progress {
   bytesTotal?: number;
   /** Audio seconds covered by final results so far. */
   transcribedSeconds: number;
+  /** The input's length in seconds, where its header tells (WAV, FLAC, headerless PCM). */
+  audioTotal?: number;
   attempt: number;
 }
+
+/** Bytes of an input's head looked at for its length. */
+const HEAD_LIMIT = 65536;
 
 export interface FileResult {
   input: string;
@@ -107,10 +115,19 @@ export async function transcribeOne(
   const name = typeof input === 'string' ? input : '-';
   let bytesRead = 0;
   let transcribedSeconds = 0;
-  const report = () => onProgress?.({ input: name, bytesRead, bytesTotal: size, transcribedSeconds, attempt });
+  let audioTotal: number | undefined;
+  let head: Buffer | undefined = Buffer.alloc(0);
+  const { raw } = transcriberOptions;
+  const rawRate = raw && pcmByteRate(raw.sample_rate, raw.channels ?? 1, RAW_SAMPLE_BYTES[raw.encoding]);
+  const report = () => onProgress?.({ input: name, bytesRead, bytesTotal: size, transcribedSeconds, audioTotal, attempt });
   const counter = new Transform({
     transform(chunk: Buffer, _e, done) {
       bytesRead += chunk.length;
+      if (head) {
+        head = Buffer.concat([head, chunk]);
+        audioTotal = durationOf(head, size, rawRate);
+        if (audioTotal !== undefined || head.length >= HEAD_LIMIT) head = undefined;
+      }
       report();
       done(null, chunk);
     },

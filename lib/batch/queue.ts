@@ -22,10 +22,34 @@ export interface JobResult {
   audioSeconds?: number;
 }
 
-const connect = (redis = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379') =>
-  new Redis(redis, { maxRetriesPerRequest: null });
+/** How long a command waits for Redis before saying it cannot reach it. */
+const REDIS_WAIT_MS = 5000;
 
-/** Adds inputs (paths or URLs); an input already queued is not added twice. Returns the queue, to close. */
+/**
+ * A connection for BullMQ, made only once Redis has answered a PING within `REDIS_WAIT_MS`: a Redis that is down
+ * is one clear error, not endless retries. Later errors (Redis going away) are left to BullMQ's reconnects.
+ */
+export async function connectRedis(redis = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'): Promise<Redis> {
+  const connection = new Redis(redis, {
+    maxRetriesPerRequest: null, lazyConnect: true, connectTimeout: REDIS_WAIT_MS,
+    retryStrategy: (times) => (times > 3 ? null : 200 * times),
+  });
+  let last: Error | undefined;
+  connection.on('error', (error: Error) => (last = error));
+  const answered = connection.connect().then(() => connection.ping());
+  const timer = new Promise<never>((_, reject) => setTimeout(() => reject(last ?? new Error('no answer')), REDIS_WAIT_MS).unref());
+  try {
+    await Promise.race([answered, timer]);
+  } catch (error) {
+    connection.disconnect();
+    const where = redis.replace(/\/\/[^@/]*@/, '//'); // never the password
+    throw new Error(`cannot reach Redis at ${where}: ${(last ?? (error as Error)).message}`);
+  }
+  connection.options.retryStrategy = (times) => Math.min(times * 200, 2000);
+  return connection;
+}
+
+/** Adds inputs (paths or URLs); an input already queued is not added twice. Says how many were new. */
 export async function enqueue(inputs: string[], options: QueueOptions & {
   /** Tries per input, kept by the queue. Default 5. */
   attempts?: number;
@@ -33,33 +57,40 @@ export async function enqueue(inputs: string[], options: QueueOptions & {
   backoff?: number;
   /** Jobs at once across every worker: the account's concurrent-stream limit. */
   limit?: number;
-} = {}): Promise<{ added: number; close(): Promise<void> }> {
-  const connection = connect(options.redis);
+} = {}): Promise<{ added: number; existing: number }> {
+  const connection = await connectRedis(options.redis);
   const queue = new Queue(options.queue ?? DEFAULT_QUEUE, { connection });
-  if (options.limit !== undefined) await queue.setGlobalConcurrency(options.limit);
-  const jobs = await queue.addBulk(inputs.map((input) => ({
-    name: 'transcribe',
-    data: { input },
-    opts: {
-      jobId: createHash('sha256').update(input).digest('hex'),
-      attempts: options.attempts ?? 5,
-      backoff: { type: 'exponential', delay: options.backoff ?? 1000 },
-      removeOnComplete: false,
-      removeOnFail: false,
-    },
-  })));
-  return {
-    added: jobs.length,
-    close: async () => {
-      await queue.close();
-      connection.disconnect();
-    },
-  };
+  try {
+    if (options.limit !== undefined) await queue.setGlobalConcurrency(options.limit);
+    const unique = [...new Set(inputs)];
+    const known = await Promise.all(unique.map((input) => queue.getJob(jobId(input))));
+    const fresh = unique.filter((_, i) => known[i] === undefined);
+    await queue.addBulk(fresh.map((input) => ({
+      name: 'transcribe',
+      data: { input },
+      opts: {
+        jobId: jobId(input),
+        attempts: options.attempts ?? 5,
+        backoff: { type: 'exponential', delay: options.backoff ?? 1000 },
+        removeOnComplete: false,
+        removeOnFail: false,
+      },
+    })));
+    return { added: fresh.length, existing: unique.length - fresh.length };
+  } finally {
+    await queue.close();
+    connection.disconnect();
+  }
 }
 
+/** One job per input: queuing it again finds the same job. */
+const jobId = (input: string) => createHash('sha256').update(input).digest('hex');
+
 /** A worker that transcribes queued inputs into `outDir`; failures that cannot improve are not retried. */
-export function startWorker(options: QueueOptions & BatchOptions & { outDir: string }): Worker<{ input: string }, JobResult> {
-  const connection = connect(options.redis);
+export async function startWorker(
+  options: QueueOptions & BatchOptions & { outDir: string; /** One made by `connectRedis`, else made here. */ connection?: Redis },
+): Promise<Worker<{ input: string }, JobResult>> {
+  const connection = options.connection ?? await connectRedis(options.redis);
   const format = options.format ?? 'json';
   const worker = new Worker<{ input: string }, JobResult>(options.queue ?? DEFAULT_QUEUE, async (job: Job<{ input: string }>) => {
     const output = join(options.outDir, outputName(job.data.input, format));

@@ -86,7 +86,7 @@ function listenUrl(base: string, query: URLSearchParams, allowInsecure: boolean)
   }
   if (url.protocol === 'ws:' && !LOOPBACK.test(url.hostname) && !allowInsecure) {
     throw new DeepgramError('DG_OPTIONS',
-      `ws:// to ${url.hostname} would send the key in clear: use wss://, or set allowInsecure: true`);
+      `ws:// to ${url.hostname} would send the key in clear: use wss://, or set allowInsecure: true (--allow-insecure on the command line)`);
   }
   if (!url.pathname.endsWith('/v1/listen')) url.pathname = `${url.pathname.replace(/\/$/, '')}/v1/listen`;
   url.search = query.toString();

@@ -11,8 +11,8 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { enqueue, startWorker } from '../../lib/batch/queue.js';
 import { outputName } from '../../lib/batch/many.js';
-import { main } from '../../lib/cli.js';
-import { fixture, serve } from '../helpers.js';
+import { main } from '../../lib/cli/index.js';
+import { cli, fixture, serve } from '../helpers.js';
 
 async function redisServer(t: Test): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'dgs-redis-'));
@@ -49,12 +49,11 @@ t.test('workers share one concurrency limit; attempts and backoff are the queue\
   const outDir = mkdtempSync(join(tmpdir(), 'dgs-queue-'));
   const inputs = ['speech.wav', 'speech.mp3', 'speech.ogg', 'speech.flac', 'speech.webm', 'nope.wav', 'speech.txt'].map(fixture);
   const queued = await enqueue(inputs, { redis, queue: 'test', limit: 2, attempts: 3, backoff: 10 });
-  t.equal(queued.added, 7);
+  t.same(queued, { added: 7, existing: 0 });
   const again = await enqueue(inputs.slice(0, 2), { redis, queue: 'test' });
-  await again.close();
-  await queued.close();
+  t.same(again, { added: 0, existing: 2 }, 'queued again: nothing added, and said so');
   // Two workers of three slots each: without the shared limit, up to six streams would be open.
-  const workers = [0, 1].map(() => startWorker({ redis, queue: 'test', url: server.url, outDir, format: 'vtt', concurrency: 3 }));
+  const workers = await Promise.all([0, 1].map(() => startWorker({ redis, queue: 'test', url: server.url, outDir, format: 'vtt', concurrency: 3 })));
   const connection = new Redis(redis, { maxRetriesPerRequest: null });
   const queue = new Queue('test', { connection });
   const counts = await waitFor(queue, 7);
@@ -101,4 +100,34 @@ t.test('deepgram-stream enqueue and worker on the command line', async (t) => {
   t.ok(existsSync(join(outDir, 'test', 'fixtures', 'speech.ogg.srt')));
   await queue.close();
   connection.disconnect();
+});
+
+t.test('Redis down: enqueue and worker say so in one line and exit 1, in bounded time', async (t) => {
+  const runs = await Promise.all([
+    cli(['enqueue', '--redis', 'redis://127.0.0.1:1', fixture('speech.wav')], { timeout: 20_000 }).done,
+    cli(['worker', '--redis', 'redis://127.0.0.1:1', '--out', tmpdir()], { timeout: 20_000 }).done,
+  ]);
+  for (const run of runs) {
+    t.equal(run.status, 1);
+    t.match(run.stderr, /^deepgram-stream: cannot reach Redis at redis:\/\/127\.0\.0\.1:1: .*ECONNREFUSED.*\n$/, 'one line');
+  }
+});
+
+t.test('worker: SIGTERM or SIGINT stops taking jobs, finishes the one in flight, and exits', async (t) => {
+  const redis = await redisServer(t);
+  const server = await serve(t, { realtimeFactor: 4 }); // a job takes about 2 s
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    const outDir = mkdtempSync(join(tmpdir(), 'dgs-queue-signal-'));
+    const name = `signal-${signal}`;
+    const worker = cli(['worker', '--redis', redis, '--queue', name, '--url', server.url, '--out', outDir, '--concurrency', '1']);
+    while (!worker.output().includes('worker on queue')) await sleep(20);
+    await enqueue([fixture('speech.wav'), fixture('speech.ogg')], { redis, queue: name });
+    while (server.connections === 0) await sleep(10);
+    worker.child.kill(signal);
+    const { status, stdout } = await worker.done;
+    t.equal(status, 0, `${signal}: exit 0`);
+    t.match(stdout, /done .*speech\.wav/, `${signal}: the job in flight was finished`);
+    t.notMatch(stdout, /speech\.ogg/, `${signal}: no new job was taken`);
+    t.ok(existsSync(join(outDir, outputName(fixture('speech.wav'), 'json'))));
+  }
 });

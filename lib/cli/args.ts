@@ -1,0 +1,57 @@
+// Flag parsing for every command: typed readers that check a value before anything starts, and the usage text.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** A mistake in the command line: printed with the command's usage, exit 2. */
+export class UsageError extends Error {}
+
+export type Options = NonNullable<ParseArgsConfig['options']>;
+
+export interface Command {
+  /** One line of synopsis and the lines that explain the flags. */
+  usage: string;
+  options: Options;
+  positionals?: boolean;
+}
+
+/** Parses `args` against the command's table; `--help` is every command's. */
+export function parse(command: Command, args: string[]): { values: Record<string, unknown>; positionals: string[]; help: boolean } {
+  const parsed = parseArgs({
+    args, allowPositionals: command.positionals ?? false,
+    options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+  });
+  return { values: parsed.values, positionals: parsed.positionals, help: parsed.values.help === true };
+}
+
+/** A string flag, or undefined. */
+export function text(values: Record<string, unknown>, name: string): string | undefined {
+  const value = values[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** A whole number of at least `min` (1 unless said), or undefined when the flag is absent. */
+export function integer(values: Record<string, unknown>, name: string, min = 1): number | undefined {
+  const value = text(values, name);
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < min) {
+    throw new UsageError(`--${name} takes a whole number${min > 0 ? ` of at least ${min}` : ''}, not "${value}"`);
+  }
+  return Number(value);
+}
+
+/** A number above zero, or undefined when the flag is absent. */
+export function positive(values: Record<string, unknown>, name: string): number | undefined {
+  const value = text(values, name);
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} takes a number above 0, not "${value}"`);
+  return n;
+}
+
+/** One of `choices`, or undefined when the flag is absent. */
+export function oneOf<T extends string>(values: Record<string, unknown>, name: string, choices: readonly T[]): T | undefined {
+  const value = text(values, name);
+  if (value === undefined) return undefined;
+  const chosen = choices.find((choice) => choice === value);
+  if (chosen === undefined) throw new UsageError(`--${name} must be one of ${choices.join(', ')}, not "${value}"`);
+  return chosen;
+}

@@ -1,0 +1,37 @@
+// `deepgram-stream serve`: the local Deepgram-compatible server, until stopped.
+import { readFileSync } from 'node:fs';
+import { startServer } from '../server/index.js';
+import { integer, parse, positive, text, UsageError, type Command } from './args.js';
+import { stopRequested, type CliIo } from './io.js';
+
+export const SERVE: Command = {
+  options: {
+    port: { type: 'string' }, host: { type: 'string' }, 'api-key': { type: 'string' }, script: { type: 'string' },
+    'realtime-factor': { type: 'string' }, 'inactivity-timeout': { type: 'string' },
+  },
+  usage: `deepgram-stream serve [options]
+
+  --port N (8080), --host H (127.0.0.1)   where to listen
+  --api-key KEY                           the only key let in (default: any)
+  --script FILE                           the words its transcripts say, in order
+  --realtime-factor X|off (1.25)          audio seconds taken per second, as Deepgram; off for no throttle
+  --inactivity-timeout MS (12000)         silence before the 1011 NET-0001 close`,
+};
+
+export async function serve(args: string[], io: CliIo): Promise<number> {
+  const { values, help } = parse(SERVE, args);
+  if (help) return io.stdout.write(`Usage: ${SERVE.usage}\n`), 0;
+  const factor = text(values, 'realtime-factor');
+  const scriptFile = text(values, 'script');
+  if (scriptFile !== undefined && !scriptFile) throw new UsageError('--script takes a file');
+  const server = await startServer({
+    port: integer(values, 'port', 0) ?? 8080, host: text(values, 'host') ?? '127.0.0.1', apiKey: text(values, 'api-key'),
+    script: scriptFile ? readFileSync(scriptFile, 'utf8') : undefined,
+    realtimeFactor: factor === 'off' ? false : positive(values, 'realtime-factor') ?? 1.25,
+    inactivityTimeout: integer(values, 'inactivity-timeout'),
+  });
+  io.stdout.write(`deepgram-stream: local /v1/listen server on ${server.url} (its words are synthetic)\n`);
+  await stopRequested(io);
+  await server.close();
+  return 0;
+}
