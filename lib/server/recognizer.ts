@@ -115,9 +115,10 @@ class ChannelTrack {
     }
   }
 
-  /** Finalize: everything heard so far goes out as a final now. */
+  /** Finalize: everything heard so far goes out as a final now; at the end of the stream, every script word too. */
   finalize(fromFinalize: boolean): void {
     if (this.#wordStart !== undefined) this.#closeWord(this.#frames);
+    if (!fromFinalize) this.#placeRestOfScript();
     if (this.#frames > this.#segmentStart || this.#words.length > 0) {
       const hadWords = this.#words.length > 0;
       if (!fromFinalize && hadWords) this.#endUtterance();
@@ -125,13 +126,36 @@ class ChannelTrack {
     }
   }
 
+  /**
+   * A script longer than the speech found: its words not yet said share the last word still open (or, when the
+   * last final has gone, the audio after it), so that a transcript never stops short of its script.
+   */
+  #placeRestOfScript(): void {
+    const script = this.settings.script;
+    if (!script || this.#scriptAt === 0 || this.#scriptAt >= script.length) return;
+    const last = this.#words.pop();
+    if (last) this.#scriptAt--; // said again, sharing its time with the rest
+    const from = last ? last.start : seconds(this.#segmentStart);
+    const to = last ? last.end : seconds(this.#frames);
+    const count = script.length - this.#scriptAt;
+    for (let i = 0; i < count; i++) {
+      this.#addWord(this.#scriptAt++, roundMicro(from + ((to - from) * i) / count), roundMicro(from + ((to - from) * (i + 1)) / count));
+    }
+  }
+
   #closeWord(end: number): void {
     const start = this.#wordStart!;
     this.#wordStart = undefined;
+    this.#addWord(this.settings.script ? this.#scriptAt++ : this.#wordHash, seconds(start), seconds(end));
+    this.#lastWordEnd = end;
+    this.#utteranceEndSent = false;
+  }
+
+  /** A word from the script (`key` its place) or the word list (`key` its audio's hash), between two times. */
+  #addWord(key: number, start: number, end: number): void {
     const s = this.settings;
-    const key = s.script ? this.#scriptAt++ : this.#wordHash;
     const token = s.script ? s.script[key % s.script.length] : DEFAULT_WORDS[key % DEFAULT_WORDS.length];
-    const word: Word = { word: bareWord(token), start: seconds(start), end: seconds(end), confidence: roundMicro(0.9 + (key % 10) / 100) };
+    const word: Word = { word: bareWord(token), start, end, confidence: roundMicro(0.9 + (key % 10) / 100) };
     if (s.punctuate) {
       const scripted = /[A-Z.,!?;:]/.test(token);
       word.punctuated_word = scripted || !this.#startOfSentence ? token : token[0].toUpperCase() + token.slice(1);
@@ -139,8 +163,6 @@ class ChannelTrack {
     }
     if (s.diarize) word.speaker = this.#utterances % 2;
     this.#words.push(word);
-    this.#lastWordEnd = end;
-    this.#utteranceEndSent = false;
   }
 
   #endUtterance(): void {
