@@ -1,0 +1,87 @@
+// The published package as a consumer gets it: what `npm pack` ships, and a strict TypeScript project that uses it
+// with only the package's own dependencies installed (never its devDependencies).
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const modules = join(root, 'node_modules');
+const manifest = (dir: string): { dependencies?: Record<string, string>; peerDependencies?: Record<string, string> } =>
+  JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+
+/** The package and what installing it brings: its dependencies and theirs, as hoisted in node_modules. */
+function closure(names: string[]): Set<string> {
+  const seen = new Set<string>();
+  const visit = (name: string) => {
+    if (seen.has(name) || !existsSync(join(modules, name))) return;
+    seen.add(name);
+    const own = manifest(join(modules, name));
+    for (const dep of Object.keys({ ...own.dependencies, ...own.peerDependencies })) visit(dep);
+  };
+  names.forEach(visit);
+  return seen;
+}
+
+t.test('npm pack ships the built code, its types, LICENSE and README, and maps that carry their sources', async (t) => {
+  // Built and packed in a folder of its own, so that the dist/ other tests run from is never touched meanwhile.
+  const out = mkdtempSync(join(tmpdir(), 'dgs-pack-'));
+  const stage = join(out, 'stage');
+  mkdirSync(stage);
+  for (const file of ['package.json', 'README.md', 'LICENSE']) if (existsSync(join(root, file))) copyFileSync(join(root, file), join(stage, file));
+  execFileSync(process.execPath, [join(modules, 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', join(stage, 'dist')]);
+  const [packed] = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', out],
+    { cwd: stage, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+  const files: string[] = packed.files.map((f: { path: string }) => f.path);
+  for (const needed of ['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/index.js', 'dist/batch/queue.d.ts']) {
+    t.ok(files.includes(needed), `ships ${needed}`);
+  }
+  t.notOk(files.some((f) => f.startsWith('lib/') || f.startsWith('test/')), 'no sources or tests');
+  // Unpacked where a consumer's install puts it, so that its imports resolve as they would there.
+  const consumer = join(out, 'consumer');
+  mkdirSync(join(consumer, 'node_modules', '@types'), { recursive: true });
+  execFileSync('tar', ['-xzf', join(out, packed.filename), '-C', join(consumer, 'node_modules')]);
+  const installed = join(consumer, 'node_modules', 'deepgram-stream');
+  renameSync(join(consumer, 'node_modules', 'package'), installed);
+  const maps = files.filter((f) => f.endsWith('.map'));
+  t.ok(maps.length > 10);
+  for (const map of maps) {
+    const { sources, sourcesContent } = JSON.parse(readFileSync(join(installed, map), 'utf8'));
+    if (!(sourcesContent?.length === sources.length && sourcesContent.every((s: unknown) => typeof s === 'string'))) {
+      t.fail(`${map} points at ${sources} without carrying them`);
+    }
+  }
+
+  // Beside it: its dependencies' closure, @types/node (every Node project's), and TypeScript.
+  const own = Object.keys(manifest(root).dependencies ?? {});
+  for (const name of closure([...own, '@types/node', 'typescript'])) {
+    const target = join(consumer, 'node_modules', name);
+    mkdirSync(dirname(target), { recursive: true });
+    if (!existsSync(target)) symlinkSync(join(modules, name), target);
+  }
+  writeFileSync(join(consumer, 'package.json'), '{ "type": "module" }');
+  writeFileSync(join(consumer, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { strict: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', noEmit: true, skipLibCheck: false, types: ['node'] },
+  }));
+  writeFileSync(join(consumer, 'use.ts'), `
+import { createListenStream, createTranscriber, startServer, isFinal, type ServerMessage } from 'deepgram-stream';
+import { enqueue } from 'deepgram-stream/queue';
+const server = await startServer({ realtimeFactor: false });
+const listen = createListenStream({ url: server.url, query: { model: 'nova-3', keyterm: ['a', 'b'] } });
+listen.on('data', (m: ServerMessage) => { if (isFinal(m)) console.log(m.channel.alternatives[0].transcript); });
+createTranscriber({ url: server.url, decode: 'always' }).on('format', (f) => console.log(f.encoding));
+void enqueue;
+await server.close();
+`);
+  const tsc = join(consumer, 'node_modules', 'typescript', 'bin', 'tsc');
+  let problems = '';
+  try {
+    execFileSync(process.execPath, [tsc, '-p', consumer], { encoding: 'utf8' });
+  } catch (error) {
+    problems = String((error as { stdout?: string }).stdout);
+  }
+  t.equal(problems, '', 'the public types compile in a strict consumer, skipLibCheck off');
+  t.ok(readdirSync(join(consumer, 'node_modules', '@types')).includes('ws'), '@types/ws comes with the package');
+});
