@@ -8,6 +8,7 @@ import { BYTES_PER_SECOND, childServer, measure, median, round } from './support
 import { latency, scale } from './latency.js';
 import { decoding } from './decoding.js';
 import { batch } from './batch.js';
+import { versusRaw } from './versus.js';
 import { publish } from './summary.js';
 
 const results = fileURLToPath(new URL('../../bench/results/', import.meta.url));
@@ -75,6 +76,7 @@ const all = {
   throughput: await throughput(),
   latency: await latency(quick),
   memory: await memory(),
+  'versus-raw': await versusRaw(quick),
   scale: await scale(quick),
   decoding: await decoding(quick),
   batch: await batch(quick),

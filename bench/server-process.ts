@@ -1,5 +1,6 @@
-// A server in its own process for the benchmarks: the local Deepgram-compatible server, or an echo server
-// that answers each audio frame with a timestamped message (for latency, where the server's own work must be nil).
+// A server in its own process for the benchmarks: the local Deepgram-compatible server; an echo server that
+// answers each audio frame with a timestamped message (for latency, where the server's own work must be nil); or a
+// server that discards the audio and answers CloseStream with Metadata (for the client's own memory and CPU).
 import { WebSocketServer } from 'ws';
 import { startServer } from '../lib/server/index.js';
 import { clock } from './support.js';
@@ -15,10 +16,14 @@ if (kind === 'local') {
   wss.on('connection', (ws) => {
     let n = 0;
     ws.on('message', (data, isBinary) => {
+      if (isBinary && kind === 'discard') return;
       if (isBinary) {
-        ws.send(JSON.stringify({ type: 'Results', n: n++, sent: clock(), is_final: n % 10 === 0, channel: { alternatives: [{ transcript: 'echo', words: [] }] } }));
+        ws.send(JSON.stringify({
+          type: 'Results', n: n++, sent: clock(), channel_index: [0, 1], start: 0, duration: 0, is_final: n % 10 === 0,
+          speech_final: false, channel: { alternatives: [{ transcript: 'echo', confidence: 1, words: [] }] },
+        }));
       } else if (data.toString().includes('CloseStream')) {
-        ws.send(JSON.stringify({ type: 'Metadata', sent: clock() }));
+        ws.send(JSON.stringify({ type: 'Metadata', sent: clock(), duration: 0, request_id: 'bench' }));
         ws.close(1000);
       }
     });

@@ -14,6 +14,7 @@ export function summary(): string {
   const scale = load('scale');
   const decoding = load('decoding');
   const batch = load('batch');
+  const versus = load('versus-raw');
   const row = (name: string) => throughput.rows.find((r: { name: string }) => r.name === name);
   const duplex = row('listen Duplex');
   const sdk = row('@deepgram/sdk 5');
@@ -34,6 +35,8 @@ export function summary(): string {
     `| faster than @deepgram/sdk | ${duplex.audioSecondsPerSecond} vs ${sdk.audioSecondsPerSecond} audio s per s | ${verdict(duplex.audioSecondsPerSecond > sdk.audioSecondsPerSecond)} |`,
     `| p99 added read latency under 1 ms | p50 ${latency.addedMs.p50} ms, p99 ${latency.addedMs.p99} ms (raw ws p99 ${latency.rawWs.p99}, Duplex p99 ${latency.listenDuplex.p99}; ${latency.messages} messages) | ${verdict(latency.addedMs.p99 < 1)} |`,
     `| peak RSS under 100 MB for 10 hours of audio | ${full.peakRssMb} MB (${full.audioSeconds / 3600} h in ${full.wallSeconds} s; RSS ${full.rssMbAt10Percent} / ${full.rssMbAt50Percent} / ${full.rssMbAt90Percent} MB at 10 / 50 / 90 %) | ${verdict(full.peakRssMb < 100)} |`,
+    `| peak RSS within 16 MiB of a raw ws send loop (${versus.audioSeconds / 3600} h, median of ${versus.rounds}) | Duplex ${versus.duplex.peakRssMb} MB, raw ws ${versus.raw.peakRssMb} MB: ${versus.rssAboveRawMb} MB above | ${verdict(versus.rssAboveRawMb <= 16)} |`,
+    `| client CPU within 1.05x of that loop | ${versus.duplex.cpuSecondsPerAudioHour} vs ${versus.raw.cpuSecondsPerAudioHour} s per audio hour: ${versus.cpuVsRaw}x | ${verdict(versus.cpuVsRaw <= 1.05)} |`,
     `| 500 streams in one process | ${most.streams} streams: ${most.audioSecondsPerSecond} audio s per s in all, p99 ${most.p99Ms} ms | ${verdict(most.streams >= 500)} |`,
     '',
     `Memory, peak RSS: ${memory.rows.map((r: any) => `${r.name} ${r.peakRssMb} MB`).join('; ')}. ` +

@@ -66,7 +66,7 @@ export interface ChildServer {
 }
 
 /** Starts `bench/server-process` in its own process, so that its work is not counted as the client's. */
-export async function childServer(kind: 'local' | 'echo', options: Record<string, unknown> = {}): Promise<ChildServer> {
+export async function childServer(kind: 'local' | 'echo' | 'discard', options: Record<string, unknown> = {}): Promise<ChildServer> {
   const child = fork(fileURLToPath(new URL('./server-process.js', import.meta.url)), [kind, JSON.stringify(options)]);
   const [url] = (await once(child, 'message')) as [string];
   return {
