@@ -4,7 +4,7 @@ import { Transform, type Duplex } from 'node:stream';
 import Pumpify from 'pumpify';
 import { createListenStream, type ListenStream, type ListenStreamOptions } from './listen/stream.js';
 import { DeepgramError } from './listen/errors.js';
-import { RAW_SAMPLE_BYTES, type ListenQuery, type RawEncoding } from './protocol/options.js';
+import { rawLayout, type ListenQuery, type RawEncoding } from './protocol/options.js';
 import type { MetadataMessage, ServerMessage } from './protocol/messages.js';
 import { Probe, type Container } from './audio/probe.js';
 import { createDecoder } from './audio/decoder.js';
@@ -124,7 +124,7 @@ export function createTranscriber(options: TranscriberOptions = {}): Transcriber
   if (raw) {
     const rawChannels = raw.channels ?? 1;
     start({ encoding: raw.encoding, sample_rate: raw.sample_rate, channels: rawChannels },
-      () => [refuseEmpty(), ...pcmStages(pcmByteRate(raw.sample_rate, rawChannels, RAW_SAMPLE_BYTES[raw.encoding]))]);
+      () => [refuseEmpty(), ...pcmStages(rawLayout(raw)!.bytesPerSecond)]);
   } else if (decode === 'always' || pace !== undefined) {
     start(decodedFormat, () => [refuseEmpty(), ...decoded()]);
   } else {

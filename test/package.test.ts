@@ -75,6 +75,11 @@ createTranscriber({ url: server.url, decode: 'always' }).on('format', (f) => con
 void enqueue;
 await server.close();
 `);
+  // The README's `for await` example, as it stands, in the same strict project.
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const iterate = /```js\n\/\/ example: iterate\n([\s\S]*?)```/.exec(readme)?.[1];
+  t.ok(iterate, 'the README has its for await example');
+  writeFileSync(join(consumer, 'iterate.ts'), iterate ?? '');
   const tsc = join(consumer, 'node_modules', 'typescript', 'bin', 'tsc');
   let problems = '';
   try {
@@ -82,6 +87,6 @@ await server.close();
   } catch (error) {
     problems = String((error as { stdout?: string }).stdout);
   }
-  t.equal(problems, '', 'the public types compile in a strict consumer, skipLibCheck off');
+  t.equal(problems, '', 'the public types and the README\'s for await example compile in a strict consumer, skipLibCheck off');
   t.ok(readdirSync(join(consumer, 'node_modules', '@types')).includes('ws'), '@types/ws comes with the package');
 });

@@ -11,9 +11,8 @@ import type { DeepgramError } from '../listen/errors.js';
 import { backoffDelay } from '../listen/backoff.js';
 import type { MetadataMessage, ServerMessage } from '../protocol/messages.js';
 import { isFinal } from '../protocol/guards.js';
-import { RAW_SAMPLE_BYTES } from '../protocol/options.js';
+import { rawLayout } from '../protocol/options.js';
 import { durationOf } from '../audio/duration.js';
-import { pcmByteRate } from '../audio/framer.js';
 import { transcriptOf } from '../transcripts/results.js';
 import { atomically, formatter, FORMATS, type Format } from './outputs.js';
 
@@ -118,7 +117,7 @@ export async function transcribeOne(
   let audioTotal: number | undefined;
   let head: Buffer | undefined = Buffer.alloc(0);
   const { raw } = transcriberOptions;
-  const rawRate = raw && pcmByteRate(raw.sample_rate, raw.channels ?? 1, RAW_SAMPLE_BYTES[raw.encoding]);
+  const rawRate = raw && rawLayout(raw)?.bytesPerSecond;
   const report = () => onProgress?.({ input: name, bytesRead, bytesTotal: size, transcribedSeconds, audioTotal, attempt });
   const counter = new Transform({
     transform(chunk: Buffer, _e, done) {

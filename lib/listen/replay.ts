@@ -1,9 +1,9 @@
 // What a reconnect needs: the audio not yet covered by final results, and how the new session's timeline maps
 // onto the stream's.
 import { isCuttablePcm, parseWavHeader } from '../audio/wav.js';
-import { pcmByteRate } from '../audio/framer.js';
-import { isRawEncoding, RAW_SAMPLE_BYTES } from '../protocol/options.js';
+import { rawLayout } from '../protocol/options.js';
 import { roundMicro, type ServerMessage } from '../protocol/messages.js';
+import { isResults, isSpeechStarted, isUtteranceEnd } from '../protocol/guards.js';
 
 /** Bytes looked at for a WAV header before giving up on cutting the audio by time. */
 const HEADER_LIMIT = 65536;
@@ -47,16 +47,10 @@ export class ReplayBuffer {
 
   constructor(query: URLSearchParams, limit = DEFAULT_REPLAY_LIMIT) {
     this.#limit = limit;
-    const encoding = query.get('encoding');
-    if (encoding === null) return; // a container: its first bytes will tell
-    if (!isRawEncoding(encoding)) {
-      this.#layout = null; // compressed raw audio (opus, amr, …): no byte rate to cut by
-      return;
-    }
-    const channels = Number(query.get('channels') ?? 1);
-    const width = RAW_SAMPLE_BYTES[encoding];
-    const byteRate = pcmByteRate(Number(query.get('sample_rate')), channels, width);
-    this.#layout = { byteRate, block: width * channels, header: Buffer.alloc(0) };
+    if (query.get('encoding') === null) return; // a container: its first bytes will tell
+    const raw = rawLayout(query);
+    // Compressed raw audio (opus, amr, …) has no byte rate to cut by.
+    this.#layout = raw ? { byteRate: raw.bytesPerSecond, block: raw.blockBytes, header: Buffer.alloc(0) } : null;
   }
 
   /** Held bytes, for tests and for memory figures. */
@@ -123,28 +117,24 @@ const shift = (seconds: number, offset: number) => roundMicro(seconds + offset);
 /** Moves a message from a session's own timeline onto the stream's, in place. */
 export function rebase(message: ServerMessage, offset: number): ServerMessage {
   if (offset === 0) return message;
-  const m = message as Record<string, any>;
-  if (m.type === 'Results') {
-    m.start = shift(m.start, offset);
-    for (const alternative of m.channel?.alternatives ?? []) {
-      for (const word of alternative.words ?? []) {
-        word.start = shift(word.start, offset);
-        word.end = shift(word.end, offset);
-      }
+  if (isResults(message)) {
+    message.start = shift(message.start, offset);
+    for (const word of message.channel.alternatives.flatMap((alternative) => alternative.words)) {
+      word.start = shift(word.start, offset);
+      word.end = shift(word.end, offset);
     }
-  } else if (m.type === 'SpeechStarted') {
-    m.timestamp = shift(m.timestamp, offset);
-  } else if (m.type === 'UtteranceEnd') {
-    m.last_word_end = shift(m.last_word_end, offset);
+  } else if (isSpeechStarted(message)) {
+    message.timestamp = shift(message.timestamp, offset);
+  } else if (isUtteranceEnd(message)) {
+    message.last_word_end = shift(message.last_word_end, offset);
   }
   return message;
 }
 
 /** Whether a message from a replayed session only repeats what was already read. */
 export function repeats(message: ServerMessage, until: number): boolean {
-  const m = message as Record<string, any>;
-  if (m.type === 'Results') return m.start + m.duration <= until + 1e-6;
-  if (m.type === 'SpeechStarted') return m.timestamp < until - 1e-6;
-  if (m.type === 'UtteranceEnd') return m.last_word_end < until - 1e-6;
+  if (isResults(message)) return message.start + message.duration <= until + 1e-6;
+  if (isSpeechStarted(message)) return message.timestamp < until - 1e-6;
+  if (isUtteranceEnd(message)) return message.last_word_end < until - 1e-6;
   return false;
 }

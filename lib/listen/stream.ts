@@ -11,7 +11,7 @@ import {
   CLOSE_DATA_ERROR, CLOSE_NORMAL, describeClose, roundMicro,
   type ControlMessage, type MetadataMessage, type ServerMessage,
 } from '../protocol/messages.js';
-import { isFinal, isMetadata, messageProblem } from '../protocol/guards.js';
+import { isFinal, isMetadata, parseServerMessage } from '../protocol/guards.js';
 
 export const DEFAULT_URL = 'wss://api.deepgram.com';
 
@@ -296,20 +296,14 @@ export class ListenStream extends Duplex {
   #message(data: Buffer, isBinary: boolean): void {
     this.#armCloseTimer();
     const text = data.toString('utf8');
-    let message: unknown;
-    try {
-      message = isBinary ? undefined : JSON.parse(text);
-    } catch {
-      // reported below
-    }
     // Refused where it enters: no transform downstream ever meets a missing field or a NaN time.
-    const problem = isBinary ? 'a binary frame' : message === undefined ? 'not JSON' : messageProblem(message);
-    if (problem) {
-      this.destroy(new DeepgramError('DG_PROTOCOL', `the server sent a frame that is not a valid message (${problem})`,
+    const parsed = isBinary ? { problem: 'a binary frame' } : parseServerMessage(text);
+    if ('problem' in parsed) {
+      this.destroy(new DeepgramError('DG_PROTOCOL', `the server sent a frame that is not a valid message (${parsed.problem})`,
         { raw: text.slice(0, 65536), requestId: this.#requestId }));
       return;
     }
-    const valid = message as ServerMessage;
+    const valid = parsed.message;
     if (isMetadata(valid)) {
       this.#heldMetadata = valid;
       return;

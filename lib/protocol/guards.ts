@@ -39,7 +39,6 @@ function resultsProblem(m: Fields): string | undefined {
     const at = `channel.alternatives[${i}]`;
     if (!isObject(alternative)) return `${at} is not an object`;
     if (typeof alternative.transcript !== 'string') return `${at}.transcript is not a string`;
-    if (alternative.words === undefined) continue;
     if (!Array.isArray(alternative.words)) return `${at}.words is not a list`;
     for (const [w, word] of alternative.words.entries()) {
       const problem = wordProblem(word, `${at}.words[${w}]`);
@@ -71,6 +70,21 @@ export function messageProblem(message: unknown): string | undefined {
     }
   })();
   return problem && `${message.type}: ${problem}`;
+}
+
+/**
+ * A server message from the text of a frame, or why it is not one: the one place where parsed JSON becomes a typed
+ * message, after `messageProblem` has checked what its type promises.
+ */
+export function parseServerMessage(text: string): { message: ServerMessage } | { problem: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { problem: 'not JSON' };
+  }
+  const problem = messageProblem(value);
+  return problem ? { problem } : { message: value as ServerMessage };
 }
 
 export const isResults = (m: ServerMessage): m is ResultsMessage => m.type === 'Results';

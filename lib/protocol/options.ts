@@ -17,6 +17,34 @@ export function isRawEncoding(encoding: string | null): encoding is RawEncoding 
   return encoding !== null && Object.hasOwn(RAW_SAMPLE_BYTES, encoding);
 }
 
+/** How headerless audio lies in bytes: what the replay buffer cuts by, the server decodes by, progress counts by. */
+export interface RawLayout {
+  encoding: RawEncoding;
+  sampleRate: number;
+  channels: number;
+  /** Bytes of one sample of one channel. */
+  sampleBytes: number;
+  /** Bytes of one sample of every channel: audio is cut only between blocks. */
+  blockBytes: number;
+  bytesPerSecond: number;
+}
+
+/** The layout of headerless audio as a query (or the transcriber's `raw`) declares it; undefined for others. */
+export function rawLayout(
+  declared: URLSearchParams | { encoding: string; sample_rate: number; channels?: number },
+): RawLayout | undefined {
+  const get = (name: 'encoding' | 'sample_rate' | 'channels') =>
+    declared instanceof URLSearchParams ? declared.get(name) ?? undefined : declared[name];
+  const encoding = String(get('encoding') ?? '');
+  if (!isRawEncoding(encoding)) return undefined;
+  const sampleRate = Number(get('sample_rate'));
+  const channels = Number(get('channels') ?? 1);
+  const sampleBytes = RAW_SAMPLE_BYTES[encoding];
+  return {
+    encoding, sampleRate, channels, sampleBytes, blockBytes: sampleBytes * channels, bytesPerSecond: sampleRate * channels * sampleBytes,
+  };
+}
+
 type OneOrMany = string | string[];
 
 /** Every streaming query parameter of `/v1/listen`. Names are Deepgram's own. */

@@ -2,7 +2,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { ffmpegCommand } from '../audio/ffmpeg.js';
 import { parseWavHeader } from '../audio/wav.js';
-import { RAW_SAMPLE_BYTES, type RawEncoding } from '../protocol/options.js';
+import type { RawLayout } from '../protocol/options.js';
 
 /** Interleaved samples in [-1, 1], with their layout. */
 export interface Pcm {
@@ -45,8 +45,8 @@ for (let i = 0; i < 256; i++) {
 }
 
 /** Raw audio as declared: linear16 (s16le), linear32 (f32le), mulaw, alaw. */
-export function rawDecoder(encoding: RawEncoding, sampleRate: number, channels: number, events: DecoderEvents): PcmDecoder {
-  const width = RAW_SAMPLE_BYTES[encoding];
+export function rawDecoder(layout: RawLayout, events: DecoderEvents): PcmDecoder {
+  const { encoding, sampleRate, channels, sampleBytes: width } = layout;
   let carry = Buffer.alloc(0);
   return {
     write(bytes) {

@@ -8,7 +8,7 @@ import {
 } from '../protocol/messages.js';
 import { Recognizer } from './recognizer.js';
 import { ffmpegDecoder, rawDecoder, type Pcm, type PcmDecoder } from './pcm.js';
-import { isRawEncoding } from '../protocol/options.js';
+import { rawLayout } from '../protocol/options.js';
 import { Fifo } from './fifo.js';
 
 /** Misbehaviour on request, for one connection. */
@@ -182,7 +182,6 @@ export class Session {
 
   #makeDecoder(): PcmDecoder {
     const params = this.#settings.params;
-    const encoding = params.get('encoding');
     const events = {
       onPcm: (pcm: Pcm) => this.#safely(() => {
         this.#queuedSeconds += pcm.samples.length / pcm.channels / pcm.sampleRate;
@@ -199,10 +198,8 @@ export class Session {
         this.#flow();
       },
     };
-    if (isRawEncoding(encoding)) {
-      return rawDecoder(encoding, Number(params.get('sample_rate')), Number(params.get('channels') ?? 1), events);
-    }
-    return ffmpegDecoder(ANALYSIS_RATE, events);
+    const raw = rawLayout(params);
+    return raw ? rawDecoder(raw, events) : ffmpegDecoder(ANALYSIS_RATE, events);
   }
 
   #startClose(): void {

@@ -91,10 +91,12 @@ export function utterances(): Transform {
   }, () => [...open.keys()].map(close).filter((u): u is Utterance => u !== undefined));
 }
 
+const isUtterance = (m: ServerMessage | Utterance): m is Utterance => m.type === 'Utterance' && 'text' in m;
+
 /** Plain text, a line per final segment or utterance that says something. */
 export function toText(): Transform {
   return mapObjects<ServerMessage | Utterance, string>((m) => {
-    const text = 'text' in m && m.type === 'Utterance' ? m.text : isFinal(m as ServerMessage) ? transcriptOf(m as ResultsMessage) : '';
+    const text = isUtterance(m) ? m.text : isFinal(m) ? transcriptOf(m) : '';
     return text ? `${text}\n` : undefined;
   });
 }
