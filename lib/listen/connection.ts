@@ -1,0 +1,120 @@
+// Where a listen session connects and with what credential, checked before anything is dialled; and what a refused
+// upgrade or an abnormal close means, as a DeepgramError.
+import type { IncomingMessage } from 'node:http';
+import WebSocket from 'ws';
+import { DeepgramError } from './errors.js';
+import { describeClose } from '../protocol/messages.js';
+
+export const DEFAULT_URL = 'wss://api.deepgram.com';
+
+const LOOPBACK = /^(localhost|127(\.\d+){3}|\[::1\])$/;
+
+export interface ConnectionOptions {
+  /** API key, sent as `Authorization: Token …`. Defaults to `DEEPGRAM_API_KEY`. */
+  apiKey?: string;
+  /** A temporary access token (JWT from `/v1/auth/grant`), sent as `Authorization: Bearer …`. */
+  accessToken?: string;
+  /** Base URL: the EU host, a self-hosted server or the local server. Default `wss://api.deepgram.com`. */
+  url?: string;
+  /** Allow `ws://` to a host other than loopback (the key would cross the network in clear). */
+  allowInsecure?: boolean;
+}
+
+/** The URL to dial and the Authorization header to send. */
+export interface Endpoint {
+  url: string;
+  authorization?: string;
+}
+
+/** The endpoint of `path` (`/v1/listen`) with `query`; options that can never work throw `DG_OPTIONS`. */
+export function endpoint(options: ConnectionOptions, path: string, query: URLSearchParams): Endpoint {
+  const url = new URL(options.url ?? DEFAULT_URL);
+  if (url.protocol === 'http:') url.protocol = 'ws:';
+  if (url.protocol === 'https:') url.protocol = 'wss:';
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
+    throw new DeepgramError('DG_OPTIONS', `url must be ws:// or wss://, not ${url.protocol}`);
+  }
+  if (url.protocol === 'ws:' && !LOOPBACK.test(url.hostname) && !options.allowInsecure) {
+    throw new DeepgramError('DG_OPTIONS',
+      `ws:// to ${url.hostname} would send the key in clear: use wss://, or set allowInsecure: true (--allow-insecure on the command line)`);
+  }
+  if (!url.pathname.endsWith(path)) url.pathname = `${url.pathname.replace(/\/$/, '')}${path}`;
+  url.search = query.toString();
+  const key = options.apiKey ?? process.env.DEEPGRAM_API_KEY;
+  const authorization = options.accessToken ? `Bearer ${options.accessToken}` : key ? `Token ${key}` : undefined;
+  if (authorization === undefined && options.url === undefined) {
+    throw new DeepgramError('DG_OPTIONS',
+      'no Deepgram key: set DEEPGRAM_API_KEY, or pass apiKey or accessToken; for a local or self-hosted server, pass its url');
+  }
+  // Node would refuse it in the header with a bare ERR_INVALID_CHAR; a key read from a file often ends in \n.
+  if (authorization !== undefined && /[^\t\x20-\x7e\x80-\xff]/.test(authorization)) {
+    throw new DeepgramError('DG_OPTIONS', 'the API key or access token holds a line break or a control character: ' +
+      'trim it (a key read from a file often ends in a newline)');
+  }
+  return { url: url.toString(), authorization };
+}
+
+/** What a socket tells its stream; nothing once `current()` says the stream has moved on from it. */
+export interface SocketEvents {
+  current(): boolean;
+  upgrade(res: IncomingMessage): void;
+  /** The upgrade was refused: the error, once the body has arrived. */
+  refused(error: DeepgramError): void;
+  open(): void;
+  message(data: Buffer, isBinary: boolean): void;
+  close(code: number, reason: string): void;
+  error(error: Error): void;
+}
+
+export function dial({ url, authorization }: Endpoint, events: SocketEvents): WebSocket {
+  const ws = new WebSocket(url, { headers: authorization ? { Authorization: authorization } : {}, perMessageDeflate: false });
+  const guard = <A extends unknown[]>(handler: (...args: A) => void) => (...args: A) => events.current() && handler(...args);
+  ws.on('upgrade', guard(events.upgrade));
+  ws.on('unexpected-response', guard((req: { destroy(): void }, res: IncomingMessage) => {
+    refusal(res).then((error) => {
+      req.destroy();
+      if (events.current()) events.refused(error);
+    });
+  }));
+  ws.on('open', guard(events.open));
+  ws.on('message', guard(events.message));
+  ws.on('close', guard((code: number, reason: Buffer) => events.close(code, reason.toString())));
+  ws.on('error', guard(events.error));
+  return ws;
+}
+
+export function header(res: IncomingMessage, name: string): string | undefined {
+  const value = res.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** A refused upgrade, once its body (at most 64 KiB kept) has arrived: status, dg-error, request id and body. */
+export function refusal(res: IncomingMessage): Promise<DeepgramError> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  res.on('data', (chunk: Buffer) => {
+    if (size < 65536) chunks.push(chunk);
+    size += chunk.length;
+  });
+  return new Promise((resolve) => {
+    const settle = () => {
+      const status = res.statusCode ?? 0;
+      const dgError = header(res, 'dg-error');
+      const requestId = header(res, 'dg-request-id');
+      const body = Buffer.concat(chunks).toString('utf8').slice(0, 65536);
+      const what = dgError ?? (body || res.statusMessage || 'no reason given');
+      resolve(new DeepgramError('DG_HANDSHAKE',
+        `Deepgram refused the connection: ${status} ${what}${requestId ? ` (request ${requestId})` : ''}`,
+        { status, dgError, requestId, body }));
+    };
+    res.once('end', settle);
+    res.once('error', settle);
+  });
+}
+
+/** A close other than a clean one, as an error that says the code, the reason and what Deepgram means by them. */
+export function closeError(code: number, reason: string, fields: Partial<DeepgramError>, then = ''): DeepgramError {
+  return new DeepgramError('DG_CLOSE',
+    `Deepgram closed the session with ${code}${reason ? ` "${reason}"` : ''}${then}: ${describeClose(code, reason)}`,
+    { closeCode: code, closeReason: reason, ...fields });
+}

@@ -1,0 +1,45 @@
+// The listen stream's options, checked and with their defaults resolved once, before anything is dialled.
+import { DeepgramError } from './errors.js';
+import { endpoint, type ConnectionOptions, type Endpoint } from './connection.js';
+import { Reconnect, type ReconnectOptions } from './reconnect.js';
+import { checkQuery, toSearchParams, type ListenQuery } from '../protocol/options.js';
+
+export interface ListenStreamOptions extends ConnectionOptions {
+  /** Query parameters of `/v1/listen`, named as Deepgram names them. */
+  query?: ListenQuery;
+  /** Milliseconds to wait for the upgrade. Default 10000. */
+  connectTimeout?: number;
+  /** After CloseStream, ms without a server frame (while the stream reads) before giving up. Default 15000. */
+  closeTimeout?: number;
+  /** Send KeepAlive when nothing went out for this many ms (so at most twice this apart); false: never. Default 3000. */
+  keepAlive?: number | false;
+  /** Bytes of audio held before `write()` returns false (also the bound on the socket's own buffer). */
+  highWaterMark?: number;
+  /** Server messages held before the socket stops being read. Default 16. */
+  readableHighWaterMark?: number;
+  /** Reconnect after an abnormal close (1006, 1011, a network error; never 1000, 1008 or a 4xx). Off by default. */
+  reconnect?: ReconnectOptions;
+  signal?: AbortSignal;
+}
+
+export interface ListenSettings {
+  endpoint: Endpoint;
+  connectTimeout: number;
+  closeTimeout: number;
+  keepAlive: number | false;
+  reconnect?: Reconnect;
+}
+
+/** The settings the options say; options that can never work throw `DG_OPTIONS`. */
+export function listenSettings(options: ListenStreamOptions): ListenSettings {
+  const query = toSearchParams(options.query ?? {});
+  const problem = checkQuery(query);
+  if (problem) throw new DeepgramError('DG_OPTIONS', problem);
+  return {
+    endpoint: endpoint(options, '/v1/listen', query),
+    connectTimeout: options.connectTimeout ?? 10_000,
+    closeTimeout: options.closeTimeout ?? 15_000,
+    keepAlive: options.keepAlive ?? 3000,
+    reconnect: options.reconnect && new Reconnect(options.reconnect, query),
+  };
+}
