@@ -4,9 +4,10 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'n
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { checkQuery } from '../protocol/options.js';
-import { Session, type Faults } from './session.js';
+import { Session } from './session.js';
+import type { Faults } from './faults.js';
 
-export type { Faults } from './session.js';
+export type { Faults } from './faults.js';
 
 export interface ServerOptions {
   /** Default 0: a free port. */

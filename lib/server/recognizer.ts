@@ -40,6 +40,25 @@ export interface RecognizerSettings {
   resultsMetadata: ResultsMessage['metadata'];
 }
 
+/** What a session's query asks of the recognizer; the rest comes from the audio and the server. */
+export function recognizerSettings(
+  params: URLSearchParams, given: Pick<RecognizerSettings, 'channels' | 'script' | 'resultsMetadata'>,
+): RecognizerSettings {
+  const flag = (name: string) => params.get(name) === 'true';
+  const endpointing = params.get('endpointing');
+  const utteranceEnd = params.get('utterance_end_ms');
+  return {
+    ...given,
+    multichannel: flag('multichannel'),
+    interimResults: flag('interim_results'),
+    endpointing: endpointing === 'false' ? false : Number(endpointing ?? 10),
+    utteranceEndMs: utteranceEnd === null ? undefined : Number(utteranceEnd),
+    vadEvents: flag('vad_events'),
+    punctuate: flag('punctuate') || flag('smart_format'),
+    diarize: flag('diarize'),
+  };
+}
+
 const seconds = (frames: number) => roundMicro(frames * FRAME_SECONDS);
 
 function bareWord(token: string): string {

@@ -3,29 +3,15 @@ import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import {
-  roundMicro, CLOSE_DATA_ERROR, CLOSE_NET_ERROR, CLOSE_NORMAL, CONTROL_TYPES, DATA0000_REASON, NET0000_REASON, NET0001_REASON,
-  type MetadataMessage, type ModelInfo, type ServerMessage,
+  CLOSE_DATA_ERROR, CLOSE_NET_ERROR, CLOSE_NORMAL, DATA0000_REASON, NET0000_REASON, NET0001_REASON, type ServerMessage,
 } from '../protocol/messages.js';
-import { Recognizer } from './recognizer.js';
+import { Recognizer, recognizerSettings } from './recognizer.js';
+import { closingMetadata, modelOf, resultsMetadata, type Model } from './model.js';
 import { ffmpegDecoder, rawDecoder, type Pcm, type PcmDecoder } from './pcm.js';
 import { rawLayout } from '../protocol/options.js';
 import { Fifo } from './fifo.js';
-
-/** Misbehaviour on request, for one connection. */
-export interface Faults {
-  /** Drop the TCP connection (no close frame) once this many audio bytes have arrived. */
-  dropAfterBytes?: number;
-  /** Drop the TCP connection this many ms after the upgrade. */
-  dropAfterMs?: number;
-  /** Close with 1011 NET-0000 this many ms after the upgrade. */
-  net0000AfterMs?: number;
-  /** Delay every message and the close by this many ms. */
-  latencyMs?: number;
-  /** Send a frame that is not JSON after this many messages (0: before the first). */
-  malformedAfter?: number;
-  /** Take CloseStream and then say nothing more, never closing. */
-  hangOnClose?: boolean;
-}
+import { parseControl, schemaError } from '../protocol/control.js';
+import { FaultInjector, type Faults } from './faults.js';
 
 export interface SessionSettings {
   requestId: string;
@@ -52,48 +38,12 @@ const OUTPUT_LIMIT = 1 << 20;
 /** Audio the throttle lets through at once, as Deepgram's ingest allows a small burst. */
 const BURST_SECONDS = 0.5;
 
-function modelInfo(model: string): { uuid: string; info: ModelInfo } {
-  const hex = createHash('sha256').update(model).digest('hex');
-  const uuid = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
-  return { uuid, info: { name: `local-${model}`, version: 'local', arch: model } };
-}
-
-function schemaError(raw: string, detail: string): ServerMessage {
-  return {
-    type: 'Error', variant: 'SchemaError',
-    description: `Could not deserialize last text message: ${detail}`, message: raw,
-  };
-}
-
-/** What serde would say of a text frame that is not a known control message, or undefined when it is one. */
-function controlProblem(raw: string): { parsed?: Record<string, unknown>; problem?: string } {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    return { problem: 'expected value at line 1 column 1' };
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    return { problem: `invalid type: expected internally tagged enum at line 1 column ${raw.length}` };
-  }
-  const type = (parsed as Record<string, unknown>).type;
-  if (typeof type !== 'string') return { problem: `missing field \`type\` at line 1 column ${raw.length}` };
-  if (!(CONTROL_TYPES as readonly string[]).includes(type)) {
-    const at = /"type"\s*:\s*"(?:[^"\\]|\\.)*"/.exec(raw);
-    const column = at ? at.index + at[0].length : raw.length;
-    const expected = CONTROL_TYPES.map((t) => `\`${t}\``).join(', ');
-    return { problem: `unknown variant \`${type}\`, expected one of ${expected} at line 1 column ${column}` };
-  }
-  return { parsed: parsed as Record<string, unknown> };
-}
-
 export class Session {
   readonly #ws: WebSocket;
-  readonly #socket: Socket;
   readonly #settings: SessionSettings;
   readonly #created = new Date();
   readonly #hash = createHash('sha256');
-  readonly #model: { uuid: string; info: ModelInfo };
+  readonly #model: Model;
   #bytes = 0;
   #decoder?: PcmDecoder;
   #decoderFull = false;
@@ -106,22 +56,22 @@ export class Session {
   #firstAudioAt = 0;
   #throttleTimer?: NodeJS.Timeout;
   #outputBlocked = false;
-  #sentMessages = 0;
+  readonly #faults: FaultInjector;
   #timers = new Set<NodeJS.Timeout>();
   #inactivity?: NodeJS.Timeout;
 
   constructor(ws: WebSocket, socket: Socket, settings: SessionSettings) {
     this.#ws = ws;
-    this.#socket = socket;
     this.#settings = settings;
-    this.#model = modelInfo(settings.params.get('model') ?? 'base');
+    this.#model = modelOf(settings.params.get('model') ?? 'base');
     this.#armInactivity();
-    const { faults } = settings;
-    if (faults.dropAfterMs !== undefined) this.#after(faults.dropAfterMs, () => socket.destroy());
-    if (faults.net0000AfterMs !== undefined) {
-      this.#after(faults.net0000AfterMs, () => this.#end(CLOSE_NET_ERROR, NET0000_REASON, true));
-    }
-    if (faults.malformedAfter === 0) this.#sendRaw('{"type":"Results","channel_index":[0,1],');
+    this.#faults = new FaultInjector(settings.faults, {
+      drop: () => socket.destroy(),
+      net0000: () => this.#end(CLOSE_NET_ERROR, NET0000_REASON, true),
+      sendRaw: (text) => this.#ws.readyState === WebSocket.OPEN && this.#ws.send(text),
+      after: (ms, action) => this.#after(ms, action),
+    });
+    this.#faults.start();
     ws.on('message', (data: Buffer, isBinary: boolean) => this.#safely(() => this.#frame(data, isBinary)));
     ws.on('error', () => {});
     ws.on('close', () => this.#cleanUp());
@@ -149,33 +99,19 @@ export class Session {
   }
 
   #text(raw: string): void {
-    const { parsed, problem } = controlProblem(raw);
-    if (problem) {
-      this.#send(schemaError(raw, problem));
-      return;
-    }
-    switch (parsed!.type) {
-      case 'CloseStream':
-        this.#startClose();
-        break;
-      case 'Finalize':
-        this.#enqueue({ finalize: typeof parsed!.channel === 'number' ? parsed!.channel : undefined });
-        break;
-      case 'Sync':
-        this.#enqueue({ sync: parsed!.id });
-        break;
-      default: // KeepAlive only resets the timer; Configure's features change nothing the stand-in model does.
-    }
+    const parsed = parseControl(raw);
+    if ('problem' in parsed) return this.#send(schemaError(raw, parsed.problem));
+    const { type, channel, id } = parsed.control;
+    // KeepAlive only resets the timer; Configure's features change nothing the stand-in model does.
+    if (type === 'CloseStream') this.#startClose();
+    else if (type === 'Finalize') this.#enqueue({ finalize: channel });
+    else if (type === 'Sync') this.#enqueue({ sync: id });
   }
 
   #audio(data: Buffer): void {
     this.#hash.update(data);
     this.#bytes += data.length;
-    const { dropAfterBytes } = this.#settings.faults;
-    if (dropAfterBytes !== undefined && this.#bytes >= dropAfterBytes) {
-      this.#socket.destroy();
-      return;
-    }
+    if (this.#faults.audio(this.#bytes)) return;
     if (this.#firstAudioAt === 0) this.#firstAudioAt = performance.now();
     (this.#decoder ??= this.#makeDecoder()).write(data);
   }
@@ -207,7 +143,7 @@ export class Session {
     clearTimeout(this.#inactivity);
     // However much audio is still held (a sample_rate of 1 makes a frame last for days), the slot is given back.
     this.#after(this.#settings.closeDeadline, () => this.#end(CLOSE_NET_ERROR, NET0000_REASON, true));
-    if (this.#settings.faults.hangOnClose) return;
+    if (this.#faults.hangsOnClose) return;
     if (this.#decoder) this.#decoder.end();
     else this.#enqueue({ close: true });
   }
@@ -259,22 +195,11 @@ export class Session {
 
   #recognize(pcm: Pcm): void {
     if (!this.#recognizer) {
-      const p = this.#settings.params;
       this.#channels = pcm.channels;
-      const endpointing = p.get('endpointing');
-      const utteranceEnd = p.get('utterance_end_ms');
-      this.#recognizer = new Recognizer({
-        channels: pcm.channels,
-        multichannel: p.get('multichannel') === 'true',
-        interimResults: p.get('interim_results') === 'true',
-        endpointing: endpointing === 'false' ? false : Number(endpointing ?? 10),
-        utteranceEndMs: utteranceEnd === null ? undefined : Number(utteranceEnd),
-        vadEvents: p.get('vad_events') === 'true',
-        punctuate: p.get('punctuate') === 'true' || p.get('smart_format') === 'true',
-        diarize: p.get('diarize') === 'true',
-        script: this.#settings.script,
-        resultsMetadata: { request_id: this.#settings.requestId, model_info: this.#model.info, model_uuid: this.#model.uuid },
-      }, (message) => this.#send(message));
+      this.#recognizer = new Recognizer(recognizerSettings(this.#settings.params, {
+        channels: pcm.channels, script: this.#settings.script,
+        resultsMetadata: resultsMetadata(this.#model, this.#settings.requestId),
+      }), (message) => this.#send(message));
     }
     this.#recognizer.push(pcm.samples, pcm.channels, pcm.sampleRate);
   }
@@ -304,24 +229,6 @@ export class Session {
     this.#inactivity = setTimeout(() => this.#safely(() => this.#timedOut()), this.#settings.inactivityTimeout);
   }
 
-  #metadata(complete: boolean): MetadataMessage {
-    const duration = this.#recognizer?.duration ?? 0;
-    const metadata: MetadataMessage = {
-      type: 'Metadata',
-      transaction_key: 'deprecated',
-      request_id: this.#settings.requestId,
-      sha256: complete ? this.#hash.digest('hex') : 'incomplete',
-      created: this.#created.toISOString(),
-      duration: roundMicro(duration),
-      channels: this.#channels,
-    };
-    if (this.#recognizer) {
-      metadata.models = [this.#model.uuid];
-      metadata.model_info = { [this.#model.uuid]: this.#model.info };
-    }
-    return metadata;
-  }
-
   #timedOut(): void {
     if (!this.#closing) this.#end(CLOSE_NET_ERROR, NET0001_REASON, true);
   }
@@ -332,23 +239,20 @@ export class Session {
     this.#ended = true;
     this.#closing = true;
     clearTimeout(this.#inactivity);
-    this.#send(this.#metadata(!incomplete));
+    this.#send(closingMetadata({
+      requestId: this.#settings.requestId, created: this.#created, sha256: incomplete ? 'incomplete' : this.#hash.digest('hex'),
+      duration: this.#recognizer?.duration ?? 0, channels: this.#channels, model: this.#recognizer && this.#model,
+    }));
     // The client's answer to the close frame must be read, whatever the flow control held back.
     this.#ws.resume();
-    this.#later(() => {
+    this.#faults.later(() => {
       if (this.#ws.readyState === WebSocket.OPEN) this.#ws.close(code, reason);
     });
   }
 
   #send(message: ServerMessage): void {
     const text = JSON.stringify(message);
-    this.#later(() => this.#sendRaw(text));
-  }
-
-  #later(action: () => void): void {
-    const latency = this.#settings.faults.latencyMs;
-    if (latency) this.#after(latency, action);
-    else action();
+    this.#faults.later(() => this.#sendRaw(text));
   }
 
   #after(ms: number, action: () => void): void {
@@ -366,7 +270,7 @@ export class Session {
       this.#outputBlocked = true;
       this.#flow();
     }
-    if (++this.#sentMessages === this.#settings.faults.malformedAfter) this.#ws.send('{"type":"Results","channel_index":[0,1],');
+    this.#faults.sent();
   }
 
   #onFlushed = (): void => {

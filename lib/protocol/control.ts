@@ -1,0 +1,46 @@
+// Text frames a client sends on /v1/listen (spec §3), as the server reads them: a known control message, or the
+// SchemaError Deepgram answers with, worded as its serde deserializer words it.
+import { CONTROL_TYPES, type ErrorMessage } from './messages.js';
+
+/** A control message as received: its type, and the fields the server acts on. */
+export interface ReceivedControl {
+  type: (typeof CONTROL_TYPES)[number];
+  /** Finalize's channel. */
+  channel?: number;
+  /** Sync's id, echoed back. */
+  id?: unknown;
+}
+
+/** The SchemaError for a text frame that is not a control message. */
+export function schemaError(raw: string, detail: string): ErrorMessage {
+  return {
+    type: 'Error', variant: 'SchemaError',
+    description: `Could not deserialize last text message: ${detail}`, message: raw,
+  };
+}
+
+const isControlType = (type: unknown): type is ReceivedControl['type'] =>
+  CONTROL_TYPES.some((known) => known === type);
+
+/** The control message a text frame holds, or what serde would say of it. */
+export function parseControl(raw: string): { control: ReceivedControl } | { problem: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return { problem: 'expected value at line 1 column 1' };
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    return { problem: `invalid type: expected internally tagged enum at line 1 column ${raw.length}` };
+  }
+  const type = 'type' in parsed ? parsed.type : undefined;
+  if (typeof type !== 'string') return { problem: `missing field \`type\` at line 1 column ${raw.length}` };
+  if (!isControlType(type)) {
+    const at = /"type"\s*:\s*"(?:[^"\\]|\\.)*"/.exec(raw);
+    const column = at ? at.index + at[0].length : raw.length;
+    const expected = CONTROL_TYPES.map((t) => `\`${t}\``).join(', ');
+    return { problem: `unknown variant \`${type}\`, expected one of ${expected} at line 1 column ${column}` };
+  }
+  const channel = 'channel' in parsed && typeof parsed.channel === 'number' ? parsed.channel : undefined;
+  return { control: { type, channel, id: 'id' in parsed ? parsed.id : undefined } };
+}
