@@ -2,6 +2,7 @@ export {
   createListenStream, ListenStream, DEFAULT_URL, type ListenStreamOptions, type ReconnectOptions, type ReconnectEvent,
 } from './listen/stream.js';
 export { DeepgramError, type DeepgramErrorCode } from './listen/errors.js';
+export { isRetryable } from './listen/retry.js';
 export { startServer, type ServerOptions, type LocalServer, type Faults } from './server/index.js';
 export {
   checkQuery, toSearchParams, ENCODINGS, RAW_SAMPLE_BYTES, isRawEncoding, type ListenQuery, type Encoding, type RawEncoding,
@@ -21,7 +22,7 @@ export {
 export { toNdjson, fromNdjson } from './transcripts/ndjson.js';
 export { toSrt, toVtt, cueBuilder, type CaptionOptions, type Cue } from './transcripts/captions.js';
 export {
-  transcribeMany, transcribeOne, isRetryable, outputName, type BatchOptions, type FileResult, type Progress,
+  transcribeMany, transcribeOne, outputName, type BatchOptions, type FileResult, type Progress,
 } from './batch/many.js';
 export { FORMATS, formatter, type Format } from './batch/outputs.js';
 // The Redis queue is `deepgram-stream/queue`: importing the core must not load BullMQ and ioredis.

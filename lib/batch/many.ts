@@ -7,8 +7,7 @@ import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createTranscriber, type TranscriberOptions } from '../transcribe.js';
-import type { DeepgramError } from '../listen/errors.js';
-import { backoffDelay } from '../listen/backoff.js';
+import { backoffDelay, isRetryable } from '../listen/retry.js';
 import type { MetadataMessage, ServerMessage } from '../protocol/messages.js';
 import { isFinal } from '../protocol/guards.js';
 import { rawLayout } from '../protocol/options.js';
@@ -57,20 +56,6 @@ export interface FileResult {
   audioSeconds?: number;
   attempts: number;
   error?: Error;
-}
-
-const NETWORK_ERRORS = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND']);
-
-/** Whether trying again may succeed: rate limits, server faults and the network; never bad input or a bad key. */
-export function isRetryable(error: unknown): boolean {
-  const e = error as Partial<DeepgramError> & { code?: string };
-  switch (e.code) {
-    case 'DG_HANDSHAKE': return e.status === 429 || (e.status ?? 0) >= 500;
-    case 'DG_CLOSE': return e.closeCode !== 1008;
-    case 'DG_CONNECT_TIMEOUT':
-    case 'DG_CLOSE_TIMEOUT': return true;
-    default: return NETWORK_ERRORS.has(e.code ?? '');
-  }
 }
 
 const isUrl = (input: string) => /^https?:\/\//.test(input);
@@ -153,16 +138,29 @@ export async function transcribeOne(
   return { metadata, audioSeconds: metadata?.duration, ...(sink ? {} : { transcript: finals.filter(Boolean).join(' ') }) };
 }
 
+/**
+ * One input into its file under `outDir`, the job that `transcribeMany` and the queue's workers share: skipped when
+ * the file exists (a run that finished), else transcribed and written atomically (a crash leaves no half file).
+ */
+export async function transcribeToFile(
+  input: string, options: BatchOptions & { outDir: string }, attempt = 1,
+): Promise<Awaited<ReturnType<typeof transcribeOne>> & { output: string; skipped: boolean }> {
+  const output = join(options.outDir, outputName(input, options.format ?? 'json'));
+  if (existsSync(output)) return { output, skipped: true };
+  let result!: Awaited<ReturnType<typeof transcribeOne>>;
+  await atomically(output, async (sink) => {
+    result = await transcribeOne(input, sink, options, attempt);
+  });
+  return { output, skipped: false, ...result };
+}
+
 async function withRetries(input: string, options: BatchOptions): Promise<FileResult> {
-  const { retries = 3, backoff = {}, outDir, format = 'json', signal } = options;
-  const output = outDir ? join(outDir, outputName(input, format)) : undefined;
-  if (output && existsSync(output)) return { input, status: 'skipped', output, attempts: 0 };
+  const { retries = 3, backoff = {}, outDir, signal } = options;
   for (let attempt = 1; ; attempt++) {
     try {
-      let result!: Awaited<ReturnType<typeof transcribeOne>>;
-      if (output) await atomically(output, async (sink) => { result = await transcribeOne(input, sink, options, attempt); });
-      else result = await transcribeOne(input, undefined, options, attempt);
-      return { input, status: 'done', output, attempts: attempt, ...result };
+      if (!outDir) return { input, status: 'done', attempts: attempt, ...(await transcribeOne(input, undefined, options, attempt)) };
+      const { skipped, ...result } = await transcribeToFile(input, { ...options, outDir }, attempt);
+      return skipped ? { input, status: 'skipped', output: result.output, attempts: 0 } : { input, status: 'done', attempts: attempt, ...result };
     } catch (error) {
       if (signal?.aborted || attempt > retries || !isRetryable(error)) {
         return { input, status: 'failed', attempts: attempt, error: error as Error };

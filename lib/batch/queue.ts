@@ -1,12 +1,10 @@
 // Scale-out on Redis (BullMQ): `enqueue` puts inputs on a queue; workers on any number of machines take them,
 // under one concurrency limit shared by all (the account's), with attempts and backoff kept by the queue.
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { atomically } from './outputs.js';
-import { isRetryable, outputName, transcribeOne, type BatchOptions } from './many.js';
+import { transcribeToFile, type BatchOptions } from './many.js';
+import { isRetryable } from '../listen/retry.js';
 
 export const DEFAULT_QUEUE = 'deepgram-stream';
 
@@ -93,14 +91,9 @@ export async function startWorker(
   const connection = options.connection ?? await connectRedis(options.redis);
   const format = options.format ?? 'json';
   const worker = new Worker<{ input: string }, JobResult>(options.queue ?? DEFAULT_QUEUE, async (job: Job<{ input: string }>) => {
-    const output = join(options.outDir, outputName(job.data.input, format));
-    if (existsSync(output)) return { output, skipped: true };
     try {
-      let audioSeconds: number | undefined;
-      await atomically(output, async (sink) => {
-        ({ audioSeconds } = await transcribeOne(job.data.input, sink, { ...options, format }, job.attemptsMade + 1));
-      });
-      return { output, skipped: false, audioSeconds };
+      const { output, skipped, audioSeconds } = await transcribeToFile(job.data.input, { ...options, format }, job.attemptsMade + 1);
+      return { output, skipped, audioSeconds };
     } catch (error) {
       if (!isRetryable(error)) throw new UnrecoverableError((error as Error).message);
       throw error;

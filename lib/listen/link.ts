@@ -4,6 +4,7 @@ import { debuglog } from 'node:util';
 import type WebSocket from 'ws';
 import { DeepgramError } from './errors.js';
 import { closeError, dial, header } from './connection.js';
+import { retryableStatus } from './retry.js';
 import type { ListenSettings } from './options.js';
 import type { ReconnectEvent } from './reconnect.js';
 import type { MetadataMessage } from '../protocol/messages.js';
@@ -68,7 +69,7 @@ export class Link {
       // A socket that has been given up on or replaced says nothing more.
       current: () => ws === this.#ws && !this.#retired.has(ws),
       upgrade: (res) => (this.#requestId = header(res, 'dg-request-id')),
-      refused: (error) => (this.#reconnecting && (error.status ?? 0) >= 500
+      refused: (error) => (this.#reconnecting && retryableStatus(error.status ?? 0, true)
         ? this.#retry(1006, `handshake answered ${error.status}`) : this.#fail(error)),
       open: () => this.#open(),
       message: (data, isBinary) => this.#events.message(data, isBinary),

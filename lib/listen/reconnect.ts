@@ -2,9 +2,9 @@
 // the hash of every byte, the offset of the new session on the stream's timeline, the cut-off for what the new
 // session repeats, the count of attempts and the backoff between them.
 import { createHash } from 'node:crypto';
-import { backoffDelay } from './backoff.js';
+import { backoffDelay, retryableClose } from './retry.js';
 import { rebase, repeats, ReplayBuffer } from './replay.js';
-import { CLOSE_DATA_ERROR, roundMicro, type MetadataMessage, type ServerMessage } from '../protocol/messages.js';
+import { roundMicro, type MetadataMessage, type ServerMessage } from '../protocol/messages.js';
 import { isFinal } from '../protocol/guards.js';
 
 export interface ReconnectOptions {
@@ -67,7 +67,7 @@ export class Reconnect {
 
   /** Why this close cannot be reconnected ('' when it may be): 1008, a replay buffer let go, or attempts spent. */
   refusal(code: number): string | undefined {
-    if (code === CLOSE_DATA_ERROR) return '';
+    if (!retryableClose(code)) return '';
     if (this.#replay.overflow) return ` and no reconnect was made (${this.#replay.overflow}; see reconnect.replayLimit)`;
     if (this.#attempt >= this.#attempts) return ` and ${this.#attempts} reconnects failed`;
     return undefined;

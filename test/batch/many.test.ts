@@ -5,7 +5,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { isRetryable, outputName, transcribeMany, type FileResult, type Progress } from '../../lib/batch/many.js';
+import { outputName, transcribeMany, type FileResult, type Progress } from '../../lib/batch/many.js';
+import { isRetryable } from '../../lib/listen/retry.js';
 import { DeepgramError } from '../../lib/index.js';
 import { fixture, serve } from '../helpers.js';
 
