@@ -1,6 +1,7 @@
 // Text frames a client sends on /v1/listen (spec §3), as the server reads them: a known control message, or the
 // SchemaError Deepgram answers with, worded as its serde deserializer words it.
 import { CONTROL_TYPES, type ErrorMessage } from './messages.js';
+import { parseJson } from './guards.js';
 
 /** A control message as received: its type, and the fields the server acts on. */
 export interface ReceivedControl {
@@ -24,12 +25,9 @@ const isControlType = (type: unknown): type is ReceivedControl['type'] =>
 
 /** The control message a text frame holds, or what serde would say of it. */
 export function parseControl(raw: string): { control: ReceivedControl } | { problem: string } {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    return { problem: 'expected value at line 1 column 1' };
-  }
+  const json = parseJson(raw);
+  if (!json) return { problem: 'expected value at line 1 column 1' };
+  const parsed = json.value;
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     return { problem: `invalid type: expected internally tagged enum at line 1 column ${raw.length}` };
   }

@@ -77,14 +77,19 @@ export function messageProblem(message: unknown): string | undefined {
  * message, after `messageProblem` has checked what its type promises.
  */
 export function parseServerMessage(text: string): { message: ServerMessage } | { problem: string } {
-  let value: unknown;
+  const json = parseJson(text);
+  if (!json) return { problem: 'not JSON' };
+  const problem = messageProblem(json.value);
+  return problem ? { problem } : { message: json.value as ServerMessage };
+}
+
+/** JSON text's value, or undefined when the text is not JSON (`null` is a value). */
+export function parseJson(text: string): { value: unknown } | undefined {
   try {
-    value = JSON.parse(text);
+    return { value: JSON.parse(text) };
   } catch {
-    return { problem: 'not JSON' };
+    return undefined;
   }
-  const problem = messageProblem(value);
-  return problem ? { problem } : { message: value as ServerMessage };
 }
 
 export const isResults = (m: ServerMessage): m is ResultsMessage => m.type === 'Results';

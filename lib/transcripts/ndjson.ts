@@ -1,6 +1,6 @@
 import type { Transform } from 'node:stream';
 import split2 from 'split2';
-import { messageProblem } from '../protocol/guards.js';
+import { messageProblem, parseJson } from '../protocol/guards.js';
 import { mapObjects } from './results.js';
 
 /** One JSON document per line, so a run can be saved and replayed through the same transforms. */
@@ -17,12 +17,9 @@ export function fromNdjson(): Transform {
   return split2((text: string) => {
     line++;
     if (text.trim() === '') return undefined;
-    let item: unknown;
-    try {
-      item = JSON.parse(text);
-    } catch {
-      throw new SyntaxError(`line ${line} is not JSON: ${text.slice(0, 80)}`);
-    }
+    const json = parseJson(text);
+    if (!json) throw new SyntaxError(`line ${line} is not JSON: ${text.slice(0, 80)}`);
+    const item = json.value;
     // Transcript objects written by this toolkit (utterances) are not server messages and pass as they are.
     const typed = item !== null && typeof item === 'object' && 'type' in item && item.type !== 'Utterance';
     const problem = typed ? messageProblem(item) : undefined;
