@@ -21,9 +21,19 @@ export async function batch(quick: boolean) {
   const server = await childServer('local', { realtimeFactor: factor, maxConnections: concurrency });
   const started = performance.now();
   let done = 0;
-  for await (const result of transcribeMany(inputs, { url: server.url, concurrency })) if (result.status === 'done') done++;
+  for await (const result of transcribeMany(inputs, { url: server.url, concurrency }))
+    if (result.status === 'done') done++;
   const wall = (performance.now() - started) / 1000;
   await server.close();
   const ideal = (files * seconds) / (concurrency * factor);
-  return { files, audioSecondsEach: seconds, concurrency, realtimeFactor: factor, done, wallSeconds: round(wall, 2), idealSeconds: round(ideal, 2), efficiency: round(ideal / wall, 3) };
+  return {
+    files,
+    audioSecondsEach: seconds,
+    concurrency,
+    realtimeFactor: factor,
+    done,
+    wallSeconds: round(wall, 2),
+    idealSeconds: round(ideal, 2),
+    efficiency: round(ideal / wall, 3),
+  };
 }

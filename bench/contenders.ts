@@ -13,7 +13,9 @@ const QUERY = { encoding: 'linear16', sample_rate: RATE } as const;
 export type Contender = (url: string, seconds: number) => Promise<number>;
 
 function counter(): Writable & { count: number } {
-  const sink = new Writable({ objectMode: true, write: (_m, _e, done) => (sink.count++, done()) }) as Writable & { count: number };
+  const sink = new Writable({ objectMode: true, write: (_m, _e, done) => (sink.count++, done()) }) as Writable & {
+    count: number;
+  };
   sink.count = 0;
   return sink;
 }
@@ -47,9 +49,11 @@ export const listenDuplex: Contender = async (url, seconds) => {
 export const transcriber: Contender = async (url, seconds) => {
   const sink = counter();
   const wav = speechWav(seconds);
-  const source = Readable.from((function* () {
-    for (let i = 0; i < wav.length; i += 65536) yield wav.subarray(i, i + 65536);
-  })());
+  const source = Readable.from(
+    (function* () {
+      for (let i = 0; i < wav.length; i += 65536) yield wav.subarray(i, i + 65536);
+    })(),
+  );
   await pipeline(source, createTranscriber({ url, decode: 'always' }), sink);
   return sink.count;
 };
@@ -57,7 +61,12 @@ export const transcriber: Contender = async (url, seconds) => {
 /** Deepgram's SDK (v5): sendMedia has no backpressure, so it is given the audio as fast as it can be read. */
 export const deepgramSdk: Contender = async (url, seconds) => {
   const client = new DeepgramClient({ apiKey: 'bench', baseUrl: url });
-  const connection = await client.listen.v1.connect({ model: 'nova-3', ...QUERY, sample_rate: String(RATE), reconnectAttempts: 0 } as never);
+  const connection = await client.listen.v1.connect({
+    model: 'nova-3',
+    ...QUERY,
+    sample_rate: String(RATE),
+    reconnectAttempts: 0,
+  } as never);
   let messages = 0;
   const closed = new Promise<void>((resolve) => connection.on('close', () => resolve()));
   connection.on('message', () => messages++);

@@ -17,7 +17,9 @@ export async function decoding(quick: boolean) {
   writeFileSync(wav, speechWav(seconds));
   spawnSync(ffmpegCommand(), ['-y', '-loglevel', 'error', '-i', wav, '-c:a', 'libmp3lame', '-b:a', '32k', mp3]);
   const count = () => {
-    const sink = new Writable({ write: (c: Buffer, _e, done) => ((sink.bytes += c.length), done()) }) as Writable & { bytes: number };
+    const sink = new Writable({ write: (c: Buffer, _e, done) => ((sink.bytes += c.length), done()) }) as Writable & {
+      bytes: number;
+    };
     sink.bytes = 0;
     return sink;
   };
@@ -27,7 +29,21 @@ export async function decoding(quick: boolean) {
     return sink.bytes;
   };
   const cli = async () => {
-    const child = spawn(ffmpegCommand(), ['-loglevel', 'error', '-i', mp3, '-f', 's16le', '-acodec', 'pcm_s16le', '-ar', '16000', '-ac', '1', 'pipe:1']);
+    const child = spawn(ffmpegCommand(), [
+      '-loglevel',
+      'error',
+      '-i',
+      mp3,
+      '-f',
+      's16le',
+      '-acodec',
+      'pcm_s16le',
+      '-ar',
+      '16000',
+      '-ac',
+      '1',
+      'pipe:1',
+    ]);
     const sink = count();
     child.stdout.pipe(sink);
     await once(child, 'close');
@@ -36,7 +52,10 @@ export async function decoding(quick: boolean) {
   const times: Record<string, number[]> = { stage: [], cli: [] };
   let bytes = 0;
   for (let round = 0; round < 3; round++) {
-    for (const [name, run] of [['stage', stage], ['cli', cli]] as const) {
+    for (const [name, run] of [
+      ['stage', stage],
+      ['cli', cli],
+    ] as const) {
       const started = performance.now();
       bytes = await run();
       times[name].push(performance.now() - started);

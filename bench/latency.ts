@@ -33,13 +33,16 @@ async function rawWs(url: string, frames: number, gapMs: number): Promise<number
 async function duplex(url: string, frames: number, gapMs: number): Promise<number[]> {
   const latencies: number[] = [];
   const listen = createListenStream({ url, query: QUERY });
-  const reading = pipeline(listen, new Writable({
-    objectMode: true,
-    write(message: { type: string; sent: number }, _e, done) {
-      if (message.type === 'Results') latencies.push(clock() - message.sent);
-      done();
-    },
-  }));
+  const reading = pipeline(
+    listen,
+    new Writable({
+      objectMode: true,
+      write(message: { type: string; sent: number }, _e, done) {
+        if (message.type === 'Results') latencies.push(clock() - message.sent);
+        done();
+      },
+    }),
+  );
   for (let i = 0; i < frames; i++) {
     listen.write(FRAME);
     await sleep(gapMs);
@@ -77,13 +80,18 @@ export async function scale(quick: boolean) {
     const seconds = quick ? 10 : 30;
     const started = performance.now();
     const sink = () => new Writable({ objectMode: true, write: (_m, _e, done) => done() });
-    await Promise.all(Array.from({ length: streams }, () =>
-      pipeline(speech(seconds), createListenStream({ url: local.url, query: QUERY }), sink())));
+    await Promise.all(
+      Array.from({ length: streams }, () =>
+        pipeline(speech(seconds), createListenStream({ url: local.url, query: QUERY }), sink()),
+      ),
+    );
     const wall = (performance.now() - started) / 1000;
     await local.close();
     // Latency: every stream sends a 100 ms frame every 100 ms, as live audio does, for 5 s.
     const echo = await childServer('echo');
-    const latencies = (await Promise.all(Array.from({ length: streams }, () => duplex(echo.url, quick ? 20 : 50, 100)))).flat();
+    const latencies = (
+      await Promise.all(Array.from({ length: streams }, () => duplex(echo.url, quick ? 20 : 50, 100)))
+    ).flat();
     await echo.close();
     rows.push({
       streams,

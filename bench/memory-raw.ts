@@ -21,23 +21,34 @@ if (kind === 'raw') {
   const closed = once(ws, 'close');
   await once(ws, 'open');
   // The loop a careful user writes: send each frame, and take the next once it is written.
-  await pipeline(speech(seconds), new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      ws.send(chunk, done);
-    },
-    final(done) {
-      ws.send('{"type":"CloseStream"}', done);
-    },
-  }));
+  await pipeline(
+    speech(seconds),
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        ws.send(chunk, done);
+      },
+      final(done) {
+        ws.send('{"type":"CloseStream"}', done);
+      },
+    }),
+  );
   await closed;
 } else {
   const sink = new Writable({ objectMode: true, write: (_m, _e, done) => done() });
-  await pipeline(speech(seconds), createListenStream({ url: server.url, query: { encoding: 'linear16', sample_rate: RATE } }), sink);
+  await pipeline(
+    speech(seconds),
+    createListenStream({ url: server.url, query: { encoding: 'linear16', sample_rate: RATE } }),
+    sink,
+  );
 }
 const used = process.cpuUsage(cpu);
 await server.close();
-process.stdout.write(JSON.stringify({
-  kind, audioSeconds: seconds, wallSeconds: round((performance.now() - started) / 1000, 2),
-  cpuSecondsPerAudioHour: round(((used.user + used.system) / 1e6) * (3600 / seconds), 3),
-  peakRssMb: round(process.resourceUsage().maxRSS / 1024, 1),
-}));
+process.stdout.write(
+  JSON.stringify({
+    kind,
+    audioSeconds: seconds,
+    wallSeconds: round((performance.now() - started) / 1000, 2),
+    cpuSecondsPerAudioHour: round(((used.user + used.system) / 1e6) * (3600 / seconds), 3),
+    peakRssMb: round(process.resourceUsage().maxRSS / 1024, 1),
+  }),
+);

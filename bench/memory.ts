@@ -4,7 +4,12 @@ import { pipeline } from 'node:stream/promises';
 import { createListenStream } from '../lib/index.js';
 import { childServer, RATE, round, speech } from './support.js';
 
-const options = JSON.parse(process.argv[2]) as { hours?: number; seconds?: number; realtimeFactor?: number; slowConsumer?: boolean };
+const options = JSON.parse(process.argv[2]) as {
+  hours?: number;
+  seconds?: number;
+  realtimeFactor?: number;
+  slowConsumer?: boolean;
+};
 const seconds = options.hours ? options.hours * 3600 : options.seconds!;
 const server = await childServer('local', options.realtimeFactor ? { realtimeFactor: options.realtimeFactor } : {});
 const mb = () => round(process.memoryUsage().rss / 1048576, 1);
@@ -27,12 +32,14 @@ await pipeline(speech(seconds), createListenStream({ url: server.url, query }), 
 clearInterval(sampler);
 await server.close();
 const tenth = Math.max(1, Math.floor(samples.length / 10));
-process.stdout.write(JSON.stringify({
-  audioSeconds: seconds,
-  wallSeconds: round((performance.now() - started) / 1000, 1),
-  messages,
-  peakRssMb: round(process.resourceUsage().maxRSS / 1024, 1),
-  rssMbAt10Percent: samples[tenth],
-  rssMbAt50Percent: samples[Math.floor(samples.length / 2)],
-  rssMbAt90Percent: samples[samples.length - tenth],
-}));
+process.stdout.write(
+  JSON.stringify({
+    audioSeconds: seconds,
+    wallSeconds: round((performance.now() - started) / 1000, 1),
+    messages,
+    peakRssMb: round(process.resourceUsage().maxRSS / 1024, 1),
+    rssMbAt10Percent: samples[tenth],
+    rssMbAt50Percent: samples[Math.floor(samples.length / 2)],
+    rssMbAt90Percent: samples[samples.length - tenth],
+  }),
+);

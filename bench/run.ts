@@ -23,10 +23,15 @@ async function throughput() {
   const seconds = quick ? 120 : 1800;
   const rounds = quick ? 2 : 5;
   const contenders: [string, Contender][] = [
-    ['raw ws', rawWs], ['listen Duplex', listenDuplex], ['createTranscriber (FFmpeg)', transcriber], ['@deepgram/sdk 5', deepgramSdk],
+    ['raw ws', rawWs],
+    ['listen Duplex', listenDuplex],
+    ['createTranscriber (FFmpeg)', transcriber],
+    ['@deepgram/sdk 5', deepgramSdk],
   ];
   const server = await childServer('local');
-  const samples = new Map<string, { wallMs: number; cpuMs: number; messages: number }[]>(contenders.map(([n]) => [n, []]));
+  const samples = new Map<string, { wallMs: number; cpuMs: number; messages: number }[]>(
+    contenders.map(([n]) => [n, []]),
+  );
   await listenDuplex(server.url, 10); // warm up the server and the JIT
   for (let round = 0; round < rounds; round++) {
     // Interleaved, so that drift in the machine touches every contender alike.
@@ -49,7 +54,11 @@ async function throughput() {
     };
   });
   const floor = rows[0].audioSecondsPerSecond;
-  return { audioSeconds: seconds, rounds, rows: rows.map((r) => ({ ...r, vsRawWs: round(r.audioSecondsPerSecond / floor, 2) })) };
+  return {
+    audioSeconds: seconds,
+    rounds,
+    rows: rows.map((r) => ({ ...r, vsRawWs: round(r.audioSecondsPerSecond / floor, 2) })),
+  };
 }
 
 /** Each memory scenario in a fresh process, so that its peak RSS is its own. */
@@ -62,7 +71,11 @@ async function memory() {
   ] as const;
   const rows = [];
   for (const [name, options] of scenarios) {
-    const child = spawn(process.execPath, [fileURLToPath(new URL('./memory.js', import.meta.url)), JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      [fileURLToPath(new URL('./memory.js', import.meta.url)), JSON.stringify(options)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     child.stdout.on('data', (c) => (out += c));
     await once(child, 'exit');
@@ -81,6 +94,7 @@ const all = {
   decoding: await decoding(quick),
   batch: await batch(quick),
 };
-for (const [name, data] of Object.entries(all)) if (name !== 'machine') save(name, { machine: all.machine, ...(data as object) });
+for (const [name, data] of Object.entries(all))
+  if (name !== 'machine') save(name, { machine: all.machine, ...(data as object) });
 publish();
 console.log(`wrote ${results}*.json and chart.svg, and the README's figures`);

@@ -18,10 +18,19 @@ if (kind === 'local') {
     ws.on('message', (data, isBinary) => {
       if (isBinary && kind === 'discard') return;
       if (isBinary) {
-        ws.send(JSON.stringify({
-          type: 'Results', n: n++, sent: clock(), channel_index: [0, 1], start: 0, duration: 0, is_final: n % 10 === 0,
-          speech_final: false, channel: { alternatives: [{ transcript: 'echo', confidence: 1, words: [] }] },
-        }));
+        ws.send(
+          JSON.stringify({
+            type: 'Results',
+            n: n++,
+            sent: clock(),
+            channel_index: [0, 1],
+            start: 0,
+            duration: 0,
+            is_final: n % 10 === 0,
+            speech_final: false,
+            channel: { alternatives: [{ transcript: 'echo', confidence: 1, words: [] }] },
+          }),
+        );
       } else if (data.toString().includes('CloseStream')) {
         ws.send(JSON.stringify({ type: 'Metadata', sent: clock(), duration: 0, request_id: 'bench' }));
         ws.close(1000);

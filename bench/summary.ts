@@ -7,6 +7,9 @@ import { chart } from './chart.js';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const load = (name: string) => JSON.parse(readFileSync(`${root}bench/results/${name}.json`, 'utf8'));
 
+const scaleRow = (r: { streams: number; audioSecondsPerSecond: number; p99Ms: number }) =>
+  `${r.streams} stream${r.streams === 1 ? '' : 's'} ${r.audioSecondsPerSecond} audio s per s, p99 ${r.p99Ms} ms`;
+
 export function summary(): string {
   const throughput = load('throughput');
   const latency = load('latency');
@@ -22,28 +25,46 @@ export function summary(): string {
   const most = scale.rows[scale.rows.length - 1];
   const verdict = (met: boolean) => (met ? 'met' : '**missed**');
   const lines = [
-    `Run of ${throughput.machine.date} on this ${throughput.machine.cpus}-core machine, Node ${throughput.machine.node}; ` +
-      `throughput is the median of ${throughput.rounds} interleaved rounds of ${throughput.audioSeconds / 60} minutes of 16 kHz linear16.`,
+    `Run of ${throughput.machine.date} on this ${throughput.machine.cpus}-core machine, Node ` +
+      `${throughput.machine.node}; ` +
+      `throughput is the median of ${throughput.rounds} interleaved rounds of ${throughput.audioSeconds / 60} ` +
+      `minutes of 16 kHz linear16.`,
     '',
     '| contender | audio s per s | MB/s | client CPU s per audio hour | vs raw ws |',
     '| --- | ---: | ---: | ---: | ---: |',
-    ...throughput.rows.map((r: any) => `| ${r.name} | ${r.audioSecondsPerSecond} | ${r.megabytesPerSecond} | ${r.cpuSecondsPerAudioHour} | ${r.vsRawWs}x |`),
+    ...throughput.rows.map(
+      (r: any) =>
+        `| ${r.name} | ${r.audioSecondsPerSecond} | ${r.megabytesPerSecond} | ${r.cpuSecondsPerAudioHour} | ` +
+        `${r.vsRawWs}x |`,
+    ),
     '',
     '| target | figure | |',
     '| --- | --- | --- |',
     `| at least 0.9x raw ws throughput | ${duplex.vsRawWs}x | ${verdict(duplex.vsRawWs >= 0.9)} |`,
-    `| faster than @deepgram/sdk | ${duplex.audioSecondsPerSecond} vs ${sdk.audioSecondsPerSecond} audio s per s | ${verdict(duplex.audioSecondsPerSecond > sdk.audioSecondsPerSecond)} |`,
-    `| p99 added read latency under 1 ms | p50 ${latency.addedMs.p50} ms, p99 ${latency.addedMs.p99} ms (raw ws p99 ${latency.rawWs.p99}, Duplex p99 ${latency.listenDuplex.p99}; ${latency.messages} messages) | ${verdict(latency.addedMs.p99 < 1)} |`,
-    `| peak RSS under 100 MB for 10 hours of audio | ${full.peakRssMb} MB (${full.audioSeconds / 3600} h in ${full.wallSeconds} s; RSS ${full.rssMbAt10Percent} / ${full.rssMbAt50Percent} / ${full.rssMbAt90Percent} MB at 10 / 50 / 90 %) | ${verdict(full.peakRssMb < 100)} |`,
-    `| peak RSS within 16 MiB of a raw ws send loop (${versus.audioSeconds / 3600} h, median of ${versus.rounds}) | Duplex ${versus.duplex.peakRssMb} MB, raw ws ${versus.raw.peakRssMb} MB: ${versus.rssAboveRawMb} MB above | ${verdict(versus.rssAboveRawMb <= 16)} |`,
-    `| client CPU within 1.05x of that loop | ${versus.duplex.cpuSecondsPerAudioHour} vs ${versus.raw.cpuSecondsPerAudioHour} s per audio hour: ${versus.cpuVsRaw}x | ${verdict(versus.cpuVsRaw <= 1.05)} |`,
-    `| 500 streams in one process | ${most.streams} streams: ${most.audioSecondsPerSecond} audio s per s in all, p99 ${most.p99Ms} ms | ${verdict(most.streams >= 500)} |`,
+    `| faster than @deepgram/sdk | ${duplex.audioSecondsPerSecond} vs ${sdk.audioSecondsPerSecond} audio s per s | ` +
+      `${verdict(duplex.audioSecondsPerSecond > sdk.audioSecondsPerSecond)} |`,
+    `| p99 added read latency under 1 ms | p50 ${latency.addedMs.p50} ms, p99 ${latency.addedMs.p99} ms (raw ws p99 ` +
+      `${latency.rawWs.p99}, Duplex p99 ${latency.listenDuplex.p99}; ${latency.messages} messages) | ` +
+      `${verdict(latency.addedMs.p99 < 1)} |`,
+    `| peak RSS under 100 MB for 10 hours of audio | ${full.peakRssMb} MB (${full.audioSeconds / 3600} h in ` +
+      `${full.wallSeconds} s; RSS ${full.rssMbAt10Percent} / ${full.rssMbAt50Percent} / ${full.rssMbAt90Percent} MB ` +
+      `at 10 / 50 / 90 %) | ${verdict(full.peakRssMb < 100)} |`,
+    `| peak RSS within 16 MiB of a raw ws send loop (${versus.audioSeconds / 3600} h, median of ${versus.rounds}) | ` +
+      `Duplex ${versus.duplex.peakRssMb} MB, raw ws ${versus.raw.peakRssMb} MB: ${versus.rssAboveRawMb} MB above | ` +
+      `${verdict(versus.rssAboveRawMb <= 16)} |`,
+    `| client CPU within 1.05x of that loop | ${versus.duplex.cpuSecondsPerAudioHour} vs ` +
+      `${versus.raw.cpuSecondsPerAudioHour} s per audio hour: ${versus.cpuVsRaw}x | ` +
+      `${verdict(versus.cpuVsRaw <= 1.05)} |`,
+    `| 500 streams in one process | ${most.streams} streams: ${most.audioSecondsPerSecond} audio s per s in all, ` +
+      `p99 ${most.p99Ms} ms | ${verdict(most.streams >= 500)} |`,
     '',
     `Memory, peak RSS: ${memory.rows.map((r: any) => `${r.name} ${r.peakRssMb} MB`).join('; ')}. ` +
-      `Scale: ${scale.rows.map((r: any) => `${r.streams} stream${r.streams === 1 ? '' : 's'} ${r.audioSecondsPerSecond} audio s per s, p99 ${r.p99Ms} ms`).join('; ')} ` +
+      `Scale: ${scale.rows.map(scaleRow).join('; ')} ` +
       '(latency at scale: each stream sends 100 ms every 100 ms to an echo server). ' +
-      `Decoding ${decoding.audioSeconds / 60} minutes of MP3: prism-media stage ${decoding.prismStageMs} ms, ffmpeg command line ${decoding.ffmpegCliMs} ms. ` +
-      `Batch: ${batch.files} files of ${batch.audioSecondsEach} s at ${batch.concurrency} streams against a server at ${batch.realtimeFactor}x took ${batch.wallSeconds} s; ` +
+      `Decoding ${decoding.audioSeconds / 60} minutes of MP3: prism-media stage ${decoding.prismStageMs} ms, ffmpeg ` +
+      `command line ${decoding.ffmpegCliMs} ms. ` +
+      `Batch: ${batch.files} files of ${batch.audioSecondsEach} s at ${batch.concurrency} streams against a server ` +
+      `at ${batch.realtimeFactor}x took ${batch.wallSeconds} s; ` +
       `total audio / (${batch.concurrency} x ${batch.realtimeFactor}) is ${batch.idealSeconds} s.`,
   ];
   return lines.join('\n');
@@ -54,7 +75,10 @@ export function publish(): void {
   writeFileSync(`${root}bench/results/chart.svg`, chart(all));
   const path = `${root}README.md`;
   const readme = readFileSync(path, 'utf8');
-  writeFileSync(path, readme.replace(/<!-- bench -->[\s\S]*<!-- \/bench -->/, `<!-- bench -->\n${summary()}\n<!-- /bench -->`));
+  writeFileSync(
+    path,
+    readme.replace(/<!-- bench -->[\s\S]*<!-- \/bench -->/, `<!-- bench -->\n${summary()}\n<!-- /bench -->`),
+  );
 }
 
 // `node build/bench/summary.js` publishes saved results again without running the benchmarks.

@@ -15,7 +15,8 @@ const PATTERN: Buffer[] = (() => {
     const frame = Buffer.alloc(CHUNK);
     if (i % 10 < 6) {
       const amplitude = 3000 + (i % 7) * 1000;
-      for (let k = 0; k < CHUNK / 2; k++) frame.writeInt16LE(Math.round(amplitude * Math.sin((2 * Math.PI * 180 * k) / RATE)), k * 2);
+      for (let k = 0; k < CHUNK / 2; k++)
+        frame.writeInt16LE(Math.round(amplitude * Math.sin((2 * Math.PI * 180 * k) / RATE)), k * 2);
     }
     frames.push(frame);
   }
@@ -66,7 +67,10 @@ export interface ChildServer {
 }
 
 /** Starts `bench/server-process` in its own process, so that its work is not counted as the client's. */
-export async function childServer(kind: 'local' | 'echo' | 'discard', options: Record<string, unknown> = {}): Promise<ChildServer> {
+export async function childServer(
+  kind: 'local' | 'echo' | 'discard',
+  options: Record<string, unknown> = {},
+): Promise<ChildServer> {
   const child = fork(fileURLToPath(new URL('./server-process.js', import.meta.url)), [kind, JSON.stringify(options)]);
   const [url] = (await once(child, 'message')) as [string];
   return {

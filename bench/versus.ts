@@ -6,11 +6,19 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { median, round } from './support.js';
 
-interface Run { kind: string; peakRssMb: number; cpuSecondsPerAudioHour: number; wallSeconds: number }
+interface Run {
+  kind: string;
+  peakRssMb: number;
+  cpuSecondsPerAudioHour: number;
+  wallSeconds: number;
+}
 
 async function once1(kind: 'raw' | 'duplex', seconds: number): Promise<Run> {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./memory-raw.js', import.meta.url)), kind, String(seconds)],
-    { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [fileURLToPath(new URL('./memory-raw.js', import.meta.url)), kind, String(seconds)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
   child.stdout.on('data', (c) => (out += c));
   await once(child, 'exit');
@@ -33,15 +41,23 @@ export async function versusRaw(quick: boolean) {
   const raw = of('raw');
   const duplex = of('duplex');
   return {
-    audioSeconds: seconds, rounds, raw, duplex,
+    audioSeconds: seconds,
+    rounds,
+    raw,
+    duplex,
     rssAboveRawMb: round(duplex.peakRssMb - raw.peakRssMb, 1),
     cpuVsRaw: round(duplex.cpuSecondsPerAudioHour / raw.cpuSecondsPerAudioHour, 2),
   };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { machine } = JSON.parse((await import('node:fs')).readFileSync(new URL('../../bench/results/throughput.json', import.meta.url), 'utf8'));
-  const data = { machine: { ...machine, date: new Date().toISOString().slice(0, 10) }, ...(await versusRaw(process.argv.includes('--quick'))) };
+  const { machine } = JSON.parse(
+    (await import('node:fs')).readFileSync(new URL('../../bench/results/throughput.json', import.meta.url), 'utf8'),
+  );
+  const data = {
+    machine: { ...machine, date: new Date().toISOString().slice(0, 10) },
+    ...(await versusRaw(process.argv.includes('--quick'))),
+  };
   writeFileSync(new URL('../../bench/results/versus-raw.json', import.meta.url), `${JSON.stringify(data, null, 2)}\n`);
   console.log(JSON.stringify(data, null, 2));
   (await import('./summary.js')).publish();

@@ -1,28 +1,41 @@
 export {
-  createListenStream, ListenStream, DEFAULT_URL, type ListenStreamOptions, type ReconnectOptions, type ReconnectEvent,
+  createListenStream,
+  ListenStream,
+  DEFAULT_URL,
+  type ListenStreamOptions,
+  type ReconnectOptions,
+  type ReconnectEvent,
 } from './listen/stream.js';
 export { DeepgramError, type DeepgramErrorCode } from './listen/errors.js';
 export { isRetryable } from './listen/retry.js';
 export { startServer, type ServerOptions, type LocalServer, type Faults } from './server/index.js';
 export {
-  checkQuery, toSearchParams, ENCODINGS, RAW_SAMPLE_BYTES, isRawEncoding, type ListenQuery, type Encoding, type RawEncoding,
+  checkQuery,
+  toSearchParams,
+  ENCODINGS,
+  RAW_SAMPLE_BYTES,
+  isRawEncoding,
+  type ListenQuery,
+  type Encoding,
+  type RawEncoding,
 } from './protocol/options.js';
 export * from './protocol/messages.js';
-export {
-  messageProblem, isResults, isFinal, isMetadata, isSpeechStarted, isUtteranceEnd,
-} from './protocol/guards.js';
+export { messageProblem, isResults, isFinal, isMetadata, isSpeechStarted, isUtteranceEnd } from './protocol/guards.js';
 export { createTranscriber, type Transcriber, type TranscriberOptions, type SentFormat } from './transcribe.js';
 export { createDecoder, type DecoderOptions } from './audio/decoder.js';
 export { createFramer, pcmByteRate, type FramerOptions } from './audio/framer.js';
 export { createPacer, type PacerOptions } from './audio/pacer.js';
 export { Probe, detectContainer, type Container } from './audio/probe.js';
-export {
-  finalsOnly, utterances, toText, channelFilter, splitChannels, type Utterance,
-} from './transcripts/results.js';
+export { finalsOnly, utterances, toText, channelFilter, splitChannels, type Utterance } from './transcripts/results.js';
 export { toNdjson, fromNdjson } from './transcripts/ndjson.js';
 export { toSrt, toVtt, cueBuilder, type CaptionOptions, type Cue } from './transcripts/captions.js';
 export {
-  transcribeMany, transcribeOne, outputName, type BatchOptions, type FileResult, type Progress,
+  transcribeMany,
+  transcribeOne,
+  outputName,
+  type BatchOptions,
+  type FileResult,
+  type Progress,
 } from './batch/many.js';
 export { FORMATS, formatter, type Format } from './batch/outputs.js';
 // The Redis queue is `deepgram-stream/queue`: importing the core must not load BullMQ and ioredis.

@@ -50,10 +50,14 @@ export interface Transcriber extends Duplex {
   [Symbol.asyncIterator](): AsyncIterableIterator<ServerMessage>;
 }
 
-const TranscriberPipeline = Pumpify.ctor(
-  { autoDestroy: false, destroy: false, readableObjectMode: true } as unknown as Parameters<typeof Pumpify.ctor>[0]);
+const TranscriberPipeline = Pumpify.ctor({
+  autoDestroy: false,
+  destroy: false,
+  readableObjectMode: true,
+} as unknown as Parameters<typeof Pumpify.ctor>[0]);
 
-const emptyInput = () => new DeepgramError('DG_NO_AUDIO', 'the input is empty (0 bytes): there is no audio to transcribe');
+const emptyInput = () =>
+  new DeepgramError('DG_NO_AUDIO', 'the input is empty (0 bytes): there is no audio to transcribe');
 
 /** Passes bytes on, and refuses an empty input at its end: no audio can never be a transcript. */
 function refuseEmpty(): Transform {
@@ -71,11 +75,23 @@ function refuseEmpty(): Transform {
 
 export function createTranscriber(options: TranscriberOptions = {}): Transcriber {
   const {
-    decode = 'auto', raw, sampleRate = 16000, channels = 1, frameMs = 100, pace, spoolLimit, query = {}, ...listenOptions
+    decode = 'auto',
+    raw,
+    sampleRate = 16000,
+    channels = 1,
+    frameMs = 100,
+    pace,
+    spoolLimit,
+    query = {},
+    ...listenOptions
   } = options;
   for (const key of ['encoding', 'sample_rate', 'channels']) {
     if (key in query) {
-      throw new DeepgramError('DG_OPTIONS', `${key} is set from the audio by the transcriber: use \`raw\` for headerless input, or sampleRate/channels for decoded audio`);
+      throw new DeepgramError(
+        'DG_OPTIONS',
+        `${key} is set from the audio by the transcriber: use \`raw\` for headerless input, or sampleRate/channels ` +
+          `for decoded audio`,
+      );
     }
   }
   const transcriber = new TranscriberPipeline() as unknown as Transcriber & Pumpify;
@@ -99,8 +115,12 @@ export function createTranscriber(options: TranscriberOptions = {}): Transcriber
       listen.on('metadata', (metadata) => {
         // Input that was not empty but held no audio (a WAV header alone, say) is an error, not an empty success.
         if (metadata.duration === 0) {
-          transcriber.destroy(new DeepgramError('DG_NO_AUDIO', 'the input holds no audio: Deepgram heard 0 s of it',
-            { metadata, requestId: metadata.request_id }));
+          transcriber.destroy(
+            new DeepgramError('DG_NO_AUDIO', 'the input holds no audio: Deepgram heard 0 s of it', {
+              metadata,
+              requestId: metadata.request_id,
+            }),
+          );
         } else transcriber.emit('metadata', metadata);
       });
       // On the next tick, so that a listener added right after createTranscriber() hears it.
@@ -120,11 +140,12 @@ export function createTranscriber(options: TranscriberOptions = {}): Transcriber
     ...pcmStages(pcmByteRate(sampleRate, channels)),
   ];
 
-
   if (raw) {
     const rawChannels = raw.channels ?? 1;
-    start({ encoding: raw.encoding, sample_rate: raw.sample_rate, channels: rawChannels },
-      () => [refuseEmpty(), ...pcmStages(rawLayout(raw)!.bytesPerSecond)]);
+    start({ encoding: raw.encoding, sample_rate: raw.sample_rate, channels: rawChannels }, () => [
+      refuseEmpty(),
+      ...pcmStages(rawLayout(raw)!.bytesPerSecond),
+    ]);
   } else if (decode === 'always' || pace !== undefined) {
     start(decodedFormat, () => [refuseEmpty(), ...decoded()]);
   } else {

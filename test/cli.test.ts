@@ -23,7 +23,9 @@ async function run(args: string[], stdin: Buffer = Buffer.alloc(0), stop?: Promi
 t.test('transcribe with no key uses the embedded local server and says its words are synthetic', async (t) => {
   const saved = process.env.DEEPGRAM_API_KEY;
   delete process.env.DEEPGRAM_API_KEY;
-  t.teardown(() => { if (saved !== undefined) process.env.DEEPGRAM_API_KEY = saved; });
+  t.teardown(() => {
+    if (saved !== undefined) process.env.DEEPGRAM_API_KEY = saved;
+  });
   const { code, out, err } = await run(['transcribe', fixture('speech.wav')]);
   t.equal(code, 0);
   t.match(err, /embedded local server: its words are synthetic/);
@@ -38,8 +40,14 @@ t.test('every format, with listen flags, against a server given by --url', async
   const vtt = await run(['transcribe', ...url, '--format', 'vtt', fixture('speech.mp3')]);
   t.match(vtt.out, /^WEBVTT\n\n00:00:00\.\d{3} --> /);
   const ndjson = await run(['transcribe', ...url, '--format', 'ndjson', '--interim_results', fixture('speech.flac')]);
-  const lines = ndjson.out.trim().split('\n').map((l) => JSON.parse(l));
-  t.ok(lines.some((m) => m.type === 'Results' && !m.is_final), 'interim results were asked for and came');
+  const lines = ndjson.out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  t.ok(
+    lines.some((m) => m.type === 'Results' && !m.is_final),
+    'interim results were asked for and came',
+  );
   t.equal(lines[lines.length - 1].type, 'Metadata');
   const json = await run(['transcribe', ...url, '--format', 'json', fixture('speech.webm')]);
   const doc = JSON.parse(json.out);
@@ -58,24 +66,51 @@ t.test('standard input with -', async (t) => {
 t.test('many files into --out: one clear line per failure, the others go on, exit 1', async (t) => {
   const server = await serve(t);
   const dir = mkdtempSync(join(tmpdir(), 'dgs-'));
-  const { code, err } = await run(['transcribe', '--url', server.url, '--out', dir, '--format', 'srt',
-    fixture('missing.wav'), fixture('speech.wav'), fixture('speech.txt'), fixture('speech.m4a')]);
+  const { code, err } = await run([
+    'transcribe',
+    '--url',
+    server.url,
+    '--out',
+    dir,
+    '--format',
+    'srt',
+    fixture('missing.wav'),
+    fixture('speech.wav'),
+    fixture('speech.txt'),
+    fixture('speech.m4a'),
+  ]);
   t.equal(code, 1);
   const written = readdirSync(join(dir, 'test', 'fixtures')).sort();
-  t.same(written, ['speech.m4a.srt', 'speech.wav.srt'], 'complete outputs only, mirroring the inputs\' paths, no temporary files');
+  t.same(
+    written,
+    ['speech.m4a.srt', 'speech.wav.srt'],
+    "complete outputs only, mirroring the inputs' paths, no temporary files",
+  );
   const lines = err.trim().split('\n');
   t.equal(lines.length, 3, 'a line per failure, and the summary');
   t.ok(lines.some((l) => /missing\.wav: ENOENT/.test(l)));
   t.ok(lines.some((l) => /speech\.txt: FFmpeg could not decode the input/.test(l)));
-  t.match(lines[2], /^deepgram-stream: 4 files \(2 done, 0 skipped, 2 failed\), 0\.004 audio hours in [\d.]+ s, [\d.]+x real time$/);
+  t.match(
+    lines[2],
+    /^deepgram-stream: 4 files \(2 done, 0 skipped, 2 failed\), 0\.004 audio hours in [\d.]+ s, [\d.]+x real time$/,
+  );
 });
 
 t.test('progress bars on a terminal, quiet otherwise', async (t) => {
   const server = await serve(t, { realtimeFactor: 30 });
   const files = ['speech.wav', 'speech.ogg', 'speech.mp3'].map((f) => fixture(f));
-  const tty = await run(['transcribe', '--url', server.url, '--out', mkdtempSync(join(tmpdir(), 'dgs-')), ...files], undefined, undefined, true);
+  const tty = await run(
+    ['transcribe', '--url', server.url, '--out', mkdtempSync(join(tmpdir(), 'dgs-')), ...files],
+    undefined,
+    undefined,
+    true,
+  );
   t.equal(tty.code, 0);
-  t.match(tty.err, /speech\.(wav|ogg|mp3) +\[#+-*\] +\d+% \d+\.\d s/, 'a bar per file: bytes read and seconds transcribed');
+  t.match(
+    tty.err,
+    /speech\.(wav|ogg|mp3) +\[#+-*\] +\d+% \d+\.\d s/,
+    'a bar per file: bytes read and seconds transcribed',
+  );
   t.match(tty.err, /\x1b\[\d+A/, 'redrawn in place');
   t.match(tty.err, /3 files \(3 done, 0 skipped, 0 failed\)/);
   const plain = await run(['transcribe', '--url', server.url, '--out', mkdtempSync(join(tmpdir(), 'dgs-')), ...files]);
@@ -92,7 +127,13 @@ t.test('a refused key is one clear line', async (t) => {
 });
 
 t.test('usage errors exit 2 with the usage', async (t) => {
-  for (const args of [['bogus'], ['transcribe'], ['transcribe', '--format', 'doc', 'x.wav'], ['transcribe', 'a.wav', 'b.wav'], ['transcribe', '--nope', 'x']]) {
+  for (const args of [
+    ['bogus'],
+    ['transcribe'],
+    ['transcribe', '--format', 'doc', 'x.wav'],
+    ['transcribe', 'a.wav', 'b.wav'],
+    ['transcribe', '--nope', 'x'],
+  ]) {
     const { code, err } = await run(args);
     t.equal(code, 2, args.join(' '));
     t.match(err, /Usage:/);
@@ -114,8 +155,14 @@ t.test('serve runs the local server until stopped', async (t) => {
 t.test('bad flags are checked before anything starts: exit 2 with the reason, never a hang', async (t) => {
   const file = fixture('speech.wav');
   const cases: [string[], RegExp][] = [
-    [['--concurrency', 'abc', '--out', '/tmp/x', file, file], /--concurrency takes a whole number of at least 1, not "abc"/],
-    [['--concurrency', '0', '--out', '/tmp/x', file, file], /--concurrency takes a whole number of at least 1, not "0"/],
+    [
+      ['--concurrency', 'abc', '--out', '/tmp/x', file, file],
+      /--concurrency takes a whole number of at least 1, not "abc"/,
+    ],
+    [
+      ['--concurrency', '0', '--out', '/tmp/x', file, file],
+      /--concurrency takes a whole number of at least 1, not "0"/,
+    ],
     [['--retries', 'x', file], /--retries takes a whole number, not "x"/],
     [['--pace', 'abc', file], /--pace takes a number above 0, not "abc"/],
     [['--pace', '0', file], /--pace takes a number above 0/],
@@ -151,7 +198,11 @@ t.test('an MP4 with its index at the end, from a file, standard input and a URL'
   await once(http, 'listening');
   t.teardown(() => http.close());
   const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/call.m4a`;
-  for (const [name, args, stdin] of [['file', [fixture('speech-index-at-end.m4a')]], ['stdin', ['-'], bytes], ['url', [url]]] as const) {
+  for (const [name, args, stdin] of [
+    ['file', [fixture('speech-index-at-end.m4a')]],
+    ['stdin', ['-'], bytes],
+    ['url', [url]],
+  ] as const) {
     const { code, out } = await run(['transcribe', '--url', server.url, ...args], stdin);
     t.equal(code, 0, name);
     t.match(out, /^alpha beta\ngamma delta/, `${name}: the words`);
@@ -168,17 +219,30 @@ t.test('empty input is an error with a non-zero exit', async (t) => {
 
 t.test('a reader that goes away (| head -1) ends the command quietly', async (t) => {
   const server = await serve(t, { script: 'one two three four five six seven eight nine ten' });
-  const running = cli(['transcribe', '--url', server.url, '--format', 'ndjson', '--interim_results', fixture('speech.wav')]);
+  const running = cli([
+    'transcribe',
+    '--url',
+    server.url,
+    '--format',
+    'ndjson',
+    '--interim_results',
+    fixture('speech.wav'),
+  ]);
   running.child.stdout.once('data', () => running.child.stdout.destroy()); // read one chunk, then close the pipe
   const { status, stderr } = await running.done;
   t.equal(status, 0);
   t.equal(stderr, '', 'no EPIPE stack trace');
 });
 
-t.test('progress: audio against the file\'s length where known, files done of total, and time left', async (t) => {
+t.test("progress: audio against the file's length where known, files done of total, and time left", async (t) => {
   const server = await serve(t, { realtimeFactor: 30 });
   const files = ['speech.wav', 'speech.flac', 'speech.mp3'].map((f) => fixture(f));
-  const tty = await run(['transcribe', '--url', server.url, '--out', mkdtempSync(join(tmpdir(), 'dgs-')), ...files], undefined, undefined, true);
+  const tty = await run(
+    ['transcribe', '--url', server.url, '--out', mkdtempSync(join(tmpdir(), 'dgs-')), ...files],
+    undefined,
+    undefined,
+    true,
+  );
   t.match(tty.err, /speech\.wav +\[#*-*\] +\d+% \d+\.\d\/7\.7 s/, 'WAV: seconds transcribed of its 7.7');
   t.match(tty.err, /speech\.flac +\[#*-*\] +\d+% \d+\.\d\/7\.7 s/, 'FLAC: the same, from STREAMINFO');
   t.match(tty.err, /[0-3]\/3 files, 0:\d\d elapsed, about (\d+:\d\d|\?) left/);

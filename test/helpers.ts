@@ -28,7 +28,8 @@ export function tones(pattern: number[], amplitude = 8000): Buffer {
   pattern.forEach((seconds, i) => {
     const n = Math.round(seconds * RATE);
     if (i % 2 === 0) {
-      for (let k = 0; k < n; k++) pcm.writeInt16LE(Math.round(amplitude * Math.sin((2 * Math.PI * 220 * k) / RATE)), (at + k) * 2);
+      for (let k = 0; k < n; k++)
+        pcm.writeInt16LE(Math.round(amplitude * Math.sin((2 * Math.PI * 220 * k) / RATE)), (at + k) * 2);
     }
     at += n;
   });
@@ -45,13 +46,16 @@ export const LINEAR16 = { encoding: 'linear16', sample_rate: RATE } as const;
 
 export function collector<T = ServerMessage>(): Writable & { messages: T[] } {
   const messages: T[] = [];
-  return Object.assign(new Writable({
-    objectMode: true,
-    write(message: T, _encoding, callback) {
-      messages.push(message);
-      callback();
-    },
-  }), { messages });
+  return Object.assign(
+    new Writable({
+      objectMode: true,
+      write(message: T, _encoding, callback) {
+        messages.push(message);
+        callback();
+      },
+    }),
+    { messages },
+  );
 }
 
 export async function readAll(stream: Readable): Promise<ServerMessage[]> {
@@ -73,14 +77,19 @@ export function sha256(...buffers: Buffer[]): string {
 /** FFmpeg processes this test process has running now. */
 export function ffmpegChildren(): number {
   try {
-    return execFileSync('ps', ['-o', 'comm=', '--ppid', String(process.pid)]).toString().split('\n').filter((c) => c.includes('ffmpeg')).length;
+    return execFileSync('ps', ['-o', 'comm=', '--ppid', String(process.pid)])
+      .toString()
+      .split('\n')
+      .filter((c) => c.includes('ffmpeg')).length;
   } catch {
     return 0; // ps exits 1 when there are no children at all
   }
 }
 
 /** Node's flags for a child that runs the TypeScript sources, as this test process does (tap's loader only). */
-export const TS_NODE_ARGS = process.execArgv.filter((flag) => flag.includes('@tapjs/typescript') || flag === '--enable-source-maps');
+export const TS_NODE_ARGS = process.execArgv.filter(
+  (flag) => flag.includes('@tapjs/typescript') || flag === '--enable-source-maps',
+);
 const CLI = fileURLToPath(new URL('../lib/cli/index.ts', import.meta.url));
 
 /**
@@ -89,7 +98,8 @@ const CLI = fileURLToPath(new URL('../lib/cli/index.ts', import.meta.url));
  */
 export function cli(args: string[], options: { input?: Buffer; env?: NodeJS.ProcessEnv; timeout?: number } = {}) {
   const child = spawn(process.execPath, [...TS_NODE_ARGS, CLI, ...args], {
-    env: { ...process.env, DEEPGRAM_API_KEY: '', ...options.env }, stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, DEEPGRAM_API_KEY: '', ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
@@ -98,9 +108,11 @@ export function cli(args: string[], options: { input?: Buffer; env?: NodeJS.Proc
   child.stdin.on('error', () => {});
   child.stdin.end(options.input);
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeout ?? 30_000);
-  const done = new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => child.on('close', (status) => {
-    clearTimeout(timer);
-    resolve({ status, stdout, stderr });
-  }));
+  const done = new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    }),
+  );
   return { child, done, output: () => stdout };
 }

@@ -2,7 +2,17 @@
 // with only the package's own dependencies installed (never its devDependencies).
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,15 +40,38 @@ t.test('npm pack ships the built code, its types, LICENSE and README, and maps t
   const out = mkdtempSync(join(tmpdir(), 'dgs-pack-'));
   const stage = join(out, 'stage');
   mkdirSync(stage);
-  for (const file of ['package.json', 'README.md', 'LICENSE']) if (existsSync(join(root, file))) copyFileSync(join(root, file), join(stage, file));
-  execFileSync(process.execPath, [join(modules, 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', join(stage, 'dist')]);
-  const [packed] = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', out],
-    { cwd: stage, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+  for (const file of ['package.json', 'README.md', 'LICENSE'])
+    if (existsSync(join(root, file))) copyFileSync(join(root, file), join(stage, file));
+  execFileSync(process.execPath, [
+    join(modules, 'typescript', 'bin', 'tsc'),
+    '-p',
+    join(root, 'tsconfig.build.json'),
+    '--outDir',
+    join(stage, 'dist'),
+  ]);
+  const [packed] = JSON.parse(
+    execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', out], {
+      cwd: stage,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }),
+  );
   const files: string[] = packed.files.map((f: { path: string }) => f.path);
-  for (const needed of ['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/index.js', 'dist/batch/queue.d.ts']) {
+  for (const needed of [
+    'LICENSE',
+    'README.md',
+    'package.json',
+    'dist/index.js',
+    'dist/index.d.ts',
+    'dist/cli/index.js',
+    'dist/batch/queue.d.ts',
+  ]) {
     t.ok(files.includes(needed), `ships ${needed}`);
   }
-  t.notOk(files.some((f) => f.startsWith('lib/') || f.startsWith('test/')), 'no sources or tests');
+  t.notOk(
+    files.some((f) => f.startsWith('lib/') || f.startsWith('test/')),
+    'no sources or tests',
+  );
   // Unpacked where a consumer's install puts it, so that its imports resolve as they would there.
   const consumer = join(out, 'consumer');
   mkdirSync(join(consumer, 'node_modules', '@types'), { recursive: true });
@@ -62,10 +95,23 @@ t.test('npm pack ships the built code, its types, LICENSE and README, and maps t
     if (!existsSync(target)) symlinkSync(join(modules, name), target);
   }
   writeFileSync(join(consumer, 'package.json'), '{ "type": "module" }');
-  writeFileSync(join(consumer, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: { strict: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', noEmit: true, skipLibCheck: false, types: ['node'] },
-  }));
-  writeFileSync(join(consumer, 'use.ts'), `
+  writeFileSync(
+    join(consumer, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        target: 'ES2022',
+        noEmit: true,
+        skipLibCheck: false,
+        types: ['node'],
+      },
+    }),
+  );
+  writeFileSync(
+    join(consumer, 'use.ts'),
+    `
 import { createListenStream, createTranscriber, startServer, isFinal, type ServerMessage } from 'deepgram-stream';
 import { enqueue } from 'deepgram-stream/queue';
 const server = await startServer({ realtimeFactor: false });
@@ -74,7 +120,8 @@ listen.on('data', (m: ServerMessage) => { if (isFinal(m)) console.log(m.channel.
 createTranscriber({ url: server.url, decode: 'always' }).on('format', (f) => console.log(f.encoding));
 void enqueue;
 await server.close();
-`);
+`,
+  );
   // The README's `for await` example, as it stands, in the same strict project.
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
   const iterate = /```js\n\/\/ example: iterate\n([\s\S]*?)```/.exec(readme)?.[1];
@@ -87,6 +134,10 @@ await server.close();
   } catch (error) {
     problems = String((error as { stdout?: string }).stdout);
   }
-  t.equal(problems, '', 'the public types and the README\'s for await example compile in a strict consumer, skipLibCheck off');
+  t.equal(
+    problems,
+    '',
+    "the public types and the README's for await example compile in a strict consumer, skipLibCheck off",
+  );
   t.ok(readdirSync(join(consumer, 'node_modules', '@types')).includes('ws'), '@types/ws comes with the package');
 });

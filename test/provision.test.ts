@@ -35,12 +35,22 @@ t.test('missing and not root: one line that names it and the command that instal
   t.same(run.lines, ['test setup: the tests need redis-server: install it first (sudo apt-get install redis-server)']);
 });
 
-t.test('missing, as root: installs Debian\'s package, or says in one line that it could not', async (t) => {
+t.test("missing, as root: installs Debian's package, or says in one line that it could not", async (t) => {
   // The stub apt-get "installs" by putting a redis-server beside itself.
-  const installs = provision(0, 'if [ "$1" = install ]; then printf "#!/bin/bash\\nexit 0\\n" > "$(dirname "$0")/redis-server"; chmod +x "$(dirname "$0")/redis-server"; fi');
+  const installs = provision(
+    0,
+    'if [ "$1" = install ]; then printf "#!/bin/bash\\nexit 0\\n" > "$(dirname "$0")/redis-server"; chmod +x ' +
+      '"$(dirname "$0")/redis-server"; fi',
+  );
   t.equal(installs.status, 0);
-  t.same(installs.lines, ['test setup: installing redis-server (Debian\'s package) for the tests']);
+  t.same(installs.lines, ["test setup: installing redis-server (Debian's package) for the tests"]);
   const fails = provision(0, 'echo "E: Unable to locate package" >&2; exit 100');
   t.equal(fails.status, 1);
-  t.match(fails.lines.pop(), /^test setup: installing redis-server failed \(apt-get's words in .*\); install it by hand: apt-get install redis-server$/);
+  t.match(
+    fails.lines.pop(),
+    new RegExp(
+      "^test setup: installing redis-server failed \\(apt-get's words in .*\\); " +
+        'install it by hand: apt-get install redis-server$',
+    ),
+  );
 });

@@ -6,7 +6,10 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const readme = readFileSync(`${root}README.md`, 'utf8');
-const examples = [...readme.matchAll(/```js\n\/\/ example: (\S+)\n([\s\S]*?)```/g)].map(([, name, code]) => ({ name, code }));
+const examples = [...readme.matchAll(/```js\n\/\/ example: (\S+)\n([\s\S]*?)```/g)].map(([, name, code]) => ({
+  name,
+  code,
+}));
 
 const expected: Record<string, RegExp> = {
   pipeline: /^[A-Z][a-z]+ [a-z ]+\.\n/,
@@ -15,7 +18,14 @@ const expected: Record<string, RegExp> = {
   ndjson: /^1\n00:00:00,\d{3} --> /,
   errors: /^DG_HANDSHAKE 401 Invalid credentials\. [0-9a-f-]{36}\n$/,
   // Results come as each file finishes, so in either order.
-  batch: /(?=[\s\S]*^done test\/fixtures\/speech\.wav \/tmp\/dgs-out\/test\/fixtures\/speech\.wav\.srt$)(?=[\s\S]*^done test\/fixtures\/speech\.mp3 )(?=[\s\S]*^failed test\/fixtures\/missing\.wav ENOENT)/m,
+  batch: new RegExp(
+    [
+      String.raw`(?=[\s\S]*^done test/fixtures/speech\.wav /tmp/dgs-out/test/fixtures/speech\.wav\.srt$)`,
+      String.raw`(?=[\s\S]*^done test/fixtures/speech\.mp3 )`,
+      String.raw`(?=[\s\S]*^failed test/fixtures/missing\.wav ENOENT)`,
+    ].join(''),
+    'm',
+  ),
   reconnect: /^[a-z]+ [a-z]+\n/,
 };
 
@@ -28,10 +38,24 @@ t.test('the README examples run', async (t) => {
   for (const { name, code } of examples) {
     const file = `${root}.readme-examples/${name}.mjs`;
     writeFileSync(file, code);
-    const run = spawnSync(process.execPath, [file], { cwd: root, encoding: 'utf8', timeout: 60_000, env: { ...process.env, DEEPGRAM_API_KEY: '' } });
+    const run = spawnSync(process.execPath, [file], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, DEEPGRAM_API_KEY: '' },
+    });
     t.equal(run.status, 0, `${name} exits 0 ${run.stderr}`);
-    if (name === 'reconnect') t.match(run.stderr, /reconnect 1 after 1006[\s\S]*7\.718313 s in all/, 'it reconnected and covered the whole file');
+    if (name === 'reconnect')
+      t.match(
+        run.stderr,
+        /reconnect 1 after 1006[\s\S]*7\.718313 s in all/,
+        'it reconnected and covered the whole file',
+      );
     t.match(run.stdout, expected[name], `${name} prints what it should`);
   }
-  t.match(readFileSync('/tmp/speech.vtt', 'utf8'), /^WEBVTT\n\n00:00:00\.\d{3} --> .*\n<v Speaker 0>/, 'the captions example wrote WebVTT');
+  t.match(
+    readFileSync('/tmp/speech.vtt', 'utf8'),
+    /^WEBVTT\n\n00:00:00\.\d{3} --> .*\n<v Speaker 0>/,
+    'the captions example wrote WebVTT',
+  );
 });

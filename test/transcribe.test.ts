@@ -14,10 +14,15 @@ const SCRIPT_WORDS = SCRIPT.toLowerCase().replace(/[.,]/g, '').split(/\s+/);
 
 t.test('every fixture, end to end: the right words, the query set from what is really sent', async (t) => {
   const queries: URLSearchParams[] = [];
-  const server = await serve(t, { script: (request) => (queries.push(new URL(request.url!, 'http://x').searchParams), SCRIPT) });
+  const server = await serve(t, {
+    script: (request) => (queries.push(new URL(request.url!, 'http://x').searchParams), SCRIPT),
+  });
   const expected: Record<string, SentFormat> = {
-    'speech.wav': { container: 'wav' }, 'speech.mp3': { container: 'mp3' }, 'speech.ogg': { container: 'ogg' },
-    'speech.webm': { container: 'webm' }, 'speech.flac': { container: 'flac' },
+    'speech.wav': { container: 'wav' },
+    'speech.mp3': { container: 'mp3' },
+    'speech.ogg': { container: 'ogg' },
+    'speech.webm': { container: 'webm' },
+    'speech.flac': { container: 'flac' },
     'speech.m4a': { encoding: 'linear16', sample_rate: 16000, channels: 1 },
   };
   for (const [name, format] of Object.entries(expected)) {
@@ -67,10 +72,19 @@ t.test('raw input is sent as declared; pace plays a file like a live source', as
 
 t.test('multichannel decoding keeps the channels apart', async (t) => {
   const server = await serve(t);
-  const transcriber = createTranscriber({ url: server.url, decode: 'always', channels: 2, query: { multichannel: true } });
+  const transcriber = createTranscriber({
+    url: server.url,
+    decode: 'always',
+    channels: 2,
+    query: { multichannel: true },
+  });
   const sink = collector();
   await pipeline(createReadStream(fixture('stereo.wav')), transcriber, sink);
-  const channels = new Set(sink.messages.filter((m) => m.type === 'Results').map((m) => (m as { channel_index: number[] }).channel_index.join('/')));
+  const channels = new Set(
+    sink.messages
+      .filter((m) => m.type === 'Results')
+      .map((m) => (m as { channel_index: number[] }).channel_index.join('/')),
+  );
   t.same([...channels].sort(), ['0/2', '1/2']);
 });
 
@@ -80,58 +94,92 @@ t.test('listen options refused while decoding: a stream error, and no FFmpeg lef
     const [error] = await once(transcriber, 'error');
     t.match(error, { code: 'DG_OPTIONS', message: /needs interim_results=true/ });
   }
-  await t.rejects(pipeline(createReadStream(fixture('speech.m4a')), createTranscriber({ url: 'ws://127.0.0.1:1', query: { utterance_end_ms: 1000 } }), collector()),
-    { code: 'DG_OPTIONS' }, 'the same when the probe finds audio that needs decoding');
+  await t.rejects(
+    pipeline(
+      createReadStream(fixture('speech.m4a')),
+      createTranscriber({ url: 'ws://127.0.0.1:1', query: { utterance_end_ms: 1000 } }),
+      collector(),
+    ),
+    { code: 'DG_OPTIONS' },
+    'the same when the probe finds audio that needs decoding',
+  );
   await new Promise((r) => setTimeout(r, 100));
   t.equal(ffmpegChildren(), 0);
 });
 
 t.test('errors travel through pipeline(): bad options, a refused key, undecodable input', async (t) => {
-  t.throws(() => createTranscriber({ query: { encoding: 'linear16' } as never }), { code: 'DG_OPTIONS', message: /set from the audio/ });
+  t.throws(() => createTranscriber({ query: { encoding: 'linear16' } as never }), {
+    code: 'DG_OPTIONS',
+    message: /set from the audio/,
+  });
   const server = await serve(t, { apiKey: 'k' });
-  await t.rejects(pipeline(createReadStream(fixture('speech.wav')), createTranscriber({ url: server.url, apiKey: 'no' }), collector()),
-    { code: 'DG_HANDSHAKE', status: 401 });
+  await t.rejects(
+    pipeline(
+      createReadStream(fixture('speech.wav')),
+      createTranscriber({ url: server.url, apiKey: 'no' }),
+      collector(),
+    ),
+    { code: 'DG_HANDSHAKE', status: 401 },
+  );
   const open = await serve(t);
-  await t.rejects(pipeline(createReadStream(fixture('speech.txt')), createTranscriber({ url: open.url }), collector()),
-    { message: /FFmpeg could not decode the input/ });
+  await t.rejects(
+    pipeline(createReadStream(fixture('speech.txt')), createTranscriber({ url: open.url }), collector()),
+    { message: /FFmpeg could not decode the input/ },
+  );
 });
 
 /** Folders the spool stage left in the temporary folder. */
 const spoolDirs = () => readdirSync(tmpdir()).filter((name) => name.startsWith('deepgram-stream-')).length;
 
-t.test('an MP4 with its index at the end (FFmpeg\'s and phones\' default) is decoded from a temporary file', async (t) => {
-  const server = await serve(t, { script: SCRIPT });
-  const before = spoolDirs();
-  for (const name of ['speech-index-at-end.m4a', 'speech-index-at-end.mp4']) {
-    const transcriber = createTranscriber({ url: server.url });
-    const sink = collector();
-    await pipeline(createReadStream(fixture(name)), transcriber, sink);
-    t.same(words(sink.messages), SCRIPT_WORDS.slice(0, words(sink.messages).length), `${name}: the script's words`);
-    t.ok(words(sink.messages).length >= 10, `${name}: ${words(sink.messages).length} words`);
-  }
-  t.equal(spoolDirs(), before, 'no temporary file left behind');
-  const bounded = createTranscriber({ url: server.url, spoolLimit: 10_000 });
-  await t.rejects(pipeline(createReadStream(fixture('speech-index-at-end.m4a')), bounded, collector()),
-    /index \(moov\) at the end.*larger than the 10000 bytes allowed/);
-  t.equal(spoolDirs(), before, 'nor after a refusal');
-});
+t.test(
+  "an MP4 with its index at the end (FFmpeg's and phones' default) is decoded from a temporary file",
+  async (t) => {
+    const server = await serve(t, { script: SCRIPT });
+    const before = spoolDirs();
+    for (const name of ['speech-index-at-end.m4a', 'speech-index-at-end.mp4']) {
+      const transcriber = createTranscriber({ url: server.url });
+      const sink = collector();
+      await pipeline(createReadStream(fixture(name)), transcriber, sink);
+      t.same(words(sink.messages), SCRIPT_WORDS.slice(0, words(sink.messages).length), `${name}: the script's words`);
+      t.ok(words(sink.messages).length >= 10, `${name}: ${words(sink.messages).length} words`);
+    }
+    t.equal(spoolDirs(), before, 'no temporary file left behind');
+    const bounded = createTranscriber({ url: server.url, spoolLimit: 10_000 });
+    await t.rejects(
+      pipeline(createReadStream(fixture('speech-index-at-end.m4a')), bounded, collector()),
+      /index \(moov\) at the end.*larger than the 10000 bytes allowed/,
+    );
+    t.equal(spoolDirs(), before, 'nor after a refusal');
+  },
+);
 
 t.test('no audio is an error, never an empty success: an empty input, a WAV header alone', async (t) => {
   const server = await serve(t);
   const empty = () => Readable.from([]);
-  for (const options of [{}, { decode: 'always' as const }, { raw: { encoding: 'linear16' as const, sample_rate: 16000 } }]) {
-    await t.rejects(pipeline(empty(), createTranscriber({ url: server.url, ...options }), collector()),
-      { code: 'DG_NO_AUDIO', message: /the input is empty \(0 bytes\)/ }, `empty input, ${JSON.stringify(options)}`);
+  for (const options of [
+    {},
+    { decode: 'always' as const },
+    { raw: { encoding: 'linear16' as const, sample_rate: 16000 } },
+  ]) {
+    await t.rejects(
+      pipeline(empty(), createTranscriber({ url: server.url, ...options }), collector()),
+      { code: 'DG_NO_AUDIO', message: /the input is empty \(0 bytes\)/ },
+      `empty input, ${JSON.stringify(options)}`,
+    );
   }
   const wav = readFileSync(fixture('speech.wav'));
   const header = wav.subarray(0, parseWavHeader(wav)!.dataOffset);
-  await t.rejects(pipeline(Readable.from([header]), createTranscriber({ url: server.url }), collector()),
-    { code: 'DG_NO_AUDIO', message: /holds no audio/ });
+  await t.rejects(pipeline(Readable.from([header]), createTranscriber({ url: server.url }), collector()), {
+    code: 'DG_NO_AUDIO',
+    message: /holds no audio/,
+  });
 });
 
-t.test('a decoder that makes no audio from input that was not empty fails in FFmpeg\'s words', async (t) => {
-  const error = await pipeline(createReadStream(fixture('speech-index-at-end.m4a')), createDecoder(), collector())
-    .then(() => undefined, (e: Error) => e);
+t.test("a decoder that makes no audio from input that was not empty fails in FFmpeg's words", async (t) => {
+  const error = await pipeline(createReadStream(fixture('speech-index-at-end.m4a')), createDecoder(), collector()).then(
+    () => undefined,
+    (e: Error) => e,
+  );
   t.match(error?.message, /FFmpeg decoded no audio from 53421 bytes of input: .*(Invalid data|Output file is empty)/);
 });
 
@@ -149,7 +197,10 @@ t.test('destroying the transcriber, or a failing stage after it, ends its sessio
     destroyed.destroy();
     t.same(await ended(), { connections: 0, ffmpeg: 0 }, `${name}: destroy() ends the session`);
     const failing = new Writable({ objectMode: true, write: (_m, _e, done) => done(new Error('the sink failed')) });
-    await t.rejects(pipeline(createReadStream(fixture(name)), createTranscriber({ url: server.url }), failing), /the sink failed/);
+    await t.rejects(
+      pipeline(createReadStream(fixture(name)), createTranscriber({ url: server.url }), failing),
+      /the sink failed/,
+    );
     t.same(await ended(), { connections: 0, ffmpeg: 0 }, `${name}: so does a stage after it failing`);
   }
 });

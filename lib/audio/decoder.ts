@@ -30,8 +30,23 @@ function counter(count: (bytes: number) => void): Transform {
 export function ffmpegDecoder(input: string, options: DecoderOptions, inputBytes: () => number): Duplex {
   exposeFfmpegToPrism();
   const ffmpeg = new prism.FFmpeg({
-    args: ['-hide_banner', '-loglevel', 'warning', '-nostdin', '-i', input, '-vn', '-f', 's16le', '-acodec', 'pcm_s16le',
-      '-ar', String(options.sampleRate ?? 16000), '-ac', String(options.channels ?? 1)],
+    args: [
+      '-hide_banner',
+      '-loglevel',
+      'warning',
+      '-nostdin',
+      '-i',
+      input,
+      '-vn',
+      '-f',
+      's16le',
+      '-acodec',
+      'pcm_s16le',
+      '-ar',
+      String(options.sampleRate ?? 16000),
+      '-ac',
+      String(options.channels ?? 1),
+    ],
   });
   const child = (ffmpeg as unknown as { process: ChildProcess }).process;
   let stderr = '';
@@ -47,10 +62,23 @@ export function ffmpegDecoder(input: string, options: DecoderOptions, inputBytes
     },
     flush(callback) {
       exited.then(([code]) => {
-        const words = [...new Set(stderr.trim().split('\n').map((l) => l.trim()).filter(Boolean))].slice(-2).join('; ');
-        if (code !== 0 && code !== null) callback(new Error(`FFmpeg could not decode the input: ${words || `exit code ${code}`}`));
+        const words = [
+          ...new Set(
+            stderr
+              .trim()
+              .split('\n')
+              .map((l) => l.trim())
+              .filter(Boolean),
+          ),
+        ]
+          .slice(-2)
+          .join('; ');
+        if (code !== 0 && code !== null)
+          callback(new Error(`FFmpeg could not decode the input: ${words || `exit code ${code}`}`));
         else if (bytesOut === 0 && inputBytes() > 0) {
-          callback(new Error(`FFmpeg decoded no audio from ${inputBytes()} bytes of input: ${words || 'it said nothing'}`));
+          callback(
+            new Error(`FFmpeg decoded no audio from ${inputBytes()} bytes of input: ${words || 'it said nothing'}`),
+          );
         } else callback();
       }, callback);
     },
@@ -65,5 +93,8 @@ export function ffmpegDecoder(input: string, options: DecoderOptions, inputBytes
  */
 export function createDecoder(options: DecoderOptions = {}): Duplex {
   let bytesIn = 0;
-  return new Pumpify(counter((n) => (bytesIn += n)), ffmpegDecoder('pipe:0', options, () => bytesIn));
+  return new Pumpify(
+    counter((n) => (bytesIn += n)),
+    ffmpegDecoder('pipe:0', options, () => bytesIn),
+  );
 }

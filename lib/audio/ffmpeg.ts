@@ -29,7 +29,9 @@ export function firstWorking(candidates: (string | undefined)[]): string {
   const found = candidates.find((candidate) => candidate && runs(candidate));
   if (found) return found;
   throw new Error(
-    'FFmpeg was not found: run `npm install @ffmpeg-installer/ffmpeg`, install it (`apt-get install ffmpeg`), or set FFMPEG_PATH to its binary');
+    'FFmpeg was not found: run `npm install @ffmpeg-installer/ffmpeg`, install it (`apt-get install ffmpeg`), or ' +
+      'set FFMPEG_PATH to its binary',
+  );
 }
 
 /**

@@ -15,7 +15,8 @@ export const pcmByteRate = (sampleRate: number, channels: number, bytesPerSample
 
 /** Re-chunks bytes into frames of one size; the last frame carries what is left. */
 export function createFramer(options: FramerOptions): Transform {
-  const size = options.frameBytes ??
+  const size =
+    options.frameBytes ??
     Math.round(((options.bytesPerSecond ?? pcmByteRate(16000, 1)) * (options.frameMs ?? 100)) / 1000);
   if (!(size > 0)) throw new RangeError('a frame must be at least one byte');
   let pending: Buffer[] = [];

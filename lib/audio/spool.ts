@@ -36,7 +36,13 @@ class SpooledDecoder extends Duplex {
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.#size += chunk.length;
     if (this.#size > this.#limit) {
-      callback(new Error(`this MP4 keeps its index (moov) at the end, so it is decoded from a temporary file, and it is larger than the ${this.#limit} bytes allowed for one: move the index to the front (ffmpeg -movflags +faststart) or raise spoolLimit`));
+      callback(
+        new Error(
+          `this MP4 keeps its index (moov) at the end, so it is decoded from a temporary file, and it is larger ` +
+            `than the ${this.#limit} bytes allowed for one: move the index to the front ` +
+            '(ffmpeg -movflags +faststart) or raise spoolLimit',
+        ),
+      );
       return;
     }
     if (!this.#file) {

@@ -45,6 +45,13 @@ export function parseWavHeader(buffer: Buffer): WavLayout | undefined {
  */
 export function isCuttablePcm(layout: WavLayout): boolean {
   const { format, bitsPerSample, channels, sampleRate, byteRate, blockAlign } = layout;
-  return (format === 1 || format === 3) && bitsPerSample % 8 === 0 && bitsPerSample > 0 && channels > 0 &&
-    blockAlign === channels * (bitsPerSample / 8) && byteRate === sampleRate * blockAlign && byteRate > 0;
+  return (
+    (format === 1 || format === 3) &&
+    bitsPerSample % 8 === 0 &&
+    bitsPerSample > 0 &&
+    channels > 0 &&
+    blockAlign === channels * (bitsPerSample / 8) &&
+    byteRate === sampleRate * blockAlign &&
+    byteRate > 0
+  );
 }

@@ -16,7 +16,9 @@ import { transcriptOf } from '../transcripts/results.js';
 import { atomically, formatter, FORMATS, type Format } from './outputs.js';
 
 export interface BatchOptions extends Omit<TranscriberOptions, 'signal'> {
-  /** Files transcribed at once. Default 10 (Deepgram allows 50 streams on pay-as-you-go, 100 and more on enterprise). */
+  /**
+   * Files transcribed at once. Default 10 (Deepgram allows 50 streams on pay-as-you-go, 100 and more on enterprise).
+   */
   concurrency?: number;
   /** Tries after the first, on 429, 5xx, 1011, dropped connections and timeouts. Default 3. */
   retries?: number;
@@ -92,9 +94,21 @@ async function open(input: string, signal?: AbortSignal): Promise<{ source: Read
  * the format to `sink` (or collect the transcript).
  */
 export async function transcribeOne(
-  input: string | Readable, sink: Writable | undefined, options: BatchOptions, attempt = 1,
+  input: string | Readable,
+  sink: Writable | undefined,
+  options: BatchOptions,
+  attempt = 1,
 ): Promise<Pick<FileResult, 'transcript' | 'metadata' | 'audioSeconds'>> {
-  const { format = 'json', signal, onProgress, concurrency: _c, retries: _r, backoff: _b, outDir: _o, ...transcriberOptions } = options;
+  const {
+    format = 'json',
+    signal,
+    onProgress,
+    concurrency: _c,
+    retries: _r,
+    backoff: _b,
+    outDir: _o,
+    ...transcriberOptions
+  } = options;
   const { source, size } = typeof input === 'string' ? await open(input, signal) : { source: input, size: undefined };
   const name = typeof input === 'string' ? input : '-';
   let bytesRead = 0;
@@ -103,7 +117,8 @@ export async function transcribeOne(
   let head: Buffer | undefined = Buffer.alloc(0);
   const { raw } = transcriberOptions;
   const rawRate = raw && rawLayout(raw)?.bytesPerSecond;
-  const report = () => onProgress?.({ input: name, bytesRead, bytesTotal: size, transcribedSeconds, audioTotal, attempt });
+  const report = () =>
+    onProgress?.({ input: name, bytesRead, bytesTotal: size, transcribedSeconds, audioTotal, attempt });
   const counter = new Transform({
     transform(chunk: Buffer, _e, done) {
       bytesRead += chunk.length;
@@ -133,9 +148,15 @@ export async function transcribeOne(
       report();
     }
   });
-  const out = sink ? [...formatter(format), sink] : [new Writable({ objectMode: true, write: (_m, _e, done) => done() })];
+  const out = sink
+    ? [...formatter(format), sink]
+    : [new Writable({ objectMode: true, write: (_m, _e, done) => done() })];
   await pipeline([source, counter, transcriber, ...out], { signal });
-  return { metadata, audioSeconds: metadata?.duration, ...(sink ? {} : { transcript: finals.filter(Boolean).join(' ') }) };
+  return {
+    metadata,
+    audioSeconds: metadata?.duration,
+    ...(sink ? {} : { transcript: finals.filter(Boolean).join(' ') }),
+  };
 }
 
 /**
@@ -143,7 +164,9 @@ export async function transcribeOne(
  * the file exists (a run that finished), else transcribed and written atomically (a crash leaves no half file).
  */
 export async function transcribeToFile(
-  input: string, options: BatchOptions & { outDir: string }, attempt = 1,
+  input: string,
+  options: BatchOptions & { outDir: string },
+  attempt = 1,
 ): Promise<Awaited<ReturnType<typeof transcribeOne>> & { output: string; skipped: boolean }> {
   const output = join(options.outDir, outputName(input, options.format ?? 'json'));
   if (existsSync(output)) return { output, skipped: true };
@@ -158,9 +181,17 @@ async function withRetries(input: string, options: BatchOptions): Promise<FileRe
   const { retries = 3, backoff = {}, outDir, signal } = options;
   for (let attempt = 1; ; attempt++) {
     try {
-      if (!outDir) return { input, status: 'done', attempts: attempt, ...(await transcribeOne(input, undefined, options, attempt)) };
+      if (!outDir)
+        return {
+          input,
+          status: 'done',
+          attempts: attempt,
+          ...(await transcribeOne(input, undefined, options, attempt)),
+        };
       const { skipped, ...result } = await transcribeToFile(input, { ...options, outDir }, attempt);
-      return skipped ? { input, status: 'skipped', output: result.output, attempts: 0 } : { input, status: 'done', attempts: attempt, ...result };
+      return skipped
+        ? { input, status: 'skipped', output: result.output, attempts: 0 }
+        : { input, status: 'done', attempts: attempt, ...result };
     } catch (error) {
       if (signal?.aborted || attempt > retries || !isRetryable(error)) {
         return { input, status: 'failed', attempts: attempt, error: error as Error };
@@ -176,7 +207,8 @@ async function withRetries(input: string, options: BatchOptions): Promise<FileRe
  * as it finishes. Failures are results too; only an abort ends the iteration early.
  */
 export async function* transcribeMany(
-  inputs: Iterable<string> | AsyncIterable<string>, options: BatchOptions = {},
+  inputs: Iterable<string> | AsyncIterable<string>,
+  options: BatchOptions = {},
 ): AsyncGenerator<FileResult> {
   const concurrency = Math.max(1, options.concurrency ?? 10);
   // Breaking out of the loop, or an input iterator that throws, stops the jobs in flight: none outlives the loop.
@@ -198,7 +230,10 @@ export async function* transcribeMany(
           break;
         }
         const id = next++;
-        running.set(id, withRetries(item.value, jobOptions).then((result) => [id, result]));
+        running.set(
+          id,
+          withRetries(item.value, jobOptions).then((result) => [id, result]),
+        );
       }
       if (running.size === 0) return;
       const [id, result] = await Promise.race(running.values());

@@ -16,19 +16,31 @@ export type Format = keyof typeof FORMATS;
 /** The stages that turn server messages into a format's text. */
 export function formatter(format: Format): Duplex[] {
   switch (format) {
-    case 'text': return [utterances(), toText()];
-    case 'ndjson': return [toNdjson()];
-    case 'srt': return [toSrt()];
-    case 'vtt': return [toVtt()];
+    case 'text':
+      return [utterances(), toText()];
+    case 'ndjson':
+      return [toNdjson()];
+    case 'srt':
+      return [toSrt()];
+    case 'vtt':
+      return [toVtt()];
     case 'json': {
       // One document: the whole transcript, the Metadata, and every final.
       const results: ResultsMessage[] = [];
       let metadata: MetadataMessage | undefined;
-      return [mapObjects<ServerMessage, string>((m) => {
-        if (isMetadata(m)) metadata = m;
-        else if (isFinal(m)) results.push(m);
-        return undefined;
-      }, () => [`${JSON.stringify({ transcript: results.map(transcriptOf).filter(Boolean).join(' '), metadata, results }, null, 2)}\n`])];
+      return [
+        mapObjects<ServerMessage, string>(
+          (m) => {
+            if (isMetadata(m)) metadata = m;
+            else if (isFinal(m)) results.push(m);
+            return undefined;
+          },
+          () => {
+            const transcript = results.map(transcriptOf).filter(Boolean).join(' ');
+            return [`${JSON.stringify({ transcript, metadata, results }, null, 2)}\n`];
+          },
+        ),
+      ];
     }
   }
 }

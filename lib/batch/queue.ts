@@ -29,13 +29,17 @@ const REDIS_WAIT_MS = 5000;
  */
 export async function connectRedis(redis = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'): Promise<Redis> {
   const connection = new Redis(redis, {
-    maxRetriesPerRequest: null, lazyConnect: true, connectTimeout: REDIS_WAIT_MS,
+    maxRetriesPerRequest: null,
+    lazyConnect: true,
+    connectTimeout: REDIS_WAIT_MS,
     retryStrategy: (times) => (times > 3 ? null : 200 * times),
   });
   let last: Error | undefined;
   connection.on('error', (error: Error) => (last = error));
   const answered = connection.connect().then(() => connection.ping());
-  const timer = new Promise<never>((_, reject) => setTimeout(() => reject(last ?? new Error('no answer')), REDIS_WAIT_MS).unref());
+  const timer = new Promise<never>((_, reject) =>
+    setTimeout(() => reject(last ?? new Error('no answer')), REDIS_WAIT_MS).unref(),
+  );
   try {
     await Promise.race([answered, timer]);
   } catch (error) {
@@ -48,14 +52,17 @@ export async function connectRedis(redis = process.env.REDIS_URL ?? 'redis://127
 }
 
 /** Adds inputs (paths or URLs); an input already queued is not added twice. Says how many were new. */
-export async function enqueue(inputs: string[], options: QueueOptions & {
-  /** Tries per input, kept by the queue. Default 5. */
-  attempts?: number;
-  /** First backoff in ms, doubling. Default 1000. */
-  backoff?: number;
-  /** Jobs at once across every worker: the account's concurrent-stream limit. */
-  limit?: number;
-} = {}): Promise<{ added: number; existing: number }> {
+export async function enqueue(
+  inputs: string[],
+  options: QueueOptions & {
+    /** Tries per input, kept by the queue. Default 5. */
+    attempts?: number;
+    /** First backoff in ms, doubling. Default 1000. */
+    backoff?: number;
+    /** Jobs at once across every worker: the account's concurrent-stream limit. */
+    limit?: number;
+  } = {},
+): Promise<{ added: number; existing: number }> {
   const connection = await connectRedis(options.redis);
   const queue = new Queue(options.queue ?? DEFAULT_QUEUE, { connection });
   try {
@@ -63,17 +70,19 @@ export async function enqueue(inputs: string[], options: QueueOptions & {
     const unique = [...new Set(inputs)];
     const known = await Promise.all(unique.map((input) => queue.getJob(jobId(input))));
     const fresh = unique.filter((_, i) => known[i] === undefined);
-    await queue.addBulk(fresh.map((input) => ({
-      name: 'transcribe',
-      data: { input },
-      opts: {
-        jobId: jobId(input),
-        attempts: options.attempts ?? 5,
-        backoff: { type: 'exponential', delay: options.backoff ?? 1000 },
-        removeOnComplete: false,
-        removeOnFail: false,
-      },
-    })));
+    await queue.addBulk(
+      fresh.map((input) => ({
+        name: 'transcribe',
+        data: { input },
+        opts: {
+          jobId: jobId(input),
+          attempts: options.attempts ?? 5,
+          backoff: { type: 'exponential', delay: options.backoff ?? 1000 },
+          removeOnComplete: false,
+          removeOnFail: false,
+        },
+      })),
+    );
     return { added: fresh.length, existing: unique.length - fresh.length };
   } finally {
     await queue.close();
@@ -86,19 +95,28 @@ const jobId = (input: string) => createHash('sha256').update(input).digest('hex'
 
 /** A worker that transcribes queued inputs into `outDir`; failures that cannot improve are not retried. */
 export async function startWorker(
-  options: QueueOptions & BatchOptions & { outDir: string; /** One made by `connectRedis`, else made here. */ connection?: Redis },
+  options: QueueOptions &
+    BatchOptions & { outDir: string; /** One made by `connectRedis`, else made here. */ connection?: Redis },
 ): Promise<Worker<{ input: string }, JobResult>> {
-  const connection = options.connection ?? await connectRedis(options.redis);
+  const connection = options.connection ?? (await connectRedis(options.redis));
   const format = options.format ?? 'json';
-  const worker = new Worker<{ input: string }, JobResult>(options.queue ?? DEFAULT_QUEUE, async (job: Job<{ input: string }>) => {
-    try {
-      const { output, skipped, audioSeconds } = await transcribeToFile(job.data.input, { ...options, format }, job.attemptsMade + 1);
-      return { output, skipped, audioSeconds };
-    } catch (error) {
-      if (!isRetryable(error)) throw new UnrecoverableError((error as Error).message);
-      throw error;
-    }
-  }, { connection, concurrency: options.concurrency ?? 10 });
+  const worker = new Worker<{ input: string }, JobResult>(
+    options.queue ?? DEFAULT_QUEUE,
+    async (job: Job<{ input: string }>) => {
+      try {
+        const { output, skipped, audioSeconds } = await transcribeToFile(
+          job.data.input,
+          { ...options, format },
+          job.attemptsMade + 1,
+        );
+        return { output, skipped, audioSeconds };
+      } catch (error) {
+        if (!isRetryable(error)) throw new UnrecoverableError((error as Error).message);
+        throw error;
+      }
+    },
+    { connection, concurrency: options.concurrency ?? 10 },
+  );
   worker.on('closed', () => connection.disconnect());
   return worker;
 }

@@ -14,9 +14,13 @@ export interface Command {
 }
 
 /** Parses `args` against the command's table; `--help` is every command's. */
-export function parse(command: Command, args: string[]): { values: Record<string, unknown>; positionals: string[]; help: boolean } {
+export function parse(
+  command: Command,
+  args: string[],
+): { values: Record<string, unknown>; positionals: string[]; help: boolean } {
   const parsed = parseArgs({
-    args, allowPositionals: command.positionals ?? false,
+    args,
+    allowPositionals: command.positionals ?? false,
     options: { ...command.options, help: { type: 'boolean', short: 'h' } },
   });
   return { values: parsed.values, positionals: parsed.positionals, help: parsed.values.help === true };
@@ -43,12 +47,17 @@ export function positive(values: Record<string, unknown>, name: string): number 
   const value = text(values, name);
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} takes a number above 0, not "${value}"`);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
+    throw new UsageError(`--${name} takes a number above 0, not "${value}"`);
   return n;
 }
 
 /** One of `choices`, or undefined when the flag is absent. */
-export function oneOf<T extends string>(values: Record<string, unknown>, name: string, choices: readonly T[]): T | undefined {
+export function oneOf<T extends string>(
+  values: Record<string, unknown>,
+  name: string,
+  choices: readonly T[],
+): T | undefined {
   const value = text(values, name);
   if (value === undefined) return undefined;
   const chosen = choices.find((choice) => choice === value);

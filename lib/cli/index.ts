@@ -18,7 +18,9 @@ const COMMANDS: Record<string, { command: Command; run: (args: string[], io: Cli
 };
 
 const USAGE = `Usage:
-${Object.values(COMMANDS).map(({ command }) => `  ${command.usage.split('\n')[0]}`).join('\n')}
+${Object.values(COMMANDS)
+  .map(({ command }) => `  ${command.usage.split('\n')[0]}`)
+  .join('\n')}
   deepgram-stream --version
 
 'deepgram-stream COMMAND --help' lists a command's options. With no key (DEEPGRAM_API_KEY or --api-key) and no
@@ -36,8 +38,8 @@ export async function main(argv: string[], io: CliIo = PROCESS_IO): Promise<numb
   const entry = name === undefined ? undefined : COMMANDS[name];
   try {
     if (entry) return await entry.run(rest, io);
-    if (name === undefined || name === '--help' || name === '-h') return io.stdout.write(`${USAGE}\n`), 0;
-    if (name === '--version' || name === '-v') return io.stdout.write(`${version()}\n`), 0;
+    if (name === undefined || name === '--help' || name === '-h') return (io.stdout.write(`${USAGE}\n`), 0);
+    if (name === '--version' || name === '-v') return (io.stdout.write(`${version()}\n`), 0);
     throw new UsageError(`unknown command "${name}"`);
   } catch (error) {
     const usage = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');

@@ -14,15 +14,18 @@ export interface CliIo {
 
 /** The first SIGINT or SIGTERM; a second one exits at once, for a stop that is taking too long. */
 export function stopRequested(io: CliIo): Promise<void> {
-  return io.stop ?? new Promise<void>((resolve) => {
-    const first = () => {
-      process.off('SIGINT', first);
-      process.off('SIGTERM', first);
-      process.once('SIGINT', () => process.exit(130));
-      process.once('SIGTERM', () => process.exit(143));
-      resolve();
-    };
-    process.on('SIGINT', first);
-    process.on('SIGTERM', first);
-  });
+  return (
+    io.stop ??
+    new Promise<void>((resolve) => {
+      const first = () => {
+        process.off('SIGINT', first);
+        process.off('SIGTERM', first);
+        process.once('SIGINT', () => process.exit(130));
+        process.once('SIGTERM', () => process.exit(143));
+        resolve();
+      };
+      process.on('SIGINT', first);
+      process.on('SIGTERM', first);
+    })
+  );
 }

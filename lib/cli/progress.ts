@@ -8,8 +8,7 @@ function share(p: Progress): number {
   return p.bytesTotal ? Math.min(0.99, p.bytesRead / p.bytesTotal) : 0;
 }
 
-const clock = (seconds: number) =>
-  `${Math.floor(seconds / 60)}:${String(Math.floor(seconds % 60)).padStart(2, '0')}`;
+const clock = (seconds: number) => `${Math.floor(seconds / 60)}:${String(Math.floor(seconds % 60)).padStart(2, '0')}`;
 
 export function progressView(stderr: NodeJS.WritableStream & { columns?: number }, total: number) {
   const active = new Map<string, Progress>();
@@ -25,7 +24,8 @@ export function progressView(stderr: NodeJS.WritableStream & { columns?: number 
     const lines = [...active.values()].map((p) => {
       const part = share(p);
       const bar = '#'.repeat(Math.round(part * width)).padEnd(width, '-');
-      const audio = p.audioTotal ? `${p.transcribedSeconds.toFixed(1)}/${p.audioTotal.toFixed(1)} s`
+      const audio = p.audioTotal
+        ? `${p.transcribedSeconds.toFixed(1)}/${p.audioTotal.toFixed(1)} s`
         : `${p.transcribedSeconds.toFixed(1)} s`;
       return `${p.input.slice(-30).padEnd(30)} [${bar}] ${String(Math.round(part * 100)).padStart(3)}% ${audio}`;
     });

@@ -27,22 +27,27 @@ export const WORKER: Command = {
 
 export async function enqueueCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals, help } = parse(ENQUEUE, args);
-  if (help) return io.stdout.write(`Usage: ${ENQUEUE.usage}\n`), 0;
+  if (help) return (io.stdout.write(`Usage: ${ENQUEUE.usage}\n`), 0);
   if (positionals.length === 0) throw new UsageError('name at least one file or URL to queue');
   const options = {
-    redis: text(values, 'redis'), queue: text(values, 'queue'), attempts: integer(values, 'attempts'),
-    backoff: integer(values, 'backoff', 0), limit: integer(values, 'limit'),
+    redis: text(values, 'redis'),
+    queue: text(values, 'queue'),
+    attempts: integer(values, 'attempts'),
+    backoff: integer(values, 'backoff', 0),
+    limit: integer(values, 'limit'),
   };
   const { enqueue } = await import('../batch/queue.js');
   const { added, existing } = await enqueue(positionals, options);
-  io.stdout.write(`deepgram-stream: queued ${added} input${added === 1 ? '' : 's'}` +
-    `${existing > 0 ? `; ${existing} already queued, left as ${existing === 1 ? 'it was' : 'they were'}` : ''}\n`);
+  io.stdout.write(
+    `deepgram-stream: queued ${added} input${added === 1 ? '' : 's'}` +
+      `${existing > 0 ? `; ${existing} already queued, left as ${existing === 1 ? 'it was' : 'they were'}` : ''}\n`,
+  );
   return 0;
 }
 
 export async function workerCommand(args: string[], io: CliIo): Promise<number> {
   const { values, help } = parse(WORKER, args);
-  if (help) return io.stdout.write(`Usage: ${WORKER.usage}\n`), 0;
+  if (help) return (io.stdout.write(`Usage: ${WORKER.usage}\n`), 0);
   const outDir = text(values, 'out');
   if (!outDir) throw new UsageError('a worker needs --out DIR for its outputs');
   const { local, ...options } = transcriptionFlags(values, 'json');
@@ -50,8 +55,16 @@ export async function workerCommand(args: string[], io: CliIo): Promise<number> 
   const connection = await connectRedis(text(values, 'redis')); // first: with Redis down, nothing else starts
   const server = local ? await localServer(io) : undefined;
   try {
-    const running = await startWorker({ ...options, url: server?.url ?? options.url, outDir, connection, queue: text(values, 'queue') });
-    running.on('completed', (job, result) => io.stdout.write(`${result.skipped ? 'skipped' : 'done'} ${job.data.input} -> ${result.output}\n`));
+    const running = await startWorker({
+      ...options,
+      url: server?.url ?? options.url,
+      outDir,
+      connection,
+      queue: text(values, 'queue'),
+    });
+    running.on('completed', (job, result) =>
+      io.stdout.write(`${result.skipped ? 'skipped' : 'done'} ${job.data.input} -> ${result.output}\n`),
+    );
     running.on('failed', (job, error) => io.stderr.write(`deepgram-stream: ${job?.data.input}: ${error.message}\n`));
     io.stdout.write(`deepgram-stream: worker on queue ${text(values, 'queue') ?? 'deepgram-stream'}\n`);
     await stopRequested(io);

@@ -6,8 +6,12 @@ import { stopRequested, type CliIo } from './io.js';
 
 export const SERVE: Command = {
   options: {
-    port: { type: 'string' }, host: { type: 'string' }, 'api-key': { type: 'string' }, script: { type: 'string' },
-    'realtime-factor': { type: 'string' }, 'inactivity-timeout': { type: 'string' },
+    port: { type: 'string' },
+    host: { type: 'string' },
+    'api-key': { type: 'string' },
+    script: { type: 'string' },
+    'realtime-factor': { type: 'string' },
+    'inactivity-timeout': { type: 'string' },
   },
   usage: `deepgram-stream serve [options]
 
@@ -20,14 +24,16 @@ export const SERVE: Command = {
 
 export async function serve(args: string[], io: CliIo): Promise<number> {
   const { values, help } = parse(SERVE, args);
-  if (help) return io.stdout.write(`Usage: ${SERVE.usage}\n`), 0;
+  if (help) return (io.stdout.write(`Usage: ${SERVE.usage}\n`), 0);
   const factor = text(values, 'realtime-factor');
   const scriptFile = text(values, 'script');
   if (scriptFile !== undefined && !scriptFile) throw new UsageError('--script takes a file');
   const server = await startServer({
-    port: integer(values, 'port', 0) ?? 8080, host: text(values, 'host') ?? '127.0.0.1', apiKey: text(values, 'api-key'),
+    port: integer(values, 'port', 0) ?? 8080,
+    host: text(values, 'host') ?? '127.0.0.1',
+    apiKey: text(values, 'api-key'),
     script: scriptFile ? readFileSync(scriptFile, 'utf8') : undefined,
-    realtimeFactor: factor === 'off' ? false : positive(values, 'realtime-factor') ?? 1.25,
+    realtimeFactor: factor === 'off' ? false : (positive(values, 'realtime-factor') ?? 1.25),
     inactivityTimeout: integer(values, 'inactivity-timeout'),
   });
   io.stdout.write(`deepgram-stream: local /v1/listen server on ${server.url} (its words are synthetic)\n`);

@@ -14,14 +14,25 @@ import { progressView } from './progress.js';
 const RAW_FLAGS = ['encoding', 'sample_rate', 'channels'];
 
 /** Every /v1/listen parameter is a flag of its own name. */
-const QUERY_OPTIONS: Options = Object.fromEntries(Object.entries(QUERY_PARAMS).map(([name, kind]) =>
-  [name, kind === 'flag' ? { type: 'boolean' } : { type: 'string', multiple: kind === 'repeatable' }]));
+const QUERY_OPTIONS: Options = Object.fromEntries(
+  Object.entries(QUERY_PARAMS).map(([name, kind]) => [
+    name,
+    kind === 'flag' ? { type: 'boolean' } : { type: 'string', multiple: kind === 'repeatable' },
+  ]),
+);
 
 /** The flags of a transcription, shared by `transcribe` and `worker`. */
 export const LISTEN_OPTIONS: Options = {
-  format: { type: 'string' }, local: { type: 'boolean' }, url: { type: 'string' }, 'api-key': { type: 'string' },
-  'allow-insecure': { type: 'boolean' }, decode: { type: 'string' }, pace: { type: 'string' },
-  concurrency: { type: 'string' }, retries: { type: 'string' }, ...QUERY_OPTIONS,
+  format: { type: 'string' },
+  local: { type: 'boolean' },
+  url: { type: 'string' },
+  'api-key': { type: 'string' },
+  'allow-insecure': { type: 'boolean' },
+  decode: { type: 'string' },
+  pace: { type: 'string' },
+  concurrency: { type: 'string' },
+  retries: { type: 'string' },
+  ...QUERY_OPTIONS,
 };
 
 export const TRANSCRIBE: Command = {
@@ -41,23 +52,37 @@ export const TRANSCRIBE: Command = {
 };
 
 /** The transcription the flags ask for, checked before anything starts. */
-export function transcriptionFlags(values: Record<string, unknown>, defaultFormat: Format): BatchOptions & { local: boolean } {
+export function transcriptionFlags(
+  values: Record<string, unknown>,
+  defaultFormat: Format,
+): BatchOptions & { local: boolean } {
   const query: Record<string, unknown> = {};
-  for (const name of Object.keys(QUERY_PARAMS)) if (!RAW_FLAGS.includes(name) && values[name] !== undefined) query[name] = values[name];
+  for (const name of Object.keys(QUERY_PARAMS))
+    if (!RAW_FLAGS.includes(name) && values[name] !== undefined) query[name] = values[name];
   const encoding = text(values, 'encoding');
   let raw: BatchOptions['raw'];
   if (encoding !== undefined) {
-    if (!isRawEncoding(encoding)) throw new UsageError(`--encoding takes linear16, linear32, mulaw or alaw for headerless audio, not "${encoding}"; leave it out for containers`);
+    if (!isRawEncoding(encoding))
+      throw new UsageError(
+        `--encoding takes linear16, linear32, mulaw or alaw for headerless audio, not "${encoding}"; leave it out ` +
+          `for containers`,
+      );
     const sampleRate = integer(values, 'sample_rate');
-    if (sampleRate === undefined) throw new UsageError('--encoding needs --sample_rate, the audio\'s rate in Hz');
+    if (sampleRate === undefined) throw new UsageError("--encoding needs --sample_rate, the audio's rate in Hz");
     raw = { encoding, sample_rate: sampleRate, channels: integer(values, 'channels') };
   } else if (values.sample_rate !== undefined || values.channels !== undefined) {
-    throw new UsageError('--sample_rate and --channels describe headerless audio: give --encoding too (containers carry their own)');
+    throw new UsageError(
+      '--sample_rate and --channels describe headerless audio: give --encoding too (containers carry their own)',
+    );
   }
   const apiKey = text(values, 'api-key') ?? process.env.DEEPGRAM_API_KEY;
   const url = text(values, 'url');
   return {
-    query: query as ListenQuery, raw, apiKey, url, allowInsecure: values['allow-insecure'] === true,
+    query: query as ListenQuery,
+    raw,
+    apiKey,
+    url,
+    allowInsecure: values['allow-insecure'] === true,
     local: values.local === true || (!apiKey && !url),
     format: oneOf(values, 'format', Object.keys(FORMATS) as Format[]) ?? defaultFormat,
     decode: oneOf(values, 'decode', ['auto', 'always'] as const),
@@ -69,7 +94,10 @@ export function transcriptionFlags(values: Record<string, unknown>, defaultForma
 
 /** The embedded local server, said out loud, for a run with no key and no URL. */
 export async function localServer(io: CliIo, script?: string): Promise<LocalServer> {
-  io.stderr.write('deepgram-stream: no Deepgram key, so using the embedded local server: its words are synthetic, not recognized speech\n');
+  io.stderr.write(
+    'deepgram-stream: no Deepgram key, so using the embedded local server: its words are synthetic, not recognized ' +
+      'speech\n',
+  );
   return startServer({ realtimeFactor: false, script });
 }
 
@@ -82,14 +110,20 @@ function sidecarScript(file: string): string | undefined {
 
 export async function transcribe(args: string[], io: CliIo): Promise<number> {
   const { values, positionals, help } = parse(TRANSCRIBE, args);
-  if (help) return io.stdout.write(`Usage: ${TRANSCRIBE.usage}\n`), 0;
+  if (help) return (io.stdout.write(`Usage: ${TRANSCRIBE.usage}\n`), 0);
   if (positionals.length === 0) throw new UsageError('name at least one file, or - for standard input');
   const outDir = text(values, 'out');
   if (positionals.length > 1 && !outDir) throw new UsageError('several files need --out DIR for their outputs');
-  if (outDir && positionals.includes('-')) throw new UsageError('- (standard input) goes to standard output: leave out --out');
+  if (outDir && positionals.includes('-'))
+    throw new UsageError('- (standard input) goes to standard output: leave out --out');
   const { local, ...options } = transcriptionFlags(values, 'text');
   // One file may bring its script beside it (FILE.txt); with several, the words come from the audio itself.
-  const server = local ? await localServer(io, positionals.length === 1 && positionals[0] !== '-' ? sidecarScript(positionals[0]) : undefined) : undefined;
+  const server = local
+    ? await localServer(
+        io,
+        positionals.length === 1 && positionals[0] !== '-' ? sidecarScript(positionals[0]) : undefined,
+      )
+    : undefined;
   try {
     const run = { ...options, url: server?.url ?? options.url };
     return outDir ? await toFolder(positionals, { ...run, outDir }, io) : await toStdout(positionals[0], run, io);
@@ -112,8 +146,12 @@ async function toFolder(inputs: string[], options: BatchOptions, io: CliIo): Pro
   }
   view?.close();
   const wall = (performance.now() - started) / 1000;
-  io.stderr.write(`deepgram-stream: ${inputs.length} files (${counts.done} done, ${counts.skipped} skipped, ${counts.failed} failed), ` +
-    `${(audioSeconds / 3600).toFixed(3)} audio hours in ${wall.toFixed(1)} s, ${(audioSeconds / wall).toFixed(1)}x real time\n`);
+  io.stderr.write(
+    `deepgram-stream: ${inputs.length} files (${counts.done} done, ${counts.skipped} skipped, ${counts.failed} ` +
+      `failed), ` +
+      `${(audioSeconds / 3600).toFixed(3)} audio hours in ${wall.toFixed(1)} s, ` +
+      `${(audioSeconds / wall).toFixed(1)}x real time\n`,
+  );
   return counts.failed > 0 ? 1 : 0;
 }
 

@@ -35,21 +35,30 @@ export function endpoint(options: ConnectionOptions, path: string, query: URLSea
     throw new DeepgramError('DG_OPTIONS', `url must be ws:// or wss://, not ${url.protocol}`);
   }
   if (url.protocol === 'ws:' && !LOOPBACK.test(url.hostname) && !options.allowInsecure) {
-    throw new DeepgramError('DG_OPTIONS',
-      `ws:// to ${url.hostname} would send the key in clear: use wss://, or set allowInsecure: true (--allow-insecure on the command line)`);
+    throw new DeepgramError(
+      'DG_OPTIONS',
+      `ws:// to ${url.hostname} would send the key in clear: use wss://, or set allowInsecure: true ` +
+        `(--allow-insecure on the command line)`,
+    );
   }
   if (!url.pathname.endsWith(path)) url.pathname = `${url.pathname.replace(/\/$/, '')}${path}`;
   url.search = query.toString();
   const key = options.apiKey ?? process.env.DEEPGRAM_API_KEY;
   const authorization = options.accessToken ? `Bearer ${options.accessToken}` : key ? `Token ${key}` : undefined;
   if (authorization === undefined && options.url === undefined) {
-    throw new DeepgramError('DG_OPTIONS',
-      'no Deepgram key: set DEEPGRAM_API_KEY, or pass apiKey or accessToken; for a local or self-hosted server, pass its url');
+    throw new DeepgramError(
+      'DG_OPTIONS',
+      'no Deepgram key: set DEEPGRAM_API_KEY, or pass apiKey or accessToken; for a local or self-hosted server, ' +
+        'pass its url',
+    );
   }
   // Node would refuse it in the header with a bare ERR_INVALID_CHAR; a key read from a file often ends in \n.
   if (authorization !== undefined && /[^\t\x20-\x7e\x80-\xff]/.test(authorization)) {
-    throw new DeepgramError('DG_OPTIONS', 'the API key or access token holds a line break or a control character: ' +
-      'trim it (a key read from a file often ends in a newline)');
+    throw new DeepgramError(
+      'DG_OPTIONS',
+      'the API key or access token holds a line break or a control character: ' +
+        'trim it (a key read from a file often ends in a newline)',
+    );
   }
   return { url: url.toString(), authorization };
 }
@@ -67,18 +76,30 @@ export interface SocketEvents {
 }
 
 export function dial({ url, authorization }: Endpoint, events: SocketEvents): WebSocket {
-  const ws = new WebSocket(url, { headers: authorization ? { Authorization: authorization } : {}, perMessageDeflate: false });
-  const guard = <A extends unknown[]>(handler: (...args: A) => void) => (...args: A) => events.current() && handler(...args);
+  const ws = new WebSocket(url, {
+    headers: authorization ? { Authorization: authorization } : {},
+    perMessageDeflate: false,
+  });
+  const guard =
+    <A extends unknown[]>(handler: (...args: A) => void) =>
+    (...args: A) =>
+      events.current() && handler(...args);
   ws.on('upgrade', guard(events.upgrade));
-  ws.on('unexpected-response', guard((req: { destroy(): void }, res: IncomingMessage) => {
-    refusal(res).then((error) => {
-      req.destroy();
-      if (events.current()) events.refused(error);
-    });
-  }));
+  ws.on(
+    'unexpected-response',
+    guard((req: { destroy(): void }, res: IncomingMessage) => {
+      refusal(res).then((error) => {
+        req.destroy();
+        if (events.current()) events.refused(error);
+      });
+    }),
+  );
   ws.on('open', guard(events.open));
   ws.on('message', guard(events.message));
-  ws.on('close', guard((code: number, reason: Buffer) => events.close(code, reason.toString())));
+  ws.on(
+    'close',
+    guard((code: number, reason: Buffer) => events.close(code, reason.toString())),
+  );
   ws.on('error', guard(events.error));
   return ws;
 }
@@ -103,9 +124,13 @@ export function refusal(res: IncomingMessage): Promise<DeepgramError> {
       const requestId = header(res, 'dg-request-id');
       const body = Buffer.concat(chunks).toString('utf8').slice(0, 65536);
       const what = dgError ?? (body || res.statusMessage || 'no reason given');
-      resolve(new DeepgramError('DG_HANDSHAKE',
-        `Deepgram refused the connection: ${status} ${what}${requestId ? ` (request ${requestId})` : ''}`,
-        { status, dgError, requestId, body }));
+      resolve(
+        new DeepgramError(
+          'DG_HANDSHAKE',
+          `Deepgram refused the connection: ${status} ${what}${requestId ? ` (request ${requestId})` : ''}`,
+          { status, dgError, requestId, body },
+        ),
+      );
     };
     res.once('end', settle);
     res.once('error', settle);
@@ -114,7 +139,9 @@ export function refusal(res: IncomingMessage): Promise<DeepgramError> {
 
 /** A close other than a clean one, as an error that says the code, the reason and what Deepgram means by them. */
 export function closeError(code: number, reason: string, fields: Partial<DeepgramError>, then = ''): DeepgramError {
-  return new DeepgramError('DG_CLOSE',
+  return new DeepgramError(
+    'DG_CLOSE',
     `Deepgram closed the session with ${code}${reason ? ` "${reason}"` : ''}${then}: ${describeClose(code, reason)}`,
-    { closeCode: code, closeReason: reason, ...fields });
+    { closeCode: code, closeReason: reason, ...fields },
+  );
 }

@@ -19,7 +19,8 @@ export class ControlQueue {
 
   /** The frames due now that `sent` bytes have gone out, in order. */
   *due(sent: number): Generator<string> {
-    while (this.#head < this.#queue.length && this.#queue[this.#head].after <= sent) yield this.#queue[this.#head++].text;
+    while (this.#head < this.#queue.length && this.#queue[this.#head].after <= sent)
+      yield this.#queue[this.#head++].text;
     if (this.#head === this.#queue.length) this.clear();
   }
 

@@ -1,5 +1,7 @@
-// The socket under a listen stream, and its replacements: dials, times the upgrade out, says what a refusal or an
-// abnormal close means and, with the reconnect layer, dials again after a drop, replaying what it must.
+// The socket under a listen stream, and its replacements: dials, times the upgrade out, turns frames into valid
+// messages, holds Metadata until the close code says what it means, says what a refusal or an abnormal close means
+// and, with the reconnect layer, dials again after a drop, replaying what it must. After CloseStream it gives the
+// server `closeTimeout` ms of reading time to speak.
 import { debuglog } from 'node:util';
 import type WebSocket from 'ws';
 import { DeepgramError } from './errors.js';
@@ -7,7 +9,8 @@ import { closeError, dial, header } from './connection.js';
 import { retryableStatus } from './retry.js';
 import type { ListenSettings } from './options.js';
 import type { ReconnectEvent } from './reconnect.js';
-import type { MetadataMessage } from '../protocol/messages.js';
+import { CLOSE_NORMAL, type MetadataMessage, type ServerMessage } from '../protocol/messages.js';
+import { isMetadata, parseServerMessage } from '../protocol/guards.js';
 
 /** `NODE_DEBUG=deepgram-stream` shows connects, closes and reconnects (never the key). */
 export const debug = debuglog('deepgram-stream');
@@ -15,8 +18,10 @@ export const debug = debuglog('deepgram-stream');
 export interface LinkEvents {
   /** A socket is open; `again` after a reconnect, once the replayed audio has been sent. */
   open(again: boolean): void;
-  message(data: Buffer, isBinary: boolean): void;
-  close(code: number, reason: string): void;
+  /** A valid message other than Metadata. */
+  message(message: ServerMessage): void;
+  /** The server closed cleanly, after this Metadata. */
+  end(metadata: MetadataMessage | undefined): void;
   /** The link is lost for good: the stream fails with this. */
   failed(error: Error): void;
   reconnect(event: ReconnectEvent): void;
@@ -29,11 +34,15 @@ export class Link {
   readonly #retired = new WeakSet<WebSocket>();
   #ws!: WebSocket;
   #requestId?: string;
+  /** Metadata comes just before the close; whether it ends the stream depends on the close code. */
+  #heldMetadata?: MetadataMessage;
   #opened = false;
   #paused = false;
   #reconnecting = false;
+  #closing = false;
   #connectTimer?: NodeJS.Timeout;
   #reconnectTimer?: NodeJS.Timeout;
+  #closeTimer?: NodeJS.Timeout;
 
   constructor(settings: ListenSettings, events: LinkEvents) {
     this.#settings = settings;
@@ -55,11 +64,37 @@ export class Link {
     return this.#reconnecting;
   }
 
-  /** Stops (or resumes) reading, this socket and the ones after it. */
+  /** Stops (or resumes) reading, this socket and the ones after it; the close timeout stops with it. */
   pause(paused: boolean): void {
     this.#paused = paused;
     if (paused) this.#ws.pause();
     else if (this.#ws.isPaused) this.#ws.resume();
+    this.#armCloseTimer();
+  }
+
+  /** Sends a text frame when a socket is open; false when none is. */
+  send(text: string): boolean {
+    if (this.#ws.readyState !== this.#ws.OPEN) return false;
+    this.#ws.send(text);
+    return true;
+  }
+
+  /** CloseStream went out: from now on the server must speak within the close timeout. */
+  closing(): void {
+    this.#closing = true;
+    this.#armCloseTimer();
+  }
+
+  #armCloseTimer(): void {
+    clearTimeout(this.#closeTimer);
+    if (!this.#closing || this.#paused || this.#retired.has(this.#ws)) return;
+    const ms = this.#settings.closeTimeout;
+    this.#closeTimer = setTimeout(() => {
+      const why = `the server did not close within ${ms} ms of its last message after CloseStream`;
+      this.#fail(
+        new DeepgramError('DG_CLOSE_TIMEOUT', why, { requestId: this.#requestId, metadata: this.#heldMetadata }),
+      );
+    }, ms);
   }
 
   #connect(): void {
@@ -69,11 +104,13 @@ export class Link {
       // A socket that has been given up on or replaced says nothing more.
       current: () => ws === this.#ws && !this.#retired.has(ws),
       upgrade: (res) => (this.#requestId = header(res, 'dg-request-id')),
-      refused: (error) => (this.#reconnecting && retryableStatus(error.status ?? 0, true)
-        ? this.#retry(1006, `handshake answered ${error.status}`) : this.#fail(error)),
+      refused: (error) =>
+        this.#reconnecting && retryableStatus(error.status ?? 0, true)
+          ? this.#retry(1006, `handshake answered ${error.status}`)
+          : this.#fail(error),
       open: () => this.#open(),
-      message: (data, isBinary) => this.#events.message(data, isBinary),
-      close: (code, reason) => this.#events.close(code, reason),
+      message: (data, isBinary) => this.#message(data, isBinary),
+      close: (code, reason) => this.#closed(code, reason),
       // An error is followed by a close, which decides between reconnecting and failing; before any open there
       // is nothing to reconnect, so it fails at once.
       error: (error) => !(reconnect && this.#opened) && this.#fail(error),
@@ -96,15 +133,37 @@ export class Link {
       this.#reconnecting = false;
       const chunks = this.#settings.reconnect!.replay();
       for (const chunk of chunks) this.#ws.send(chunk, { binary: true });
-      debug('replayed %d bytes', chunks.reduce((n, c) => n + c.length, 0));
+      debug(
+        'replayed %d bytes',
+        chunks.reduce((n, c) => n + c.length, 0),
+      );
     }
     this.#events.open(again);
   }
 
-  /** An abnormal close: dialled again when the reconnect layer allows it, else the stream fails saying why. */
-  lost(code: number, reason: string, metadata?: MetadataMessage): void {
+  #message(data: Buffer, isBinary: boolean): void {
+    this.#armCloseTimer();
+    const text = data.toString('utf8');
+    // Refused where it enters: no transform downstream ever meets a missing field or a NaN time.
+    const parsed = isBinary ? { problem: 'a binary frame' } : parseServerMessage(text);
+    if ('problem' in parsed) {
+      const why = `the server sent a frame that is not a valid message (${parsed.problem})`;
+      this.#fail(new DeepgramError('DG_PROTOCOL', why, { raw: text.slice(0, 65536), requestId: this.#requestId }));
+    } else if (isMetadata(parsed.message)) {
+      this.#heldMetadata = parsed.message;
+    } else {
+      this.#events.message(parsed.message);
+    }
+  }
+
+  /** A clean close ends the stream; an abnormal one is dialled again when the reconnect layer allows, else fails. */
+  #closed(code: number, reason: string): void {
     clearTimeout(this.#connectTimer);
+    clearTimeout(this.#closeTimer);
     debug('closed %d %s', code, reason);
+    const metadata = this.#heldMetadata;
+    this.#heldMetadata = undefined;
+    if (code === CLOSE_NORMAL) return this.#events.end(metadata);
     const refused = this.#settings.reconnect?.refusal(code);
     if (this.#settings.reconnect && refused === undefined) return this.#retry(code, reason);
     this.#fail(closeError(code, reason, { metadata, requestId: this.#requestId }, refused));
@@ -135,6 +194,7 @@ export class Link {
     this.#retired.add(this.#ws);
     clearTimeout(this.#connectTimer);
     clearTimeout(this.#reconnectTimer);
+    clearTimeout(this.#closeTimer);
     if (this.#ws.readyState !== this.#ws.CLOSED) this.#ws.terminate();
   }
 }

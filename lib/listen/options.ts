@@ -11,7 +11,9 @@ export interface ListenStreamOptions extends ConnectionOptions {
   connectTimeout?: number;
   /** After CloseStream, ms without a server frame (while the stream reads) before giving up. Default 15000. */
   closeTimeout?: number;
-  /** Send KeepAlive when nothing went out for this many ms (so at most twice this apart); false: never. Default 3000. */
+  /**
+   * Send KeepAlive when nothing went out for this many ms (so at most twice this apart); false: never. Default 3000.
+   */
   keepAlive?: number | false;
   /** Bytes of audio held before `write()` returns false (also the bound on the socket's own buffer). */
   highWaterMark?: number;

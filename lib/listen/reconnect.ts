@@ -68,7 +68,8 @@ export class Reconnect {
   /** Why this close cannot be reconnected ('' when it may be): 1008, a replay buffer let go, or attempts spent. */
   refusal(code: number): string | undefined {
     if (!retryableClose(code)) return '';
-    if (this.#replay.overflow) return ` and no reconnect was made (${this.#replay.overflow}; see reconnect.replayLimit)`;
+    if (this.#replay.overflow)
+      return ` and no reconnect was made (${this.#replay.overflow}; see reconnect.replayLimit)`;
     if (this.#attempt >= this.#attempts) return ` and ${this.#attempts} reconnects failed`;
     return undefined;
   }

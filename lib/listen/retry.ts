@@ -26,10 +26,14 @@ const NETWORK_ERRORS = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOU
 export function isRetryable(error: unknown): boolean {
   const e = error as Partial<DeepgramError> & { code?: string };
   switch (e.code) {
-    case 'DG_HANDSHAKE': return retryableStatus(e.status ?? 0);
-    case 'DG_CLOSE': return retryableClose(e.closeCode ?? 0);
+    case 'DG_HANDSHAKE':
+      return retryableStatus(e.status ?? 0);
+    case 'DG_CLOSE':
+      return retryableClose(e.closeCode ?? 0);
     case 'DG_CONNECT_TIMEOUT':
-    case 'DG_CLOSE_TIMEOUT': return true;
-    default: return NETWORK_ERRORS.has(e.code ?? '');
+    case 'DG_CLOSE_TIMEOUT':
+      return true;
+    default:
+      return NETWORK_ERRORS.has(e.code ?? '');
   }
 }

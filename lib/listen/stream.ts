@@ -8,8 +8,7 @@ import { ControlQueue, Idle } from './controls.js';
 import { Link } from './link.js';
 import { listenSettings, type ListenSettings, type ListenStreamOptions } from './options.js';
 import type { ReconnectEvent } from './reconnect.js';
-import { CLOSE_NORMAL, type ControlMessage, type MetadataMessage, type ServerMessage } from '../protocol/messages.js';
-import { isMetadata, parseServerMessage } from '../protocol/guards.js';
+import type { ControlMessage, MetadataMessage, ServerMessage } from '../protocol/messages.js';
 
 export { DEFAULT_URL } from './connection.js';
 export type { ListenStreamOptions } from './options.js';
@@ -34,8 +33,6 @@ export class ListenStream extends Duplex {
   readonly #idle = new Idle();
   readonly #link: Link;
   #metadata?: MetadataMessage;
-  /** Metadata comes just before the close; whether it ends the stream depends on the close code. */
-  #heldMetadata?: MetadataMessage;
   /** A write or the final that waits for a socket to open (or for the close code to decide). */
   #whenOpen?: () => void;
   #waitingWrite?: Callback;
@@ -44,18 +41,19 @@ export class ListenStream extends Duplex {
   #completed = 0;
   #closeSent = false;
   #readPaused = false;
-  #closeTimer?: NodeJS.Timeout;
 
   constructor(options: ListenStreamOptions = {}) {
     super({
-      readableObjectMode: true, allowHalfOpen: true,
-      writableHighWaterMark: options.highWaterMark, readableHighWaterMark: options.readableHighWaterMark,
+      readableObjectMode: true,
+      allowHalfOpen: true,
+      writableHighWaterMark: options.highWaterMark,
+      readableHighWaterMark: options.readableHighWaterMark,
     });
     this.#settings = listenSettings(options);
     this.#link = new Link(this.#settings, {
       open: (again) => this.#open(again),
-      message: (data, isBinary) => this.#message(data, isBinary),
-      close: (code, reason) => this.#closed(code, reason),
+      message: (message) => this.#message(message),
+      end: (metadata) => this.#end(metadata),
       failed: (error) => this.destroy(error),
       reconnect: (event) => this.emit('reconnect', event),
     });
@@ -89,7 +87,8 @@ export class ListenStream extends Duplex {
   #open(again: boolean): void {
     if (again && this.#closeSent) this.#sendCloseStream();
     const { keepAlive } = this.#settings;
-    if (keepAlive !== false && !this.#closeSent) this.#idle.start(keepAlive, () => this.#sendText({ type: 'KeepAlive' }));
+    if (keepAlive !== false && !this.#closeSent)
+      this.#idle.start(keepAlive, () => this.#sendText({ type: 'KeepAlive' }));
     this.#flushControls();
     this.#resumeWaiting();
     this.#onSent();
@@ -101,28 +100,13 @@ export class ListenStream extends Duplex {
     pending?.();
   }
 
-  #message(data: Buffer, isBinary: boolean): void {
-    this.#armCloseTimer();
-    const text = data.toString('utf8');
-    // Refused where it enters: no transform downstream ever meets a missing field or a NaN time.
-    const parsed = isBinary ? { problem: 'a binary frame' } : parseServerMessage(text);
-    if ('problem' in parsed) {
-      this.destroy(new DeepgramError('DG_PROTOCOL', `the server sent a frame that is not a valid message (${parsed.problem})`,
-        { raw: text.slice(0, 65536), requestId: this.#link.requestId }));
-    } else if (isMetadata(parsed.message)) {
-      this.#heldMetadata = parsed.message;
-    } else {
-      const message = this.#settings.reconnect ? this.#settings.reconnect.receive(parsed.message) : parsed.message;
-      if (message && !this.push(message)) this.#pauseReading();
-    }
+  #message(received: ServerMessage): void {
+    const message = this.#settings.reconnect ? this.#settings.reconnect.receive(received) : received;
+    if (message && !this.push(message)) this.#pauseReading();
   }
 
-  #closed(code: number, reason: string): void {
-    clearTimeout(this.#closeTimer);
+  #end(metadata: MetadataMessage | undefined): void {
     this.#idle.stop();
-    const metadata = this.#heldMetadata;
-    this.#heldMetadata = undefined;
-    if (code !== CLOSE_NORMAL) return this.#link.lost(code, reason, metadata);
     if (metadata) {
       // After reconnects, its duration and hash cover the whole stream, not the last session.
       this.#metadata = this.#settings.reconnect ? this.#settings.reconnect.finish(metadata) : metadata;
@@ -148,7 +132,8 @@ export class ListenStream extends Duplex {
   /** Chunks buffered while the socket was busy go out together, each its own frame, with one completion. */
   override _writev(chunks: { chunk: Buffer; encoding: BufferEncoding }[], callback: Callback): void {
     if (this.#mustWait()) return void (this.#whenOpen = () => this._writev(chunks, callback));
-    if (this.#link.ws.readyState !== WebSocket.OPEN) return callback(new DeepgramError('DG_CLOSED', 'the session is closed; this audio was not sent'));
+    if (this.#link.ws.readyState !== WebSocket.OPEN)
+      return callback(new DeepgramError('DG_CLOSED', 'the session is closed; this audio was not sent'));
     let bytes = 0;
     for (const { chunk } of chunks) {
       if (chunk.length === 0) continue; // an empty binary frame means CloseStream to the server: never send one
@@ -169,7 +154,8 @@ export class ListenStream extends Duplex {
 
   /** A write completes once the socket's own buffer is under the mark. Send errors end in a close, handled there. */
   #onSent = (): void => {
-    if (this.#waitingWrite && !this.#link.reconnecting && this.#link.ws.bufferedAmount <= this.writableHighWaterMark) this.#waitingWrite();
+    if (this.#waitingWrite && !this.#link.reconnecting && this.#link.ws.bufferedAmount <= this.writableHighWaterMark)
+      this.#waitingWrite();
   };
 
   override _final(callback: Callback): void {
@@ -185,34 +171,21 @@ export class ListenStream extends Duplex {
   #sendCloseStream(): void {
     this.#sendText({ type: 'CloseStream' });
     this.#idle.stop();
-    this.#armCloseTimer();
-  }
-
-  /** After CloseStream the server has `closeTimeout` ms to speak; time while this stream is not reading is not counted. */
-  #armCloseTimer(): void {
-    clearTimeout(this.#closeTimer);
-    if (!this.#closeSent || this.#readPaused || this.destroyed) return;
-    const ms = this.#settings.closeTimeout;
-    this.#closeTimer = setTimeout(() => this.destroy(new DeepgramError('DG_CLOSE_TIMEOUT',
-      `the server did not close within ${ms} ms of its last message after CloseStream`,
-      { requestId: this.#link.requestId, metadata: this.#heldMetadata })), ms);
+    this.#link.closing();
   }
 
   #pauseReading(): void {
     this.#readPaused = true;
     this.#link.pause(true);
-    clearTimeout(this.#closeTimer);
   }
 
   override _read(): void {
     if (!this.#readPaused) return;
     this.#readPaused = false;
     this.#link.pause(false);
-    this.#armCloseTimer();
   }
 
   override _destroy(error: Error | null, callback: Callback): void {
-    clearTimeout(this.#closeTimer);
     this.#idle.stop();
     this.#whenOpen = undefined;
     this.#controls.clear();
@@ -221,23 +194,19 @@ export class ListenStream extends Duplex {
   }
 
   #control(message: ControlMessage): void {
-    if (this.#closeSent || this.destroyed) throw new DeepgramError('DG_CLOSED', `${message.type} after CloseStream: the session is closing`);
+    if (this.#closeSent || this.destroyed)
+      throw new DeepgramError('DG_CLOSED', `${message.type} after CloseStream: the session is closing`);
     this.#controls.add(this.#completed + this.writableLength, JSON.stringify(message));
     this.#flushControls();
   }
 
   #flushControls(): void {
     if (this.#link.ws.readyState !== WebSocket.OPEN || this.#link.reconnecting) return;
-    for (const text of this.#controls.due(this.#sent)) {
-      this.#link.ws.send(text);
-      this.#idle.touch();
-    }
+    for (const text of this.#controls.due(this.#sent)) if (this.#link.send(text)) this.#idle.touch();
   }
 
   #sendText(message: ControlMessage): void {
-    if (this.#link.ws.readyState !== WebSocket.OPEN) return;
-    this.#link.ws.send(JSON.stringify(message));
-    this.#idle.touch();
+    if (this.#link.send(JSON.stringify(message))) this.#idle.touch();
   }
 }
 

@@ -15,13 +15,14 @@ export interface ReceivedControl {
 /** The SchemaError for a text frame that is not a control message. */
 export function schemaError(raw: string, detail: string): ErrorMessage {
   return {
-    type: 'Error', variant: 'SchemaError',
-    description: `Could not deserialize last text message: ${detail}`, message: raw,
+    type: 'Error',
+    variant: 'SchemaError',
+    description: `Could not deserialize last text message: ${detail}`,
+    message: raw,
   };
 }
 
-const isControlType = (type: unknown): type is ReceivedControl['type'] =>
-  CONTROL_TYPES.some((known) => known === type);
+const isControlType = (type: unknown): type is ReceivedControl['type'] => CONTROL_TYPES.some((known) => known === type);
 
 /** The control message a text frame holds, or what serde would say of it. */
 export function parseControl(raw: string): { control: ReceivedControl } | { problem: string } {

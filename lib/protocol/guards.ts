@@ -1,7 +1,11 @@
 // Guards for server messages: what a known message type must hold before anything reads it. A malformed message
 // is refused where it enters (the socket, an NDJSON file), so no transform ever meets NaN or a missing field.
 import type {
-  MetadataMessage, ResultsMessage, ServerMessage, SpeechStartedMessage, UtteranceEndMessage,
+  MetadataMessage,
+  ResultsMessage,
+  ServerMessage,
+  SpeechStartedMessage,
+  UtteranceEndMessage,
 } from './messages.js';
 
 type Fields = Record<string, unknown>;
@@ -21,7 +25,10 @@ function wordProblem(word: unknown, at: string): string | undefined {
   return firstProblem([
     [typeof word.word === 'string', `${at}.word is not a string`],
     [finite(word.start) && finite(word.end), `${at}.start and .end must be numbers`],
-    [word.punctuated_word === undefined || typeof word.punctuated_word === 'string', `${at}.punctuated_word is not a string`],
+    [
+      word.punctuated_word === undefined || typeof word.punctuated_word === 'string',
+      `${at}.punctuated_word is not a string`,
+    ],
     [word.speaker === undefined || finite(word.speaker), `${at}.speaker is not a number`],
   ]);
 }
@@ -56,17 +63,22 @@ export function messageProblem(message: unknown): string | undefined {
   if (!isObject(message) || typeof message.type !== 'string') return 'not an object with a string "type"';
   const problem = (() => {
     switch (message.type) {
-      case 'Results': return resultsProblem(message);
-      case 'Metadata': return finite(message.duration) ? undefined : 'duration is not a number';
-      case 'SpeechStarted': return firstProblem([
-        [channelPair(message.channel), 'channel is not a list of numbers'],
-        [finite(message.timestamp), 'timestamp is not a number'],
-      ]);
-      case 'UtteranceEnd': return firstProblem([
-        [channelPair(message.channel), 'channel is not a list of numbers'],
-        [finite(message.last_word_end), 'last_word_end is not a number'],
-      ]);
-      default: return undefined;
+      case 'Results':
+        return resultsProblem(message);
+      case 'Metadata':
+        return finite(message.duration) ? undefined : 'duration is not a number';
+      case 'SpeechStarted':
+        return firstProblem([
+          [channelPair(message.channel), 'channel is not a list of numbers'],
+          [finite(message.timestamp), 'timestamp is not a number'],
+        ]);
+      case 'UtteranceEnd':
+        return firstProblem([
+          [channelPair(message.channel), 'channel is not a list of numbers'],
+          [finite(message.last_word_end), 'last_word_end is not a number'],
+        ]);
+      default:
+        return undefined;
     }
   })();
   return problem && `${message.type}: ${problem}`;

@@ -93,11 +93,7 @@ export interface UnknownMessage {
 }
 
 export type KnownServerMessage =
-  | ResultsMessage
-  | MetadataMessage
-  | SpeechStartedMessage
-  | UtteranceEndMessage
-  | ErrorMessage;
+  ResultsMessage | MetadataMessage | SpeechStartedMessage | UtteranceEndMessage | ErrorMessage;
 
 export type ServerMessage = KnownServerMessage | UnknownMessage;
 
@@ -126,13 +122,19 @@ export const DATA0000_REASON = 'DATA-0000';
 /** What a close code means, in Deepgram's terms, for error messages. */
 export function describeClose(code: number, reason: string): string {
   if (code === CLOSE_DATA_ERROR) {
-    return 'DATA-0000: the audio could not be decoded; check encoding, sample_rate and channels, or send a container Deepgram reads';
+    return (
+      'DATA-0000: the audio could not be decoded; check encoding, sample_rate and channels, or send a ' +
+      'container Deepgram reads'
+    );
   }
   if (code === CLOSE_NET_ERROR && reason.includes('net0001')) {
     return 'NET-0001: no audio or text message reached Deepgram within the timeout window; send audio or KeepAlive';
   }
   if (code === CLOSE_NET_ERROR) {
-    return 'NET-0000: Deepgram produced no response within the timeout window (internal fault, or too little decodable audio)';
+    return (
+      'NET-0000: Deepgram produced no response within the timeout window (internal fault, or too little ' +
+      'decodable audio)'
+    );
   }
   if (code === 1006) return 'the connection dropped without a close frame';
   if (code === 1009) return 'a frame was larger than the server accepts';

@@ -2,11 +2,20 @@
 // that both the client (before connecting) and the local server (at the handshake) apply.
 
 export type Encoding =
-  | 'linear16' | 'linear32' | 'flac' | 'alaw' | 'mulaw' | 'amr-nb' | 'amr-wb'
-  | 'opus' | 'ogg-opus' | 'speex' | 'g729';
+  'linear16' | 'linear32' | 'flac' | 'alaw' | 'mulaw' | 'amr-nb' | 'amr-wb' | 'opus' | 'ogg-opus' | 'speex' | 'g729';
 
 export const ENCODINGS: readonly Encoding[] = [
-  'linear16', 'linear32', 'flac', 'alaw', 'mulaw', 'amr-nb', 'amr-wb', 'opus', 'ogg-opus', 'speex', 'g729',
+  'linear16',
+  'linear32',
+  'flac',
+  'alaw',
+  'mulaw',
+  'amr-nb',
+  'amr-wb',
+  'opus',
+  'ogg-opus',
+  'speex',
+  'g729',
 ];
 
 /** Bytes per sample of the headerless encodings whose layout is known without decoding. */
@@ -34,14 +43,19 @@ export function rawLayout(
   declared: URLSearchParams | { encoding: string; sample_rate: number; channels?: number },
 ): RawLayout | undefined {
   const get = (name: 'encoding' | 'sample_rate' | 'channels') =>
-    declared instanceof URLSearchParams ? declared.get(name) ?? undefined : declared[name];
+    declared instanceof URLSearchParams ? (declared.get(name) ?? undefined) : declared[name];
   const encoding = String(get('encoding') ?? '');
   if (!isRawEncoding(encoding)) return undefined;
   const sampleRate = Number(get('sample_rate'));
   const channels = Number(get('channels') ?? 1);
   const sampleBytes = RAW_SAMPLE_BYTES[encoding];
   return {
-    encoding, sampleRate, channels, sampleBytes, blockBytes: sampleBytes * channels, bytesPerSecond: sampleRate * channels * sampleBytes,
+    encoding,
+    sampleRate,
+    channels,
+    sampleBytes,
+    blockBytes: sampleBytes * channels,
+    bytesPerSecond: sampleRate * channels * sampleBytes,
   };
 }
 
@@ -91,13 +105,40 @@ export interface ListenQuery {
 
 /** How each query parameter is written: a flag, one value, or a repeatable value. */
 export const QUERY_PARAMS = {
-  model: 'value', language: 'value', version: 'value', encoding: 'value', sample_rate: 'value', channels: 'value',
-  multichannel: 'flag', interim_results: 'flag', endpointing: 'value', utterance_end_ms: 'value', vad_events: 'flag',
-  punctuate: 'flag', smart_format: 'flag', no_delay: 'flag', numerals: 'flag', filler_words: 'flag',
-  profanity_filter: 'flag', dictation: 'flag', diarize: 'flag', diarize_model: 'value', redact: 'repeatable',
-  keywords: 'repeatable', keyterm: 'repeatable', search: 'repeatable', replace: 'repeatable', tag: 'repeatable',
-  extra: 'repeatable', detect_entities: 'flag', mip_opt_out: 'flag', callback: 'value', callback_method: 'value',
-  alternatives: 'value', tier: 'value', diarize_version: 'value',
+  model: 'value',
+  language: 'value',
+  version: 'value',
+  encoding: 'value',
+  sample_rate: 'value',
+  channels: 'value',
+  multichannel: 'flag',
+  interim_results: 'flag',
+  endpointing: 'value',
+  utterance_end_ms: 'value',
+  vad_events: 'flag',
+  punctuate: 'flag',
+  smart_format: 'flag',
+  no_delay: 'flag',
+  numerals: 'flag',
+  filler_words: 'flag',
+  profanity_filter: 'flag',
+  dictation: 'flag',
+  diarize: 'flag',
+  diarize_model: 'value',
+  redact: 'repeatable',
+  keywords: 'repeatable',
+  keyterm: 'repeatable',
+  search: 'repeatable',
+  replace: 'repeatable',
+  tag: 'repeatable',
+  extra: 'repeatable',
+  detect_entities: 'flag',
+  mip_opt_out: 'flag',
+  callback: 'value',
+  callback_method: 'value',
+  alternatives: 'value',
+  tier: 'value',
+  diarize_version: 'value',
 } as const satisfies Record<keyof ListenQuery, 'flag' | 'value' | 'repeatable'>;
 
 const BOOLEAN_PARAMS = Object.keys(QUERY_PARAMS).filter((k) => QUERY_PARAMS[k as keyof ListenQuery] === 'flag');
@@ -136,10 +177,16 @@ export function checkQuery(params: URLSearchParams): string | undefined {
   const sampleRate = params.get('sample_rate');
   if (encoding !== null) {
     if (!(ENCODINGS as readonly string[]).includes(encoding)) {
-      return `encoding "${encoding}" is not one Deepgram knows (${ENCODINGS.join(', ')}); for containerized audio leave encoding out`;
+      return (
+        `encoding "${encoding}" is not one Deepgram knows (${ENCODINGS.join(', ')}); for containerized audio ` +
+        `leave encoding out`
+      );
     }
     if (sampleRate === null) {
-      return `encoding=${encoding} needs sample_rate: set sample_rate to the audio's rate in Hz, or leave encoding out for containerized audio (WAV, Ogg, WebM, MP3, FLAC)`;
+      return (
+        `encoding=${encoding} needs sample_rate: set sample_rate to the audio's rate in Hz, or leave encoding ` +
+        `out for containerized audio (WAV, Ogg, WebM, MP3, FLAC)`
+      );
     }
     const fixed = encoding === 'amr-nb' ? '8000' : encoding === 'amr-wb' ? '16000' : undefined;
     if (fixed !== undefined && sampleRate !== fixed) return `encoding=${encoding} takes sample_rate=${fixed}`;

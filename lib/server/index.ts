@@ -22,7 +22,10 @@ export interface ServerOptions {
   maxPayload?: number;
   /** Audio seconds ingested per wall second, as Deepgram's 1.25; false for as fast as it comes. Default 1.25. */
   realtimeFactor?: number | false;
-  /** Milliseconds without a frame before the 1011 NET-0001 close (not counted while the server holds the socket). Default 12000. */
+  /**
+   * Milliseconds without a frame before the 1011 NET-0001 close (not counted while the server holds the socket).
+   * Default 12000.
+   */
   inactivityTimeout?: number;
   /** Milliseconds after CloseStream by which a session has closed (1011 NET-0000 if still busy). Default 60000. */
   closeDeadline?: number;
@@ -63,8 +66,10 @@ const headerSafe = (text: string): string => text.replace(/[^\x20-\x7e]/g, (c) =
 function reject(socket: Socket, status: number, errCode: string, errMsg: string, requestId: string): void {
   const body = JSON.stringify({ err_code: errCode, err_msg: errMsg, request_id: requestId });
   socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ndg-error: ${headerSafe(errMsg)}\r\n` +
-    `dg-request-id: ${requestId}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ndg-error: ` +
+      `${headerSafe(errMsg)}\r\n` +
+      `dg-request-id: ${requestId}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 export async function startServer(options: ServerOptions = {}): Promise<LocalServer> {
@@ -90,7 +95,11 @@ export async function startServer(options: ServerOptions = {}): Promise<LocalSer
 
   const http: Server = createServer((request, response) => {
     const status = new URL(request.url ?? '/', 'http://local').pathname === '/v1/listen' ? 426 : 404;
-    const body = JSON.stringify({ err_code: STATUS_CODES[status], err_msg: 'This server speaks only the live WebSocket /v1/listen', request_id: randomUUID() });
+    const body = JSON.stringify({
+      err_code: STATUS_CODES[status],
+      err_msg: 'This server speaks only the live WebSocket /v1/listen',
+      request_id: randomUUID(),
+    });
     response.writeHead(status, { 'content-type': 'application/json', 'dg-request-id': JSON.parse(body).request_id });
     response.end(body);
   });
@@ -144,11 +153,12 @@ export async function startServer(options: ServerOptions = {}): Promise<LocalSer
     get connections() {
       return connections;
     },
-    close: () => new Promise<void>((resolve) => {
-      for (const client of wss.clients) client.terminate();
-      wss.close();
-      http.closeAllConnections();
-      http.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const client of wss.clients) client.terminate();
+        wss.close();
+        http.closeAllConnections();
+        http.close(() => resolve());
+      }),
   };
 }

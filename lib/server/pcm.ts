@@ -36,12 +36,12 @@ const ALAW = new Float32Array(256);
 for (let i = 0; i < 256; i++) {
   const u = ~i & 0xff;
   const t = (((u & 0x0f) << 3) + 0x84) << ((u & 0x70) >> 4);
-  MULAW[i] = ((u & 0x80) ? 0x84 - t : t - 0x84) / 32768;
+  MULAW[i] = (u & 0x80 ? 0x84 - t : t - 0x84) / 32768;
   const a = i ^ 0x55;
   const exponent = (a & 0x70) >> 4;
   let magnitude = ((a & 0x0f) << 4) + 8;
   if (exponent !== 0) magnitude = (magnitude + 0x100) << (exponent - 1);
-  ALAW[i] = ((a & 0x80) ? magnitude : -magnitude) / 32768;
+  ALAW[i] = (a & 0x80 ? magnitude : -magnitude) / 32768;
 }
 
 /** Raw audio as declared: linear16 (s16le), linear32 (f32le), mulaw, alaw. */
@@ -58,9 +58,14 @@ export function rawDecoder(layout: RawLayout, events: DecoderEvents): PcmDecoder
       const samples = new Float32Array(count);
       for (let i = 0; i < count; i++) {
         const at = i * width;
-        samples[i] = width === 2 ? data.readInt16LE(at) / 32768
-          : width === 4 ? data.readFloatLE(at)
-            : encoding === 'mulaw' ? MULAW[data[at]] : ALAW[data[at]];
+        samples[i] =
+          width === 2
+            ? data.readInt16LE(at) / 32768
+            : width === 4
+              ? data.readFloatLE(at)
+              : encoding === 'mulaw'
+                ? MULAW[data[at]]
+                : ALAW[data[at]];
       }
       events.onPcm({ samples, channels, sampleRate });
     },
@@ -79,8 +84,19 @@ export function rawDecoder(layout: RawLayout, events: DecoderEvents): PcmDecoder
 /** Everything else goes through FFmpeg, which writes WAV so that its header tells rate and channels. */
 export function ffmpegDecoder(analysisRate: number, events: DecoderEvents): PcmDecoder {
   const child: ChildProcessWithoutNullStreams = spawn(ffmpegCommand(), [
-    '-hide_banner', '-loglevel', 'warning', '-i', 'pipe:0', '-vn', '-acodec', 'pcm_s16le', '-ar', String(analysisRate),
-    '-f', 'wav', 'pipe:1',
+    '-hide_banner',
+    '-loglevel',
+    'warning',
+    '-i',
+    'pipe:0',
+    '-vn',
+    '-acodec',
+    'pcm_s16le',
+    '-ar',
+    String(analysisRate),
+    '-f',
+    'wav',
+    'pipe:1',
   ]);
   let header: Buffer | undefined = Buffer.alloc(0);
   let channels = 0;
@@ -97,7 +113,8 @@ export function ffmpegDecoder(analysisRate: number, events: DecoderEvents): PcmD
     finished = true;
     // FFmpeg that never opened an audio stream (no WAV header out) failed, even when it exits 0, as it does for an
     // MP4 it cannot seek in; one that opened a stream holding no samples (a WAV header alone) did not.
-    if (!decodedAny && (exited !== 0 || (bytesIn > 0 && header !== undefined))) events.onError(stderr.trim().split('\n').pop() || 'not audio');
+    if (!decodedAny && (exited !== 0 || (bytesIn > 0 && header !== undefined)))
+      events.onError(stderr.trim().split('\n').pop() || 'not audio');
     else events.onEnd();
   };
 

@@ -42,7 +42,8 @@ export interface RecognizerSettings {
 
 /** What a session's query asks of the recognizer; the rest comes from the audio and the server. */
 export function recognizerSettings(
-  params: URLSearchParams, given: Pick<RecognizerSettings, 'channels' | 'script' | 'resultsMetadata'>,
+  params: URLSearchParams,
+  given: Pick<RecognizerSettings, 'channels' | 'script' | 'resultsMetadata'>,
 ): RecognizerSettings {
   const flag = (name: string) => params.get(name) === 'true';
   const endpointing = params.get('endpointing');
@@ -92,8 +93,8 @@ class ChannelTrack {
     private readonly emit: (message: ServerMessage) => void,
   ) {
     this.#endpoint = settings.endpointing === false ? Infinity : Math.max(framesOf(settings.endpointing), WORD_GAP);
-    this.#utteranceEnd = settings.utteranceEndMs !== undefined && settings.interimResults
-      ? framesOf(settings.utteranceEndMs) : undefined;
+    this.#utteranceEnd =
+      settings.utteranceEndMs !== undefined && settings.interimResults ? framesOf(settings.utteranceEndMs) : undefined;
   }
 
   frame(rms: number): void {
@@ -122,8 +123,12 @@ class ChannelTrack {
         this.#final(end, { speechFinal: true });
       }
     }
-    if (this.#utteranceEnd !== undefined && !this.#utteranceEndSent && this.#lastWordEnd !== undefined &&
-        end - this.#lastWordEnd >= this.#utteranceEnd) {
+    if (
+      this.#utteranceEnd !== undefined &&
+      !this.#utteranceEndSent &&
+      this.#lastWordEnd !== undefined &&
+      end - this.#lastWordEnd >= this.#utteranceEnd
+    ) {
       this.#utteranceEndSent = true;
       this.emit({ type: 'UtteranceEnd', channel: [this.index, this.total], last_word_end: seconds(this.#lastWordEnd) });
     }
@@ -158,7 +163,11 @@ class ChannelTrack {
     const to = last ? last.end : seconds(this.#frames);
     const count = script.length - this.#scriptAt;
     for (let i = 0; i < count; i++) {
-      this.#addWord(this.#scriptAt++, roundMicro(from + ((to - from) * i) / count), roundMicro(from + ((to - from) * (i + 1)) / count));
+      this.#addWord(
+        this.#scriptAt++,
+        roundMicro(from + ((to - from) * i) / count),
+        roundMicro(from + ((to - from) * (i + 1)) / count),
+      );
     }
   }
 
@@ -205,7 +214,8 @@ class ChannelTrack {
     const words = this.#words.map((w) => ({ ...w }));
     const s = this.settings;
     const transcript = words.map((w) => (s.punctuate ? w.punctuated_word : w.word)).join(' ');
-    const confidence = words.length === 0 ? 0 : roundMicro(words.reduce((sum, w) => sum + w.confidence, 0) / words.length);
+    const confidence =
+      words.length === 0 ? 0 : roundMicro(words.reduce((sum, w) => sum + w.confidence, 0) / words.length);
     const results: ResultsMessage = {
       type: 'Results',
       channel_index: [this.index, this.total],

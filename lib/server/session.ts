@@ -3,7 +3,13 @@ import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import {
-  CLOSE_DATA_ERROR, CLOSE_NET_ERROR, CLOSE_NORMAL, DATA0000_REASON, NET0000_REASON, NET0001_REASON, type ServerMessage,
+  CLOSE_DATA_ERROR,
+  CLOSE_NET_ERROR,
+  CLOSE_NORMAL,
+  DATA0000_REASON,
+  NET0000_REASON,
+  NET0001_REASON,
+  type ServerMessage,
 } from '../protocol/messages.js';
 import { Recognizer, recognizerSettings } from './recognizer.js';
 import { closingMetadata, modelOf, resultsMetadata, type Model } from './model.js';
@@ -12,6 +18,7 @@ import { rawLayout } from '../protocol/options.js';
 import { Fifo } from './fifo.js';
 import { parseControl, schemaError } from '../protocol/control.js';
 import { FaultInjector, type Faults } from './faults.js';
+import { Throttle } from './throttle.js';
 
 export interface SessionSettings {
   requestId: string;
@@ -35,8 +42,6 @@ const QUEUE_SECONDS = 2;
 const QUEUE_ITEMS = 256;
 /** Bytes waiting to go to a slow client before the recognizer waits for it. */
 const OUTPUT_LIMIT = 1 << 20;
-/** Audio the throttle lets through at once, as Deepgram's ingest allows a small burst. */
-const BURST_SECONDS = 0.5;
 
 export class Session {
   readonly #ws: WebSocket;
@@ -53,16 +58,16 @@ export class Session {
   #queuedSeconds = 0;
   #closing = false;
   #ended = false;
-  #firstAudioAt = 0;
-  #throttleTimer?: NodeJS.Timeout;
   #outputBlocked = false;
   readonly #faults: FaultInjector;
+  readonly #throttle: Throttle;
   #timers = new Set<NodeJS.Timeout>();
   #inactivity?: NodeJS.Timeout;
 
   constructor(ws: WebSocket, socket: Socket, settings: SessionSettings) {
     this.#ws = ws;
     this.#settings = settings;
+    this.#throttle = new Throttle(settings.realtimeFactor);
     this.#model = modelOf(settings.params.get('model') ?? 'base');
     this.#armInactivity();
     this.#faults = new FaultInjector(settings.faults, {
@@ -112,17 +117,18 @@ export class Session {
     this.#hash.update(data);
     this.#bytes += data.length;
     if (this.#faults.audio(this.#bytes)) return;
-    if (this.#firstAudioAt === 0) this.#firstAudioAt = performance.now();
+    this.#throttle.audio();
     (this.#decoder ??= this.#makeDecoder()).write(data);
   }
 
   #makeDecoder(): PcmDecoder {
     const params = this.#settings.params;
     const events = {
-      onPcm: (pcm: Pcm) => this.#safely(() => {
-        this.#queuedSeconds += pcm.samples.length / pcm.channels / pcm.sampleRate;
-        this.#enqueue({ pcm });
-      }),
+      onPcm: (pcm: Pcm) =>
+        this.#safely(() => {
+          this.#queuedSeconds += pcm.samples.length / pcm.channels / pcm.sampleRate;
+          this.#enqueue({ pcm });
+        }),
       onEnd: () => this.#safely(() => this.#enqueue({ close: true })),
       onError: () => this.#end(CLOSE_DATA_ERROR, DATA0000_REASON, false),
       onFull: () => {
@@ -159,13 +165,9 @@ export class Session {
       if (this.#outputBlocked) break;
       const item = this.#queue.peek()!;
       if ('pcm' in item) {
-        const wait = this.#throttleWait();
+        const wait = this.#throttle.wait(this.#recognizer?.duration ?? 0);
         if (wait > 0) {
-          // One timer at a time, and always the one held here, so that the clean-up can clear it.
-          this.#throttleTimer ??= setTimeout(() => {
-            this.#throttleTimer = undefined;
-            this.#safely(this.#pump);
-          }, wait);
+          this.#throttle.resumeIn(wait, () => this.#safely(this.#pump));
           break;
         }
         this.#queuedSeconds -= item.pcm.samples.length / item.pcm.channels / item.pcm.sampleRate;
@@ -185,21 +187,17 @@ export class Session {
     this.#flow();
   };
 
-  #throttleWait(): number {
-    const factor = this.#settings.realtimeFactor;
-    if (factor === false || !this.#recognizer) return 0;
-    const allowed = ((performance.now() - this.#firstAudioAt) / 1000) * factor + BURST_SECONDS;
-    const ahead = this.#recognizer.duration - allowed;
-    return ahead > 0 ? Math.ceil((ahead / factor) * 1000) : 0;
-  }
-
   #recognize(pcm: Pcm): void {
     if (!this.#recognizer) {
       this.#channels = pcm.channels;
-      this.#recognizer = new Recognizer(recognizerSettings(this.#settings.params, {
-        channels: pcm.channels, script: this.#settings.script,
-        resultsMetadata: resultsMetadata(this.#model, this.#settings.requestId),
-      }), (message) => this.#send(message));
+      this.#recognizer = new Recognizer(
+        recognizerSettings(this.#settings.params, {
+          channels: pcm.channels,
+          script: this.#settings.script,
+          resultsMetadata: resultsMetadata(this.#model, this.#settings.requestId),
+        }),
+        (message) => this.#send(message),
+      );
     }
     this.#recognizer.push(pcm.samples, pcm.channels, pcm.sampleRate);
   }
@@ -239,10 +237,16 @@ export class Session {
     this.#ended = true;
     this.#closing = true;
     clearTimeout(this.#inactivity);
-    this.#send(closingMetadata({
-      requestId: this.#settings.requestId, created: this.#created, sha256: incomplete ? 'incomplete' : this.#hash.digest('hex'),
-      duration: this.#recognizer?.duration ?? 0, channels: this.#channels, model: this.#recognizer && this.#model,
-    }));
+    this.#send(
+      closingMetadata({
+        requestId: this.#settings.requestId,
+        created: this.#created,
+        sha256: incomplete ? 'incomplete' : this.#hash.digest('hex'),
+        duration: this.#recognizer?.duration ?? 0,
+        channels: this.#channels,
+        model: this.#recognizer && this.#model,
+      }),
+    );
     // The client's answer to the close frame must be read, whatever the flow control held back.
     this.#ws.resume();
     this.#faults.later(() => {
@@ -283,7 +287,7 @@ export class Session {
   #cleanUp(): void {
     this.#ended = true;
     clearTimeout(this.#inactivity);
-    clearTimeout(this.#throttleTimer);
+    this.#throttle.stop();
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
     this.#queue.clear();

@@ -56,8 +56,13 @@ export function cueBuilder(options: CaptionOptions = {}) {
       for (const w of list) {
         const first = words[0];
         const previous = words[words.length - 1];
-        if (first && (w.end - first.start > maxSeconds || w.start - previous.end > maxGap ||
-            w.speaker !== first.speaker || wrap([...words, w]).length > maxLines)) {
+        if (
+          first &&
+          (w.end - first.start > maxSeconds ||
+            w.start - previous.end > maxGap ||
+            w.speaker !== first.speaker ||
+            wrap([...words, w]).length > maxLines)
+        ) {
           cues.push(...cut());
         }
         words.push(w);
@@ -72,10 +77,15 @@ export function cueBuilder(options: CaptionOptions = {}) {
 function timestamp(seconds: number, separator: ',' | '.'): string {
   const ms = Math.round(seconds * 1000);
   const pad = (n: number, size = 2) => String(n).padStart(size, '0');
-  return `${pad(Math.floor(ms / 3_600_000))}:${pad(Math.floor(ms / 60_000) % 60)}:${pad(Math.floor(ms / 1000) % 60)}${separator}${pad(ms % 1000, 3)}`;
+  const clock = [Math.floor(ms / 3_600_000), Math.floor(ms / 60_000) % 60, Math.floor(ms / 1000) % 60];
+  return `${clock.map((n) => pad(n)).join(':')}${separator}${pad(ms % 1000, 3)}`;
 }
 
-function captions(options: CaptionOptions, header: string, format: (cue: Cue, index: number, labels: boolean) => string): Transform {
+function captions(
+  options: CaptionOptions,
+  header: string,
+  format: (cue: Cue, index: number, labels: boolean) => string,
+): Transform {
   const builder = cueBuilder(options);
   let index = 0;
   let started = false;
@@ -94,7 +104,10 @@ function captions(options: CaptionOptions, header: string, format: (cue: Cue, in
 /** SubRip: numbered cues, `HH:MM:SS,mmm`, a blank line after each; speakers as `Speaker N: `. */
 export function toSrt(options: CaptionOptions = {}): Transform {
   return captions(options, '', (cue, index, labels) => {
-    const lines = labels && cue.speaker !== undefined ? [`Speaker ${cue.speaker}: ${cue.lines[0]}`, ...cue.lines.slice(1)] : cue.lines;
+    const lines =
+      labels && cue.speaker !== undefined
+        ? [`Speaker ${cue.speaker}: ${cue.lines[0]}`, ...cue.lines.slice(1)]
+        : cue.lines;
     return `${index}\n${timestamp(cue.start, ',')} --> ${timestamp(cue.end, ',')}\n${lines.join('\n')}\n\n`;
   });
 }

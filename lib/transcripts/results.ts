@@ -37,7 +37,8 @@ export function mapObjects<I, O>(map: (item: I) => O | O[] | undefined, flush?: 
 /** Final Results only; empty finals (silence) are dropped unless `keepEmpty`. */
 export function finalsOnly(options: { keepEmpty?: boolean } = {}): Transform {
   return mapObjects<ServerMessage, ResultsMessage>((m) =>
-    isFinal(m) && (options.keepEmpty || transcriptOf(m) !== '') ? m : undefined);
+    isFinal(m) && (options.keepEmpty || transcriptOf(m) !== '') ? m : undefined,
+  );
 }
 
 /** Results of one channel of a multichannel session; other messages pass when their channel matches too. */
@@ -78,17 +79,25 @@ export function utterances(): Transform {
     const text = parts.map(transcriptOf).filter(Boolean).join(' ');
     const speaker = words.find((w) => w.speaker !== undefined)?.speaker;
     return {
-      type: 'Utterance', text, start: words[0].start, end: words[words.length - 1].end, channel,
-      ...(speaker === undefined ? {} : { speaker }), words,
+      type: 'Utterance',
+      text,
+      start: words[0].start,
+      end: words[words.length - 1].end,
+      channel,
+      ...(speaker === undefined ? {} : { speaker }),
+      words,
     };
   };
-  return mapObjects<ServerMessage, Utterance>((m) => {
-    if (isUtteranceEnd(m)) return close(m.channel[0]);
-    if (!isFinal(m)) return undefined;
-    const channel = m.channel_index[0];
-    open.set(channel, [...(open.get(channel) ?? []), m]);
-    return m.speech_final ? close(channel) : undefined;
-  }, () => [...open.keys()].map(close).filter((u): u is Utterance => u !== undefined));
+  return mapObjects<ServerMessage, Utterance>(
+    (m) => {
+      if (isUtteranceEnd(m)) return close(m.channel[0]);
+      if (!isFinal(m)) return undefined;
+      const channel = m.channel_index[0];
+      open.set(channel, [...(open.get(channel) ?? []), m]);
+      return m.speech_final ? close(channel) : undefined;
+    },
+    () => [...open.keys()].map(close).filter((u): u is Utterance => u !== undefined),
+  );
 }
 
 const isUtterance = (m: ServerMessage | Utterance): m is Utterance => m.type === 'Utterance' && 'text' in m;

@@ -1,6 +1,14 @@
 import t from 'tap';
 import { once } from 'node:events';
-import { createReadStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,8 +21,11 @@ import { fixture, serve } from '../helpers.js';
 const FILES = ['speech.wav', 'speech.mp3', 'speech.ogg', 'speech.flac', 'speech.webm', 'speech.m4a'].map(fixture);
 const temp = () => mkdtempSync(join(tmpdir(), 'dgs-batch-'));
 /** Every file under a folder, as sorted relative paths. */
-const files = (dir: string) => (readdirSync(dir, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[])
-  .filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath ?? e.path, e.name))).sort();
+const files = (dir: string) =>
+  (readdirSync(dir, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[])
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath ?? e.path, e.name)))
+    .sort();
 async function all(iterable: AsyncIterable<FileResult>) {
   const results: FileResult[] = [];
   for await (const r of iterable) results.push(r);
@@ -36,7 +47,10 @@ t.test('many files, a bounded number at once, each result as it finishes; a re-r
   t.same(files(outDir), FILES.map((f) => outputName(f, 'srt')).sort(), 'an output per file, no temporary files');
   t.ok(results.every((r) => Math.abs((r.audioSeconds ?? 0) - 7.73) < 0.05));
   const again = await all(transcribeMany(FILES, { url: server.url, outDir, format: 'srt' }));
-  t.ok(again.every((r) => r.status === 'skipped' && r.attempts === 0), 'finished files are not done twice');
+  t.ok(
+    again.every((r) => r.status === 'skipped' && r.attempts === 0),
+    'finished files are not done twice',
+  );
 });
 
 t.test('a crash (here, an abort) loses at most the files in flight; the re-run finishes the rest', async (t) => {
@@ -58,7 +72,10 @@ t.test('a crash (here, an abort) loses at most the files in flight; the re-run f
   t.equal(rest.filter((r) => r.status === 'skipped').length, done, 'what finished is kept');
   t.equal(rest.filter((r) => r.status === 'done').length, 6 - done, 'and the rest is done now');
   t.equal(files(outDir).filter((f) => f.endsWith('.json')).length, 6);
-  t.notOk(files(outDir).some((f) => f.endsWith('.tmp')), 'and what a killed run left behind is gone');
+  t.notOk(
+    files(outDir).some((f) => f.endsWith('.tmp')),
+    'and what a killed run left behind is gone',
+  );
 });
 
 t.test('breaking out of the loop, or an input iterator that throws, stops the jobs in flight', async (t) => {
@@ -85,48 +102,72 @@ t.test('breaking out of the loop, or an input iterator that throws, stops the jo
   t.equal(await settle(), 0, 'an input iterator that throws stops the streams it had started');
 });
 
-t.test('an MP4 with its index at the end is done; an empty file fails with the reason, leaves no output, and is tried again', async (t) => {
-  const server = await serve(t);
-  const dir = temp();
-  const empty = join(dir, 'empty.wav');
-  writeFileSync(empty, '');
-  const outDir = join(dir, 'out');
-  const inputs = [fixture('speech-index-at-end.m4a'), empty];
-  const results = await all(transcribeMany(inputs, { url: server.url, outDir, format: 'text' }));
-  const byInput = new Map(results.map((r) => [r.input, r]));
-  t.equal(byInput.get(inputs[0])?.status, 'done');
-  t.ok(readFileSync(join(outDir, outputName(inputs[0], 'text')), 'utf8').length > 20);
-  t.match(byInput.get(empty), { status: 'failed', attempts: 1, error: { code: 'DG_NO_AUDIO' } });
-  t.notOk(files(outDir).some((f) => f.includes('empty')), 'no output file for it');
-  const again = await all(transcribeMany([empty], { url: server.url, outDir, format: 'text' }));
-  t.equal(again[0].status, 'failed', 'a re-run tries it again, and fails again');
-});
+t.test(
+  'an MP4 with its index at the end is done; an empty file fails with the reason, leaves no output, and is tried again',
+  async (t) => {
+    const server = await serve(t);
+    const dir = temp();
+    const empty = join(dir, 'empty.wav');
+    writeFileSync(empty, '');
+    const outDir = join(dir, 'out');
+    const inputs = [fixture('speech-index-at-end.m4a'), empty];
+    const results = await all(transcribeMany(inputs, { url: server.url, outDir, format: 'text' }));
+    const byInput = new Map(results.map((r) => [r.input, r]));
+    t.equal(byInput.get(inputs[0])?.status, 'done');
+    t.ok(readFileSync(join(outDir, outputName(inputs[0], 'text')), 'utf8').length > 20);
+    t.match(byInput.get(empty), { status: 'failed', attempts: 1, error: { code: 'DG_NO_AUDIO' } });
+    t.notOk(
+      files(outDir).some((f) => f.includes('empty')),
+      'no output file for it',
+    );
+    const again = await all(transcribeMany([empty], { url: server.url, outDir, format: 'text' }));
+    t.equal(again[0].status, 'failed', 'a re-run tries it again, and fails again');
+  },
+);
 
 t.test('retries with backoff on 429 and 1011; fails fast on 401 and on input that is not audio', async (t) => {
   const busy = await serve(t, { maxConnections: 1, realtimeFactor: 30 });
-  const crowded = await all(transcribeMany(FILES.slice(0, 3), { url: busy.url, concurrency: 3, retries: 20, backoff: { initial: 20, max: 200 } }));
-  t.ok(crowded.every((r) => r.status === 'done'), 'every file got through a one-stream account');
-  t.ok(crowded.some((r) => r.attempts > 1), `by retrying its 429s (${crowded.map((r) => r.attempts)})`);
+  const crowded = await all(
+    transcribeMany(FILES.slice(0, 3), {
+      url: busy.url,
+      concurrency: 3,
+      retries: 20,
+      backoff: { initial: 20, max: 200 },
+    }),
+  );
+  t.ok(
+    crowded.every((r) => r.status === 'done'),
+    'every file got through a one-stream account',
+  );
+  t.ok(
+    crowded.some((r) => r.attempts > 1),
+    `by retrying its 429s (${crowded.map((r) => r.attempts)})`,
+  );
 
   const flaky = await serve(t, { faults: ({ index }) => (index === 0 ? { net0000AfterMs: 1 } : undefined) });
   const [recovered] = await all(transcribeMany([FILES[0]], { url: flaky.url, backoff: { initial: 1 } }));
   t.match(recovered, { status: 'done', attempts: 2 }, String(recovered.error?.stack));
 
   const locked = await serve(t, { apiKey: 'right' });
-  const [refused] = await all(transcribeMany([FILES[0]], { url: locked.url, apiKey: 'wrong', backoff: { initial: 1 } }));
+  const [refused] = await all(
+    transcribeMany([FILES[0]], { url: locked.url, apiKey: 'wrong', backoff: { initial: 1 } }),
+  );
   t.match(refused, { status: 'failed', attempts: 1 });
   t.equal((refused.error as DeepgramError).status, 401);
   const [notAudio] = await all(transcribeMany([fixture('speech.txt')], { url: flaky.url, backoff: { initial: 1 } }));
   t.match(notAudio, { status: 'failed', attempts: 1, error: { message: /FFmpeg could not decode/ } });
   // File descriptors this process holds on the input (Linux names them in /proc).
-  const holding = (path: string) => readdirSync('/proc/self/fd').filter((fd) => {
-    try {
-      return readlinkSync(`/proc/self/fd/${fd}`) === path;
-    } catch {
-      return false;
-    }
-  }).length;
-  const [refusedOptions] = await all(transcribeMany([FILES[0]], { url: flaky.url, query: { encoding: 'linear16' } as never }));
+  const holding = (path: string) =>
+    readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === path;
+      } catch {
+        return false;
+      }
+    }).length;
+  const [refusedOptions] = await all(
+    transcribeMany([FILES[0]], { url: flaky.url, query: { encoding: 'linear16' } as never }),
+  );
   t.match(refusedOptions, { status: 'failed', attempts: 1, error: { code: 'DG_OPTIONS' } });
   await new Promise((r) => setTimeout(r, 50));
   t.equal(holding(FILES[0]), 0, 'the input it had opened is closed again');
@@ -138,7 +179,7 @@ t.test('retries with backoff on 429 and 1011; fails fast on 401 and on input tha
   t.match(gaveUp, { status: 'failed', attempts: 3 }, 'retries are bounded');
 });
 
-t.test('outputs mirror the inputs\' paths: two files of one name in two folders never share an output', async (t) => {
+t.test("outputs mirror the inputs' paths: two files of one name in two folders never share an output", async (t) => {
   const server = await serve(t);
   const a = temp();
   const b = temp();
@@ -148,7 +189,10 @@ t.test('outputs mirror the inputs\' paths: two files of one name in two folders 
   writeFileSync(second, readFileSync(fixture('speech.mp3'))); // the same name, other audio
   const outDir = temp();
   const results = await all(transcribeMany([first, second], { url: server.url, outDir }));
-  t.ok(results.every((r) => r.status === 'done'), 'both transcribed: neither is taken for the other');
+  t.ok(
+    results.every((r) => r.status === 'done'),
+    'both transcribed: neither is taken for the other',
+  );
   t.not(outputName(first, 'json'), outputName(second, 'json'));
   const durations = results.map((r) => JSON.parse(readFileSync(r.output!, 'utf8')).metadata.duration).sort();
   t.same(durations, [7.718313, 7.742938], `each output holds its own file (${durations})`);
@@ -184,9 +228,12 @@ t.test('URLs as inputs, and progress as the audio is read and transcribed', asyn
   const base = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
   const server = await serve(t);
   const progress: Progress[] = [];
-  const results = await all(transcribeMany([`${base}/speech.mp3`, `${base}/absent.wav`], {
-    url: server.url, onProgress: (p) => progress.push({ ...p }),
-  }));
+  const results = await all(
+    transcribeMany([`${base}/speech.mp3`, `${base}/absent.wav`], {
+      url: server.url,
+      onProgress: (p) => progress.push({ ...p }),
+    }),
+  );
   const byInput = Object.fromEntries(results.map((r) => [r.input, r]));
   t.match(byInput[`${base}/speech.mp3`], { status: 'done', transcript: /\w+ \w+/ });
   t.match(byInput[`${base}/absent.wav`], { status: 'failed', error: { message: /answered 404/ } });
@@ -194,6 +241,9 @@ t.test('URLs as inputs, and progress as the audio is read and transcribed', asyn
   const last = mp3[mp3.length - 1];
   t.equal(last.bytesRead, last.bytesTotal, 'every byte read');
   t.ok(last.transcribedSeconds > 7, `${last.transcribedSeconds} s transcribed`);
-  t.ok(mp3.some((p) => p.transcribedSeconds > 0 && p.transcribedSeconds < last.transcribedSeconds), 'and it grew along the way');
+  t.ok(
+    mp3.some((p) => p.transcribedSeconds > 0 && p.transcribedSeconds < last.transcribedSeconds),
+    'and it grew along the way',
+  );
   t.match(outputName(`${base}/speech.mp3`, 'vtt'), /^speech\.mp3-[0-9a-f]{8}\.vtt$/);
 });

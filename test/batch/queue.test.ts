@@ -17,10 +17,15 @@ import { cli, fixture, serve } from '../helpers.js';
 async function redisServer(t: Test): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'dgs-redis-'));
   const socket = join(dir, 'redis.sock');
-  const child = spawn('redis-server', ['--port', '0', '--unixsocket', socket, '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  const child = spawn(
+    'redis-server',
+    ['--port', '0', '--unixsocket', socket, '--save', '', '--appendonly', 'no', '--dir', dir],
+    { stdio: 'ignore' },
+  );
   t.teardown(() => child.kill());
   for (let i = 0; i < 200 && !existsSync(socket); i++) await sleep(25);
-  if (!existsSync(socket)) throw new Error('redis-server did not start: is it installed (apt-get install redis-server)?');
+  if (!existsSync(socket))
+    throw new Error('redis-server did not start: is it installed (apt-get install redis-server)?');
   return socket;
 }
 
@@ -33,44 +38,61 @@ async function waitFor(queue: Queue, count: number) {
   throw new Error('the jobs did not finish');
 }
 
-t.test('workers share one concurrency limit; attempts and backoff are the queue\'s; results and failures recorded', async (t) => {
-  const redis = await redisServer(t);
-  let open = 0;
-  let most = 0;
-  const server = await serve(t, {
-    realtimeFactor: 8,
-    script: () => {
-      open = server.connections;
-      most = Math.max(most, open);
-      return undefined;
-    },
-    faults: ({ index }) => (index === 0 ? { net0000AfterMs: 1 } : undefined),
-  });
-  const outDir = mkdtempSync(join(tmpdir(), 'dgs-queue-'));
-  const inputs = ['speech.wav', 'speech.mp3', 'speech.ogg', 'speech.flac', 'speech.webm', 'nope.wav', 'speech.txt'].map(fixture);
-  const queued = await enqueue(inputs, { redis, queue: 'test', limit: 2, attempts: 3, backoff: 10 });
-  t.same(queued, { added: 7, existing: 0 });
-  const again = await enqueue(inputs.slice(0, 2), { redis, queue: 'test' });
-  t.same(again, { added: 0, existing: 2 }, 'queued again: nothing added, and said so');
-  // Two workers of three slots each: without the shared limit, up to six streams would be open.
-  const workers = await Promise.all([0, 1].map(() => startWorker({ redis, queue: 'test', url: server.url, outDir, format: 'vtt', concurrency: 3 })));
-  const connection = new Redis(redis, { maxRetriesPerRequest: null });
-  const queue = new Queue('test', { connection });
-  const counts = await waitFor(queue, 7);
-  t.same(counts, { completed: 5, failed: 2 }, 'the same input queued twice is one job');
-  t.ok(most <= 2, `at most 2 streams at once across both workers (${most})`);
-  for (const input of inputs.slice(0, 5)) t.match(readFileSync(join(outDir, outputName(input, 'vtt')), 'utf8'), /^WEBVTT\n/);
-  const completed = await queue.getCompleted();
-  t.ok(completed.some((job) => job.attemptsMade >= 2), 'the 1011 on the first stream was retried by the queue');
-  t.ok(completed.every((job) => job.returnvalue.output.startsWith(outDir)));
-  const failed = await queue.getFailed();
-  const reasons = Object.fromEntries(failed.map((job) => [job.data.input, [job.failedReason, job.attemptsMade]]));
-  t.match(reasons[fixture('nope.wav')], [/ENOENT/, 1], 'a missing file is not retried');
-  t.match(reasons[fixture('speech.txt')], [/FFmpeg could not decode/, 1], 'nor is input that is not audio');
-  await Promise.all(workers.map((w) => w.close()));
-  await queue.close();
-  connection.disconnect();
-});
+t.test(
+  "workers share one concurrency limit; attempts and backoff are the queue's; results and failures recorded",
+  async (t) => {
+    const redis = await redisServer(t);
+    let open = 0;
+    let most = 0;
+    const server = await serve(t, {
+      realtimeFactor: 8,
+      script: () => {
+        open = server.connections;
+        most = Math.max(most, open);
+        return undefined;
+      },
+      faults: ({ index }) => (index === 0 ? { net0000AfterMs: 1 } : undefined),
+    });
+    const outDir = mkdtempSync(join(tmpdir(), 'dgs-queue-'));
+    const inputs = [
+      'speech.wav',
+      'speech.mp3',
+      'speech.ogg',
+      'speech.flac',
+      'speech.webm',
+      'nope.wav',
+      'speech.txt',
+    ].map(fixture);
+    const queued = await enqueue(inputs, { redis, queue: 'test', limit: 2, attempts: 3, backoff: 10 });
+    t.same(queued, { added: 7, existing: 0 });
+    const again = await enqueue(inputs.slice(0, 2), { redis, queue: 'test' });
+    t.same(again, { added: 0, existing: 2 }, 'queued again: nothing added, and said so');
+    // Two workers of three slots each: without the shared limit, up to six streams would be open.
+    const workers = await Promise.all(
+      [0, 1].map(() => startWorker({ redis, queue: 'test', url: server.url, outDir, format: 'vtt', concurrency: 3 })),
+    );
+    const connection = new Redis(redis, { maxRetriesPerRequest: null });
+    const queue = new Queue('test', { connection });
+    const counts = await waitFor(queue, 7);
+    t.same(counts, { completed: 5, failed: 2 }, 'the same input queued twice is one job');
+    t.ok(most <= 2, `at most 2 streams at once across both workers (${most})`);
+    for (const input of inputs.slice(0, 5))
+      t.match(readFileSync(join(outDir, outputName(input, 'vtt')), 'utf8'), /^WEBVTT\n/);
+    const completed = await queue.getCompleted();
+    t.ok(
+      completed.some((job) => job.attemptsMade >= 2),
+      'the 1011 on the first stream was retried by the queue',
+    );
+    t.ok(completed.every((job) => job.returnvalue.output.startsWith(outDir)));
+    const failed = await queue.getFailed();
+    const reasons = Object.fromEntries(failed.map((job) => [job.data.input, [job.failedReason, job.attemptsMade]]));
+    t.match(reasons[fixture('nope.wav')], [/ENOENT/, 1], 'a missing file is not retried');
+    t.match(reasons[fixture('speech.txt')], [/FFmpeg could not decode/, 1], 'nor is input that is not audio');
+    await Promise.all(workers.map((w) => w.close()));
+    await queue.close();
+    connection.disconnect();
+  },
+);
 
 t.test('deepgram-stream enqueue and worker on the command line', async (t) => {
   const redis = await redisServer(t);
@@ -85,12 +107,20 @@ t.test('deepgram-stream enqueue and worker on the command line', async (t) => {
     return { io: { stdin: Readable.from([]), stdout, stderr }, text: () => out };
   };
   const q = io();
-  t.equal(await main(['enqueue', '--redis', redis, '--queue', 'cli', '--limit', '5', fixture('speech.wav'), fixture('speech.ogg')], q.io), 0);
+  t.equal(
+    await main(
+      ['enqueue', '--redis', redis, '--queue', 'cli', '--limit', '5', fixture('speech.wav'), fixture('speech.ogg')],
+      q.io,
+    ),
+    0,
+  );
   t.match(q.text(), /queued 2 inputs/);
   let stop!: () => void;
   const w = io();
-  const running = main(['worker', '--redis', redis, '--queue', 'cli', '--url', server.url, '--out', outDir, '--format', 'srt'],
-    { ...w.io, stop: new Promise<void>((resolve) => (stop = resolve)) });
+  const running = main(
+    ['worker', '--redis', redis, '--queue', 'cli', '--url', server.url, '--out', outDir, '--format', 'srt'],
+    { ...w.io, stop: new Promise<void>((resolve) => (stop = resolve)) },
+  );
   const connection = new Redis(redis, { maxRetriesPerRequest: null });
   const queue = new Queue('cli', { connection });
   await waitFor(queue, 2);
@@ -109,7 +139,11 @@ t.test('Redis down: enqueue and worker say so in one line and exit 1, in bounded
   ]);
   for (const run of runs) {
     t.equal(run.status, 1);
-    t.match(run.stderr, /^deepgram-stream: cannot reach Redis at redis:\/\/127\.0\.0\.1:1: .*ECONNREFUSED.*\n$/, 'one line');
+    t.match(
+      run.stderr,
+      /^deepgram-stream: cannot reach Redis at redis:\/\/127\.0\.0\.1:1: .*ECONNREFUSED.*\n$/,
+      'one line',
+    );
   }
 });
 
@@ -119,7 +153,19 @@ t.test('worker: SIGTERM or SIGINT stops taking jobs, finishes the one in flight,
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     const outDir = mkdtempSync(join(tmpdir(), 'dgs-queue-signal-'));
     const name = `signal-${signal}`;
-    const worker = cli(['worker', '--redis', redis, '--queue', name, '--url', server.url, '--out', outDir, '--concurrency', '1']);
+    const worker = cli([
+      'worker',
+      '--redis',
+      redis,
+      '--queue',
+      name,
+      '--url',
+      server.url,
+      '--out',
+      outDir,
+      '--concurrency',
+      '1',
+    ]);
     while (!worker.output().includes('worker on queue')) await sleep(20);
     await enqueue([fixture('speech.wav'), fixture('speech.ogg')], { redis, queue: name });
     while (server.connections === 0) await sleep(10);

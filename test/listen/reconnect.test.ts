@@ -7,23 +7,40 @@ import { pipeline } from 'node:stream/promises';
 import WebSocket, { WebSocketServer } from 'ws';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createListenStream, type Faults, type ListenQuery, type ResultsMessage, type ServerMessage } from '../../lib/index.js';
+import {
+  createListenStream,
+  type Faults,
+  type ListenQuery,
+  type ResultsMessage,
+  type ServerMessage,
+} from '../../lib/index.js';
 import { rebase, ReplayBuffer } from '../../lib/listen/replay.js';
 import { chunk, collector, finals, fixture, LINEAR16, readAll, serve, sha256, tones } from '../helpers.js';
 
 /** 40 s of speech-like audio: tones of varied length and loudness between pauses. */
-const AUDIO = tones(Array.from({ length: 80 }, (_, i) => 0.2 + ((i * 37) % 11) / 10), 6000);
+const AUDIO = tones(
+  Array.from({ length: 80 }, (_, i) => 0.2 + ((i * 37) % 11) / 10),
+  6000,
+);
 const RECONNECT = { attempts: 3, backoff: { initial: 10, max: 50 } };
 
 /** Finals as [start, duration, speech_final, words with times]: what must survive any drop unchanged. */
-const timeline = (messages: ServerMessage[]) => finals(messages).map((f: ResultsMessage) =>
-  [f.start, f.duration, f.speech_final, f.channel.alternatives[0].words.map((w) => `${w.word}@${w.start}-${w.end}`).join(' ')]);
+const timeline = (messages: ServerMessage[]) =>
+  finals(messages).map((f: ResultsMessage) => [
+    f.start,
+    f.duration,
+    f.speech_final,
+    f.channel.alternatives[0].words.map((w) => `${w.word}@${w.start}-${w.end}`).join(' '),
+  ]);
 
 async function run(source: () => Readable, query: ListenQuery, faults?: (index: number) => Faults | undefined) {
   const t0 = { reconnects: 0 };
-  const server = await import('../../lib/server/index.js').then((m) => m.startServer({
-    realtimeFactor: false, faults: faults && (({ index }) => faults(index)),
-  }));
+  const server = await import('../../lib/server/index.js').then((m) =>
+    m.startServer({
+      realtimeFactor: false,
+      faults: faults && (({ index }) => faults(index)),
+    }),
+  );
   try {
     const listen = createListenStream({ url: server.url, query, reconnect: RECONNECT });
     listen.on('reconnect', () => t0.reconnects++);
@@ -43,7 +60,9 @@ t.test('raw audio: drops at several points give the same finals, words and times
   let seed = 20261125;
   const draw = () => 1 + ((seed = (Math.imul(seed, 48271) >>> 0) % 2147483647) % 900_000);
   for (const drops of [[draw()], [draw(), draw()], [1, draw(), draw()]]) {
-    const faulty = await run(source, LINEAR16, (i) => (drops[i] === undefined ? undefined : { dropAfterBytes: drops[i] }));
+    const faulty = await run(source, LINEAR16, (i) =>
+      drops[i] === undefined ? undefined : { dropAfterBytes: drops[i] },
+    );
     t.equal(faulty.reconnects, drops.length, `${drops.length} reconnect(s) after drops at ${drops}`);
     t.same(timeline(faulty.messages), timeline(clean.messages), 'no final duplicated, missing or moved');
     t.equal(faulty.metadata.duration, clean.metadata.duration, 'metadata covers the whole stream');
@@ -63,16 +82,28 @@ t.test('WAV: the header is sent again, and the timeline continues', async (t) =>
 t.test('a container that cannot be cut by time is replayed whole, and what repeats is dropped', async (t) => {
   const source = () => createReadStream(fixture('speech.ogg'), { highWaterMark: 2048 });
   const clean = await run(source, { interim_results: true, vad_events: true });
-  const faulty = await run(source, { interim_results: true, vad_events: true }, (i) => (i === 0 ? { dropAfterBytes: 12_000 } : undefined));
+  const faulty = await run(source, { interim_results: true, vad_events: true }, (i) =>
+    i === 0 ? { dropAfterBytes: 12_000 } : undefined,
+  );
   t.equal(faulty.reconnects, 1);
   t.same(timeline(faulty.messages), timeline(clean.messages));
-  const starts = faulty.messages.filter((m) => m.type === 'SpeechStarted').map((m) => (m as { timestamp: number }).timestamp);
-  t.same(starts, [...starts].sort((a, b) => a - b), 'SpeechStarted stays in order');
+  const starts = faulty.messages
+    .filter((m) => m.type === 'SpeechStarted')
+    .map((m) => (m as { timestamp: number }).timestamp);
+  t.same(
+    starts,
+    [...starts].sort((a, b) => a - b),
+    'SpeechStarted stays in order',
+  );
 });
 
 t.test('every timestamp stays monotonic: Results, words, SpeechStarted, UtteranceEnd', async (t) => {
   const query = { ...LINEAR16, interim_results: true, vad_events: true, utterance_end_ms: 1000 };
-  const faulty = await run(() => Readable.from(chunk(AUDIO, 6400)), query, (i) => (i < 3 ? { dropAfterBytes: 200_000 } : undefined));
+  const faulty = await run(
+    () => Readable.from(chunk(AUDIO, 6400)),
+    query,
+    (i) => (i < 3 ? { dropAfterBytes: 200_000 } : undefined),
+  );
   t.equal(faulty.reconnects, 3);
   let end = 0;
   for (const f of finals(faulty.messages)) {
@@ -80,19 +111,27 @@ t.test('every timestamp stays monotonic: Results, words, SpeechStarted, Utteranc
     end = Math.round((f.start + f.duration) * 1e6) / 1e6;
   }
   t.equal(end, AUDIO.length / 32000, 'to the end of the audio');
-  const times = faulty.messages.flatMap((m) => m.type === 'SpeechStarted' ? [(m as { timestamp: number }).timestamp]
-    : m.type === 'UtteranceEnd' ? [(m as { last_word_end: number }).last_word_end] : []);
+  const times = faulty.messages.flatMap((m) =>
+    m.type === 'SpeechStarted'
+      ? [(m as { timestamp: number }).timestamp]
+      : m.type === 'UtteranceEnd'
+        ? [(m as { last_word_end: number }).last_word_end]
+        : [],
+  );
   t.ok(times.length > 10);
   t.ok(Math.max(...times) > 30, 'events late in the stream carry stream time, not session time');
 });
 
 t.test('1011 NET-0000 is reconnected too', async (t) => {
-  const slow = () => Readable.from((async function* () {
-    for (const c of chunk(tones([1, 0.5, 1, 0.5]), 3200)) {
-      yield c;
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  })());
+  const slow = () =>
+    Readable.from(
+      (async function* () {
+        for (const c of chunk(tones([1, 0.5, 1, 0.5]), 3200)) {
+          yield c;
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      })(),
+    );
   const clean = await run(slow, LINEAR16);
   const faulty = await run(slow, LINEAR16, (i) => (i === 0 ? { net0000AfterMs: 60 } : undefined));
   t.equal(faulty.reconnects, 1);
@@ -107,8 +146,15 @@ t.test('never on 1008; never on a 4xx handshake; not past the attempts', async (
   const [dataError] = await once(bad, 'error');
   t.equal(dataError.closeCode, 1008, '1008 fails at once');
 
-  const busy = await serve(t, { maxConnections: 1, faults: ({ index }) => (index === 0 ? { dropAfterBytes: 1 } : undefined) });
-  const listen = createListenStream({ url: busy.url, query: LINEAR16, reconnect: { attempts: 5, backoff: { initial: 100, max: 100 } } });
+  const busy = await serve(t, {
+    maxConnections: 1,
+    faults: ({ index }) => (index === 0 ? { dropAfterBytes: 1 } : undefined),
+  });
+  const listen = createListenStream({
+    url: busy.url,
+    query: LINEAR16,
+    reconnect: { attempts: 5, backoff: { initial: 100, max: 100 } },
+  });
   listen.resume();
   listen.on('reconnect', () => {
     const squatter = new WebSocket(`${busy.url}/v1/listen`);
@@ -121,7 +167,11 @@ t.test('never on 1008; never on a 4xx handshake; not past the attempts', async (
   t.equal(refused.status, 429, 'a 429 while reconnecting is final');
 
   const dropping = await serve(t, { faults: { dropAfterBytes: 1 } });
-  const doomed = createListenStream({ url: dropping.url, query: LINEAR16, reconnect: { attempts: 2, backoff: { initial: 1, max: 1 } } });
+  const doomed = createListenStream({
+    url: dropping.url,
+    query: LINEAR16,
+    reconnect: { attempts: 2, backoff: { initial: 1, max: 1 } },
+  });
   let tries = 0;
   doomed.on('reconnect', () => tries++);
   doomed.resume();
@@ -160,8 +210,17 @@ t.test('the replay buffer keeps only audio not yet covered by finals', async (t)
 });
 
 t.test('rebase moves every timestamp', async (t) => {
-  const results = { type: 'Results', start: 1, duration: 2, channel: { alternatives: [{ words: [{ start: 1.5, end: 2 }] }] } };
-  t.match(rebase(results as never, 10), { start: 11, duration: 2, channel: { alternatives: [{ words: [{ start: 11.5, end: 12 }] }] } });
+  const results = {
+    type: 'Results',
+    start: 1,
+    duration: 2,
+    channel: { alternatives: [{ words: [{ start: 1.5, end: 2 }] }] },
+  };
+  t.match(rebase(results as never, 10), {
+    start: 11,
+    duration: 2,
+    channel: { alternatives: [{ words: [{ start: 11.5, end: 12 }] }] },
+  });
   t.match(rebase({ type: 'SpeechStarted', timestamp: 1 } as never, 2.5), { timestamp: 3.5 });
   t.match(rebase({ type: 'UtteranceEnd', last_word_end: 1 } as never, 2.5), { last_word_end: 3.5 });
 });
@@ -192,40 +251,55 @@ t.test('a 5xx or a silent server while reconnecting is tried again, once per fai
     http.close();
   });
   const listen = createListenStream({
-    url: `ws://127.0.0.1:${(http.address() as AddressInfo).port}`, query: LINEAR16, connectTimeout: 300,
+    url: `ws://127.0.0.1:${(http.address() as AddressInfo).port}`,
+    query: LINEAR16,
+    connectTimeout: 300,
     reconnect: { attempts: 5, backoff: { initial: 10, max: 10 } },
   });
   const reconnects: string[] = [];
   listen.on('reconnect', (e) => reconnects.push(`${e.attempt} ${e.code} ${e.reason}`));
   listen.end(tones([0.5]));
   const messages = await readAll(listen);
-  t.same(reconnects, ['1 1006 ', '2 1006 handshake answered 503', '3 1006 no upgrade within 300 ms'],
-    'one retry for the drop, one for the 503, one for the silence: each failure retried once');
+  t.same(
+    reconnects,
+    ['1 1006 ', '2 1006 handshake answered 503', '3 1006 no upgrade within 300 ms'],
+    'one retry for the drop, one for the 503, one for the silence: each failure retried once',
+  );
   t.equal(index, 4, 'and no connection more');
   t.equal(messages[messages.length - 1].type, 'Metadata', 'then the session ended normally');
   t.equal(listen.metadata?.sha256, sha256(tones([0.5])), 'with every byte replayed');
 });
 
-t.test('a server that answers and then drops every time: attempts run out, since only a new final resets them', async (t) => {
-  // Each session sends Metadata and closes with 1011 NET-0000, as Deepgram does. Code that never gives up is
-  // stopped at the 20th reconnect, so this test fails instead of hanging.
-  const server = await serve(t, { faults: { net0000AfterMs: 20 } });
-  let connections = 0;
-  const listen = createListenStream({ url: server.url, query: LINEAR16, reconnect: { attempts: 5, backoff: { initial: 1, max: 1 } } });
-  listen.on('reconnect', () => {
-    if (++connections === 20) listen.destroy(new Error('it never gave up'));
-  });
-  listen.write(tones([0.2]));
-  listen.resume();
-  const [error] = await once(listen, 'error');
-  t.equal(connections, 5, 'five reconnects, then it gave up');
-  t.match(error.message, /1011 .*and 5 reconnects failed/);
-});
+t.test(
+  'a server that answers and then drops every time: attempts run out, since only a new final resets them',
+  async (t) => {
+    // Each session sends Metadata and closes with 1011 NET-0000, as Deepgram does. Code that never gives up is
+    // stopped at the 20th reconnect, so this test fails instead of hanging.
+    const server = await serve(t, { faults: { net0000AfterMs: 20 } });
+    let connections = 0;
+    const listen = createListenStream({
+      url: server.url,
+      query: LINEAR16,
+      reconnect: { attempts: 5, backoff: { initial: 1, max: 1 } },
+    });
+    listen.on('reconnect', () => {
+      if (++connections === 20) listen.destroy(new Error('it never gave up'));
+    });
+    listen.write(tones([0.2]));
+    listen.resume();
+    const [error] = await once(listen, 'error');
+    t.equal(connections, 5, 'five reconnects, then it gave up');
+    t.match(error.message, /1011 .*and 5 reconnects failed/);
+  },
+);
 
 t.test('WAV is cut only when its header is consistent PCM; anything else is replayed whole', async (t) => {
   const { ffmpegCommand } = await import('../../lib/audio/ffmpeg.js');
-  const adpcm = execFileSync(ffmpegCommand(), ['-hide_banner', '-loglevel', 'error', '-i', fixture('speech.wav'),
-    '-acodec', 'adpcm_ms', '-f', 'wav', 'pipe:1'], { maxBuffer: 1 << 26 });
+  const adpcm = execFileSync(
+    ffmpegCommand(),
+    ['-hide_banner', '-loglevel', 'error', '-i', fixture('speech.wav'), '-acodec', 'adpcm_ms', '-f', 'wav', 'pipe:1'],
+    { maxBuffer: 1 << 26 },
+  );
   const source = () => Readable.from(chunk(adpcm, 4096));
   const clean = await run(source, {});
   const faulty = await run(source, {}, (i) => (i === 0 ? { dropAfterBytes: 40_000 } : undefined));
@@ -240,20 +314,26 @@ t.test('WAV is cut only when its header is consistent PCM; anything else is repl
   t.same(replay.replay(), { chunks: [broken], offset: 0, duplicatesUntil: 2 }, 'byteRate 0: kept whole, no NaN offset');
 });
 
-t.test('the replay buffer is bounded: past replayLimit, a drop is a clear error instead of a growing buffer', async (t) => {
-  const buffer = new ReplayBuffer(new URLSearchParams('encoding=linear16&sample_rate=16000'), 10_000);
-  buffer.add(Buffer.alloc(6000));
-  t.notOk(buffer.overflow);
-  buffer.add(Buffer.alloc(6000));
-  t.match(buffer.overflow, /outgrew the replay limit of 10000 bytes/);
-  t.equal(buffer.size, 0, 'and lets go of what it held');
+t.test(
+  'the replay buffer is bounded: past replayLimit, a drop is a clear error instead of a growing buffer',
+  async (t) => {
+    const buffer = new ReplayBuffer(new URLSearchParams('encoding=linear16&sample_rate=16000'), 10_000);
+    buffer.add(Buffer.alloc(6000));
+    t.notOk(buffer.overflow);
+    buffer.add(Buffer.alloc(6000));
+    t.match(buffer.overflow, /outgrew the replay limit of 10000 bytes/);
+    t.equal(buffer.size, 0, 'and lets go of what it held');
 
-  const server = await serve(t, { faults: ({ index }) => (index === 0 ? { dropAfterBytes: 96_000 } : undefined) });
-  const listen = createListenStream({ url: server.url, query: { ...LINEAR16, endpointing: false },
-    reconnect: { ...RECONNECT, replayLimit: 64_000 } });
-  listen.resume();
-  listen.write(tones([5]));
-  const [error] = await once(listen, 'error');
-  t.equal(error.closeCode, 1006);
-  t.match(error.message, /no reconnect was made \(the audio not yet covered by finals outgrew .*replayLimit\)/);
-});
+    const server = await serve(t, { faults: ({ index }) => (index === 0 ? { dropAfterBytes: 96_000 } : undefined) });
+    const listen = createListenStream({
+      url: server.url,
+      query: { ...LINEAR16, endpointing: false },
+      reconnect: { ...RECONNECT, replayLimit: 64_000 },
+    });
+    listen.resume();
+    listen.write(tones([5]));
+    const [error] = await once(listen, 'error');
+    t.equal(error.closeCode, 1006);
+    t.match(error.message, /no reconnect was made \(the audio not yet covered by finals outgrew .*replayLimit\)/);
+  },
+);

@@ -20,7 +20,11 @@ t.test('bad input on the client side: each a clear error or a no-op, and nothing
   listen.end();
   listen.end(); // a second end is a no-op
   await once(listen, 'finish');
-  t.throws(() => listen.finalize(), { code: 'DG_CLOSED', message: /after CloseStream/ }, 'control messages after CloseStream say why they cannot go');
+  t.throws(
+    () => listen.finalize(),
+    { code: 'DG_CLOSED', message: /after CloseStream/ },
+    'control messages after CloseStream say why they cannot go',
+  );
   const all = await readAll(listen);
   t.equal(all[all.length - 1].type, 'Metadata');
   t.equal(listen.metadata?.sha256, sha256(audio), 'what was accepted before end() arrived whole');
@@ -47,20 +51,29 @@ t.test('hundreds of concurrent streams in one process', async (t) => {
   t.equal(server.connections, 0);
 });
 
+const LIB = fileURLToPath(new URL('../../lib/index.ts', import.meta.url));
+
 t.test('NODE_DEBUG lines tell what happens and never show the key', async (t) => {
   const key = 'debug-secret-key-42';
   const script = `
-    import { createListenStream, startServer } from ${JSON.stringify(fileURLToPath(new URL('../../lib/index.ts', import.meta.url)))};
-    const server = await startServer({ realtimeFactor: false, faults: ({ index }) => index === 0 ? { dropAfterBytes: 1 } : undefined });
-    const listen = createListenStream({ url: server.url, apiKey: ${JSON.stringify(key)}, reconnect: { attempts: 2, backoff: { initial: 1 } },
-      query: { encoding: 'linear16', sample_rate: 16000 } });
+    import { createListenStream, startServer } from ${JSON.stringify(LIB)};
+    const server = await startServer({
+      realtimeFactor: false, faults: ({ index }) => index === 0 ? { dropAfterBytes: 1 } : undefined,
+    });
+    const listen = createListenStream({
+      url: server.url, apiKey: ${JSON.stringify(key)}, reconnect: { attempts: 2, backoff: { initial: 1 } },
+      query: { encoding: 'linear16', sample_rate: 16000 },
+    });
     listen.resume();
     listen.end(Buffer.alloc(32000));
     await new Promise((resolve) => listen.on('close', resolve));
     await server.close();
   `;
-  const run = spawnSync(process.execPath, [...process.execArgv, '--input-type=module', '-e', script],
-    { encoding: 'utf8', env: { ...process.env, NODE_DEBUG: 'deepgram-stream' }, timeout: 30_000 });
+  const run = spawnSync(process.execPath, [...process.execArgv, '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    env: { ...process.env, NODE_DEBUG: 'deepgram-stream' },
+    timeout: 30_000,
+  });
   t.match(run.stderr, /DEEPGRAM-STREAM \d+: connecting/);
   t.match(run.stderr, /reconnecting after 1006/);
   t.match(run.stderr, /replayed \d+ bytes/);
@@ -70,7 +83,12 @@ t.test('NODE_DEBUG lines tell what happens and never show the key', async (t) =>
 t.test('a reconnect never shows the key either: errors after failed reconnects', async (t) => {
   const key = 'reconnect-secret-99';
   const server = await serve(t, { faults: { dropAfterBytes: 1 } });
-  const listen = createListenStream({ url: server.url, apiKey: key, query: LINEAR16, reconnect: { attempts: 1, backoff: { initial: 1 } } });
+  const listen = createListenStream({
+    url: server.url,
+    apiKey: key,
+    query: LINEAR16,
+    reconnect: { attempts: 1, backoff: { initial: 1 } },
+  });
   listen.resume();
   listen.write(tones([0.2]));
   const [error] = await once(listen, 'error');
@@ -90,31 +108,59 @@ async function scripted(t: Test, frames: string[]): Promise<string> {
 }
 
 t.test('a malformed JSON message is a DG_PROTOCOL error naming the field, never a crash or a NaN', async (t) => {
-  const good = { type: 'Results', channel_index: [0, 1], start: 0, duration: 1, is_final: true, speech_final: false,
-    channel: { alternatives: [{ transcript: 'a', confidence: 1, words: [{ word: 'a', start: 0, end: 1, confidence: 1 }] }] } };
+  const good = {
+    type: 'Results',
+    channel_index: [0, 1],
+    start: 0,
+    duration: 1,
+    is_final: true,
+    speech_final: false,
+    channel: {
+      alternatives: [{ transcript: 'a', confidence: 1, words: [{ word: 'a', start: 0, end: 1, confidence: 1 }] }],
+    },
+  };
   const cases: [string, unknown, RegExp][] = [
     ['Results without channel', { ...good, channel: undefined }, /Results: channel\.alternatives is not a list/],
     ['alternatives: null', { ...good, channel: { alternatives: null } }, /channel\.alternatives is not a list/],
-    ['words: [null]', { ...good, channel: { alternatives: [{ transcript: 'a', words: [null] }] } }, /words\[0\] is not an object/],
-    ['a numeric word', { ...good, channel: { alternatives: [{ transcript: 'a', words: [{ word: 7, start: 0, end: 1 }] }] } }, /words\[0\]\.word is not a string/],
+    [
+      'words: [null]',
+      { ...good, channel: { alternatives: [{ transcript: 'a', words: [null] }] } },
+      /words\[0\] is not an object/,
+    ],
+    [
+      'a numeric word',
+      { ...good, channel: { alternatives: [{ transcript: 'a', words: [{ word: 7, start: 0, end: 1 }] }] } },
+      /words\[0\]\.word is not a string/,
+    ],
     ['start: "x"', { ...good, start: 'x' }, /start and duration must be numbers/],
     ['UtteranceEnd without channel', { type: 'UtteranceEnd', last_word_end: 1 }, /UtteranceEnd: channel is not a list/],
     ['SpeechStarted at NaN', { type: 'SpeechStarted', channel: [0, 1], timestamp: null }, /timestamp is not a number/],
   ];
   for (const [name, message, why] of cases) {
     const listen = createListenStream({ url: await scripted(t, [JSON.stringify(message)]) });
-    const error = await readAll(listen).then(() => undefined, (e: DeepgramError) => e);
+    const error = await readAll(listen).then(
+      () => undefined,
+      (e: DeepgramError) => e,
+    );
     t.equal(error?.code, 'DG_PROTOCOL', name);
     t.match(error?.message, why, `${name}: says what is wrong`);
   }
-  const fine = createListenStream({ url: await scripted(t, [JSON.stringify(good), JSON.stringify({ type: 'Later', x: 1 })]) });
-  t.same((await readAll(fine)).map((m) => m.type), ['Results', 'Later'], 'well-formed and unknown types still pass');
+  const fine = createListenStream({
+    url: await scripted(t, [JSON.stringify(good), JSON.stringify({ type: 'Later', x: 1 })]),
+  });
+  t.same(
+    (await readAll(fine)).map((m) => m.type),
+    ['Results', 'Later'],
+    'well-formed and unknown types still pass',
+  );
 });
 
 t.test('the key: a line break in it is DG_OPTIONS; no key and no url is refused before dialling', async (t) => {
   const saved = process.env.DEEPGRAM_API_KEY;
   delete process.env.DEEPGRAM_API_KEY;
-  t.teardown(() => { if (saved !== undefined) process.env.DEEPGRAM_API_KEY = saved; });
+  t.teardown(() => {
+    if (saved !== undefined) process.env.DEEPGRAM_API_KEY = saved;
+  });
   t.throws(() => createListenStream({ apiKey: 'abc\r\nX-Evil: 1' }), { code: 'DG_OPTIONS', message: /line break/ });
   t.throws(() => createListenStream({ accessToken: 'jwt\n' }), { code: 'DG_OPTIONS', message: /newline/ });
   t.throws(() => createListenStream({}), { code: 'DG_OPTIONS', message: /set DEEPGRAM_API_KEY, or pass apiKey/ });
@@ -126,7 +172,11 @@ t.test('the key: a line break in it is DG_OPTIONS; no key and no url is refused 
 
 t.test('closeTimeout counts only time in which the server could send: a stalled reader loses nothing', async (t) => {
   const server = await serve(t);
-  const listen = createListenStream({ url: server.url, query: { ...LINEAR16, interim_results: true }, closeTimeout: 300 });
+  const listen = createListenStream({
+    url: server.url,
+    query: { ...LINEAR16, interim_results: true },
+    closeTimeout: 300,
+  });
   listen.end(tones(Array.from({ length: 40 }, () => 0.5)));
   await once(listen, 'finish');
   await sleep(1200); // a consumer busy elsewhere, four times the close timeout, with the socket paused behind it
@@ -137,12 +187,24 @@ t.test('closeTimeout counts only time in which the server could send: a stalled 
 });
 
 t.test('transforms turn a bad object into a stream error that pipeline() rejects with', async (t) => {
-  const bad = { type: 'Results', is_final: true, speech_final: true, channel_index: [0, 1], channel: { alternatives: [{ transcript: 'x', words: [null] }] } };
+  const bad = {
+    type: 'Results',
+    is_final: true,
+    speech_final: true,
+    channel_index: [0, 1],
+    channel: { alternatives: [{ transcript: 'x', words: [null] }] },
+  };
   for (const stage of [toSrt(), toVtt(), utterances()]) {
-    await t.rejects(pipeline(Readable.from([bad]), stage, new Writable({ objectMode: true, write: (_m, _e, done) => done() })),
-      TypeError, 'rejected, not thrown out of the event loop');
+    await t.rejects(
+      pipeline(Readable.from([bad]), stage, new Writable({ objectMode: true, write: (_m, _e, done) => done() })),
+      TypeError,
+      'rejected, not thrown out of the event loop',
+    );
   }
   const ndjson = `${JSON.stringify({ type: 'Results', start: 'x' })}\n`;
-  await t.rejects(pipeline(Readable.from([ndjson]), fromNdjson(), toSrt(), new Writable({ write: (_c, _e, done) => done() })),
-    /line 1 is not a valid message \(Results: start and duration must be numbers\)/, 'fromNdjson refuses it where it enters');
+  await t.rejects(
+    pipeline(Readable.from([ndjson]), fromNdjson(), toSrt(), new Writable({ write: (_c, _e, done) => done() })),
+    /line 1 is not a valid message \(Results: start and duration must be numbers\)/,
+    'fromNdjson refuses it where it enters',
+  );
 });

@@ -57,13 +57,19 @@ t.test('write backpressure: a fast source ahead of a slow server stays bounded',
       this.push(Buffer.alloc(65536));
     },
   });
-  const listen = createListenStream({ url: server.url, query: { encoding: 'linear16', sample_rate: 48000, channels: 2 } });
+  const listen = createListenStream({
+    url: server.url,
+    query: { encoding: 'linear16', sample_rate: 48000, channels: 2 },
+  });
   source.pipe(listen);
   listen.resume();
   const rss = process.memoryUsage().rss;
   await sleep(1500);
   // Without backpressure the source is drained at memory speed (gigabytes a second).
-  t.ok(pulled < 48 * 1024 * 1024, `the source was read only as the socket took it (${(pulled / 1048576).toFixed(1)} MiB in 1.5 s)`);
+  t.ok(
+    pulled < 48 * 1024 * 1024,
+    `the source was read only as the socket took it (${(pulled / 1048576).toFixed(1)} MiB in 1.5 s)`,
+  );
   t.ok(process.memoryUsage().rss - rss < 96 * 1024 * 1024, 'memory stayed bounded');
   source.unpipe(listen);
   source.destroy();
@@ -76,8 +82,10 @@ t.test('read backpressure: a slow consumer stops the socket being read, then eve
   const listen = createListenStream({ url: server.url, query: { ...LINEAR16, interim_results: true } });
   Readable.from(chunk(audio, 64000)).pipe(listen);
   await sleep(1500);
-  t.ok(listen.readableLength <= 16 + 200,
-    `at most the high-water mark plus one socket read is parsed ahead (${listen.readableLength} held)`);
+  t.ok(
+    listen.readableLength <= 16 + 200,
+    `at most the high-water mark plus one socket read is parsed ahead (${listen.readableLength} held)`,
+  );
   const messages = await readAll(listen);
   const spoken = finals(messages).filter((m) => m.channel.alternatives[0].words.length > 0);
   t.equal(spoken.length, 600, `all ${messages.length} messages arrived once the consumer read, a final per tone`);
@@ -96,7 +104,10 @@ t.test('server text frames become typed objects; unknown types pass through', as
   await once(wss, 'listening');
   const listen = createListenStream({ url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}` });
   const messages = await readAll(listen);
-  t.same(messages.map((m) => m.type), ['SpeechStarted', 'FromTheFuture', 'UtteranceEnd']);
+  t.same(
+    messages.map((m) => m.type),
+    ['SpeechStarted', 'FromTheFuture', 'UtteranceEnd'],
+  );
   t.same(messages[1], { type: 'FromTheFuture', value: 1 });
 });
 
@@ -169,7 +180,10 @@ t.test('control messages queued before the socket opens keep their place too', a
   listen.finalize();
   listen.end();
   const finalized = finals(await readAll(listen)).filter((r) => r.from_finalize);
-  t.same(finalized.map((r) => r.start + r.duration), [1]);
+  t.same(
+    finalized.map((r) => r.start + r.duration),
+    [1],
+  );
 });
 
 t.test('KeepAlive goes out automatically while the source is paused', async (t) => {
@@ -205,7 +219,11 @@ t.test('a refused handshake gives status, dg-error, dg-request-id and body', asy
   t.equal(error.status, 401);
   t.equal(error.dgError, 'Invalid credentials.');
   t.match(error.requestId, /^[0-9a-f-]{36}$/);
-  t.same(JSON.parse(error.body), { err_code: 'INVALID_AUTH', err_msg: 'Invalid credentials.', request_id: error.requestId });
+  t.same(JSON.parse(error.body), {
+    err_code: 'INVALID_AUTH',
+    err_msg: 'Invalid credentials.',
+    request_id: error.requestId,
+  });
   t.match(error.message, /401 Invalid credentials\./);
 });
 
@@ -275,16 +293,23 @@ t.test('connect timeout against a server that never answers the upgrade', async 
   silent.listen(0, '127.0.0.1');
   await once(silent, 'listening');
   t.teardown(() => silent.close());
-  const listen = createListenStream({ url: `ws://127.0.0.1:${(silent.address() as AddressInfo).port}`, connectTimeout: 200 });
+  const listen = createListenStream({
+    url: `ws://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+    connectTimeout: 200,
+  });
   const [error] = await once(listen, 'error');
   t.equal(error.code, 'DG_CONNECT_TIMEOUT');
 });
 
 t.test('impossible options fail before connecting, saying how to fix them', async (t) => {
-  t.throws(() => createListenStream({ url: 'ws://127.0.0.1:1', query: { encoding: 'linear16' } }),
-    { code: 'DG_OPTIONS', message: /needs sample_rate/ });
-  t.throws(() => createListenStream({ url: 'ws://127.0.0.1:1', query: { utterance_end_ms: 1000 } }),
-    { code: 'DG_OPTIONS', message: /needs interim_results=true/ });
+  t.throws(() => createListenStream({ url: 'ws://127.0.0.1:1', query: { encoding: 'linear16' } }), {
+    code: 'DG_OPTIONS',
+    message: /needs sample_rate/,
+  });
+  t.throws(() => createListenStream({ url: 'ws://127.0.0.1:1', query: { utterance_end_ms: 1000 } }), {
+    code: 'DG_OPTIONS',
+    message: /needs interim_results=true/,
+  });
   t.throws(() => createListenStream({ url: 'ws://example.com' }), { code: 'DG_OPTIONS', message: /use wss:\/\// });
 });
 
@@ -299,7 +324,13 @@ t.test('options reach the server as Deepgram expects: repeated keys, auth header
   const listen = createListenStream({
     url: server.url,
     apiKey: 'k-123',
-    query: { ...LINEAR16, keyterm: ['alpha beta', 'gamma'], tag: ['one', 'two'], extra: { team: 'a' }, redact: ['pci', 'ssn'] },
+    query: {
+      ...LINEAR16,
+      keyterm: ['alpha beta', 'gamma'],
+      tag: ['one', 'two'],
+      extra: { team: 'a' },
+      redact: ['pci', 'ssn'],
+    },
   });
   listen.end(tones([0.2]));
   await readAll(listen);

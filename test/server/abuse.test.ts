@@ -22,9 +22,14 @@ async function rawRequest(port: number, text: string): Promise<string> {
 
 t.test('a rejected upgrade never keeps a connection slot', async (t) => {
   const server = await serve(t, { maxConnections: 3 });
-  const bad = ['GET /v1/listen HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n',
-    'POST /v1/listen HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
-    'GET /v1/listen HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: carrier-pigeon\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n'];
+  const bad = [
+    'GET /v1/listen HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: ' +
+      '13\r\n\r\n',
+    'POST /v1/listen HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: ' +
+      'dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    'GET /v1/listen HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: carrier-pigeon\r\nSec-WebSocket-Key: ' +
+      'dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+  ];
   for (let i = 0; i < 30; i++) await rawRequest(server.port, bad[i % bad.length]);
   t.equal(server.connections, 0, 'no slot held after 30 refused upgrades');
   const listen = createListenStream({ url: server.url, query: { encoding: 'linear16', sample_rate: 16000 } });
@@ -34,11 +39,15 @@ t.test('a rejected upgrade never keeps a connection slot', async (t) => {
 
 t.test('a query value with CR/LF never splits the response: it is escaped in dg-error', async (t) => {
   const server = await serve(t);
-  const answer = await rawRequest(server.port, 'GET /v1/listen?encoding=linear16&sample_rate=1%0D%0AX-Evil:%201 HTTP/1.1\r\n' +
-    'Host: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+  const answer = await rawRequest(
+    server.port,
+    'GET /v1/listen?encoding=linear16&sample_rate=1%0D%0AX-Evil:%201 HTTP/1.1\r\n' +
+      'Host: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: ' +
+      'dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+  );
   const head = answer.slice(0, answer.indexOf('\r\n\r\n'));
   t.match(head, /^HTTP\/1\.1 400 /);
-  t.notMatch(head, /^X-Evil/mi, 'no header of the client\'s making');
+  t.notMatch(head, /^X-Evil/im, "no header of the client's making");
   t.match(head, /dg-error: Bad Request: sample_rate must be a whole number of Hz, not "1%0D%0AX-Evil: 1"/);
 });
 
@@ -46,7 +55,11 @@ t.test('the inactivity timer stops while the server itself holds the socket', as
   // Each 2.5 s frame fills the queue, so the throttled server stops reading for about a second at a time: far
   // longer than the inactivity timeout, though the client was never idle.
   const server = await serve(t, { realtimeFactor: 2.5, inactivityTimeout: 400 });
-  const listen = createListenStream({ url: server.url, query: { encoding: 'linear16', sample_rate: 16000 }, keepAlive: false });
+  const listen = createListenStream({
+    url: server.url,
+    query: { encoding: 'linear16', sample_rate: 16000 },
+    keepAlive: false,
+  });
   for (let i = 0; i < 3; i++) listen.write(tones([2.5]));
   listen.end();
   const messages = await readAll(listen);
@@ -74,39 +87,45 @@ t.test('a client that sends without reading cannot make the server read or hold 
   t.ok(invalid > 10_000_000, `the server stopped reading invalid frames (${invalid} bytes still with the client)`);
 });
 
-t.test('FFmpeg output is held while the queue is full: a WAV that claims 1 Hz cannot expand without bound', async (t) => {
-  const server = await serve(t);
-  const wav = Buffer.alloc(44 + 200_000);
-  wav.write('RIFF', 0, 'latin1');
-  wav.writeUInt32LE(wav.length - 8, 4);
-  wav.write('WAVEfmt ', 8, 'latin1');
-  wav.writeUInt32LE(16, 16);
-  wav.writeUInt16LE(1, 20);
-  wav.writeUInt16LE(1, 22);
-  wav.writeUInt32LE(1, 24); // 1 Hz: 100,000 samples become 100,000 s at the server's 16 kHz
-  wav.writeUInt32LE(2, 28);
-  wav.writeUInt16LE(2, 32);
-  wav.writeUInt16LE(16, 34);
-  wav.write('data', 36, 'latin1');
-  wav.writeUInt32LE(200_000, 40);
-  for (let i = 44; i < wav.length; i += 2) wav.writeInt16LE(i % 4 === 0 ? 8000 : -8000, i);
-  const ws = new WebSocket(`${server.url}/v1/listen`);
-  t.teardown(() => ws.terminate());
-  await once(ws, 'open');
-  ws.pause();
-  const before = process.memoryUsage().rss;
-  ws.send(wav);
-  await sleep(2000);
-  const grown = (process.memoryUsage().rss - before) / 2 ** 20;
-  t.ok(grown < 100, `the server grew by ${grown.toFixed(1)} MiB, not by gigabytes`);
-});
+t.test(
+  'FFmpeg output is held while the queue is full: a WAV that claims 1 Hz cannot expand without bound',
+  async (t) => {
+    const server = await serve(t);
+    const wav = Buffer.alloc(44 + 200_000);
+    wav.write('RIFF', 0, 'latin1');
+    wav.writeUInt32LE(wav.length - 8, 4);
+    wav.write('WAVEfmt ', 8, 'latin1');
+    wav.writeUInt32LE(16, 16);
+    wav.writeUInt16LE(1, 20);
+    wav.writeUInt16LE(1, 22);
+    wav.writeUInt32LE(1, 24); // 1 Hz: 100,000 samples become 100,000 s at the server's 16 kHz
+    wav.writeUInt32LE(2, 28);
+    wav.writeUInt16LE(2, 32);
+    wav.writeUInt16LE(16, 34);
+    wav.write('data', 36, 'latin1');
+    wav.writeUInt32LE(200_000, 40);
+    for (let i = 44; i < wav.length; i += 2) wav.writeInt16LE(i % 4 === 0 ? 8000 : -8000, i);
+    const ws = new WebSocket(`${server.url}/v1/listen`);
+    t.teardown(() => ws.terminate());
+    await once(ws, 'open');
+    ws.pause();
+    const before = process.memoryUsage().rss;
+    ws.send(wav);
+    await sleep(2000);
+    const grown = (process.memoryUsage().rss - before) / 2 ** 20;
+    t.ok(grown < 100, `the server grew by ${grown.toFixed(1)} MiB, not by gigabytes`);
+  },
+);
 
 t.test('a session that sent CloseStream closes by the deadline, whatever it still holds', async (t) => {
   const server = await serve(t, { realtimeFactor: 1.25, closeDeadline: 300 });
   const listen = createListenStream({ url: server.url, query: { encoding: 'linear16', sample_rate: 1 } });
   listen.write(Buffer.alloc(1 << 19, 1)); // two frames of 512 KiB at 1 Hz: the second waits three days
   listen.end(Buffer.alloc(1 << 19, 1));
-  const error = await readAll(listen).then(() => undefined, (e) => e);
+  const error = await readAll(listen).then(
+    () => undefined,
+    (e) => e,
+  );
   t.equal(error?.closeCode, 1011, 'NET-0000: the server gave up, and said so');
   await sleep(50);
   t.equal(server.connections, 0, 'and the slot is free');
@@ -120,6 +139,9 @@ t.test('Fifo: takes in order, stays correct across compaction', async (t) => {
     if (i % 3 === 0) out.push(fifo.take()!);
   }
   while (fifo.length > 0) out.push(fifo.take()!);
-  t.same(out, Array.from({ length: 5000 }, (_, i) => i));
+  t.same(
+    out,
+    Array.from({ length: 5000 }, (_, i) => i),
+  );
   t.equal(fifo.take(), undefined);
 });

@@ -49,9 +49,16 @@ t.test('it never crashes: random frames, bad queries, huge frames, abrupt discon
   const server = await serve(t, { maxPayload: 1 << 20 });
   const next = random(7);
   const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(next() * 256)));
-  const queries = ['', '?encoding=linear16&sample_rate=16000', '?encoding=mulaw&sample_rate=8000&multichannel=true&channels=3',
+  const queries = [
+    '',
+    '?encoding=linear16&sample_rate=16000',
+    '?encoding=mulaw&sample_rate=8000&multichannel=true&channels=3',
     '?encoding=linear32&sample_rate=44100&interim_results=true&utterance_end_ms=1000&vad_events=true',
-    '?%ff%fe=1&&&==', '?sample_rate=-1', '?encoding=opus&sample_rate=48000', '?model=nova-3&diarize=true&punctuate=true'];
+    '?%ff%fe=1&&&==',
+    '?sample_rate=-1',
+    '?encoding=opus&sample_rate=48000',
+    '?model=nova-3&diarize=true&punctuate=true',
+  ];
   const closes: number[] = [];
   let refused = 0;
   for (let round = 0; round < 60; round++) {
@@ -73,7 +80,8 @@ t.test('it never crashes: random frames, bad queries, huge frames, abrupt discon
       if (pick < 0.4) ws.send(bytes(Math.floor(next() * 5000)));
       else if (pick < 0.6) ws.send(bytes(Math.floor(next() * 300)).toString('latin1'));
       else if (pick < 0.7) ws.send(JSON.stringify({ type: 'Finalize', channel: Math.floor(next() * 5) }));
-      else if (pick < 0.75) ws.send(Buffer.alloc(2 << 20)); // over maxPayload
+      else if (pick < 0.75)
+        ws.send(Buffer.alloc(2 << 20)); // over maxPayload
       else if (pick < 0.85) ws.send('{"type":"KeepAlive"}');
       else ws.send(Buffer.alloc(0));
     }
@@ -81,14 +89,25 @@ t.test('it never crashes: random frames, bad queries, huge frames, abrupt discon
     if (end < 0.4) socket.destroy();
     else if (end < 0.7) ws.send('{"type":"CloseStream"}');
     else ws.close(4000 + round);
-    const [code] = await Promise.race([closed, new Promise<[number]>((r) => setTimeout(() => { ws.terminate(); r([-1]); }, 3000))]);
+    const [code] = await Promise.race([
+      closed,
+      new Promise<[number]>((r) =>
+        setTimeout(() => {
+          ws.terminate();
+          r([-1]);
+        }, 3000),
+      ),
+    ]);
     closes.push(code as number);
   }
   // Handshakes cut off half way.
   for (let i = 0; i < 10; i++) {
     const raw = connect(server.port, '127.0.0.1');
     await once(raw, 'connect');
-    raw.write(`GET /v1/listen HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n${i % 2 ? 'Sec-WebSocket-Version: 13\r\n' : ''}`);
+    raw.write(
+      `GET /v1/listen HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: ` +
+        `Upgrade\r\n${i % 2 ? 'Sec-WebSocket-Version: 13\r\n' : ''}`,
+    );
     raw.destroy();
   }
   t.equal(refused, 7, 'the one impossible query in eight was refused at the handshake (unknown keys are ignored)');

@@ -8,7 +8,13 @@ import { serve } from '../helpers.js';
 function upgrade(url: string, path: string, headers: Record<string, string> = {}) {
   return new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
     const req = request(`${url.replace('ws:', 'http:')}${path}`, {
-      headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', ...headers },
+      headers: {
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        ...headers,
+      },
     });
     req.on('upgrade', (res, socket) => {
       socket.destroy();
@@ -56,12 +62,22 @@ t.test('401: JSON body, dg-error and dg-request-id, for a wrong or a missing key
     t.match(id, UUID);
     t.same(JSON.parse(res.body), { err_code: 'INVALID_AUTH', err_msg: 'Invalid credentials.', request_id: id });
   }
-  t.equal((await upgrade(server.url, '/v1/listen', { Authorization: 'Token k2' })).status, 101, 'every listed key works');
+  t.equal(
+    (await upgrade(server.url, '/v1/listen', { Authorization: 'Token k2' })).status,
+    101,
+    'every listed key works',
+  );
 });
 
 t.test('400 for a query that cannot work, saying why', async (t) => {
   const server = await serve(t);
-  for (const query of ['encoding=linear16', 'encoding=mp5&sample_rate=8000', 'utterance_end_ms=1000', 'punctuate=yes', 'channels=0']) {
+  for (const query of [
+    'encoding=linear16',
+    'encoding=mp5&sample_rate=8000',
+    'utterance_end_ms=1000',
+    'punctuate=yes',
+    'channels=0',
+  ]) {
     const res = await upgrade(server.url, `/v1/listen?${query}`);
     t.equal(res.status, 400, query);
     t.match(res.headers['dg-error'], /^Bad Request: /);

@@ -30,11 +30,18 @@ t.test('SchemaError for unknown or malformed text, and the socket stays open', a
   s.ws.send('{"kind":"x"}');
   s.ws.send(JSON.stringify({ type: 'CloseStream' }));
   await s.closed;
-  t.same(s.messages[0], {
-    type: 'Error', variant: 'SchemaError',
-    description: 'Could not deserialize last text message: unknown variant `KeepAlive `, expected one of `CloseStream`, `Configure`, `Sync`, `KeepAlive`, `Finalize` at line 1 column 22',
-    message: '{ "type": "KeepAlive "}',
-  }, 'verbatim as Deepgram words it');
+  t.same(
+    s.messages[0],
+    {
+      type: 'Error',
+      variant: 'SchemaError',
+      description:
+        'Could not deserialize last text message: unknown variant `KeepAlive `, expected one of `CloseStream`, ' +
+        '`Configure`, `Sync`, `KeepAlive`, `Finalize` at line 1 column 22',
+      message: '{ "type": "KeepAlive "}',
+    },
+    'verbatim as Deepgram words it',
+  );
   t.match(s.messages[1], { type: 'Error', variant: 'SchemaError', description: /expected value at line 1 column 1/ });
   t.match(s.messages[2], { type: 'Error', description: /missing field `type`/ });
   t.equal(s.messages[3].type, 'Metadata', 'the session went on to a normal close');
@@ -48,9 +55,16 @@ t.test('CloseStream with no audio: Metadata with the empty hash, channels 0, dur
   t.equal(close.code, 1000);
   t.equal(s.messages.length, 1);
   const keys = Object.keys(s.messages[0]);
-  t.same(keys, ['type', 'transaction_key', 'request_id', 'sha256', 'created', 'duration', 'channels'], 'field order, and no models when nothing was decoded');
+  t.same(
+    keys,
+    ['type', 'transaction_key', 'request_id', 'sha256', 'created', 'duration', 'channels'],
+    'field order, and no models when nothing was decoded',
+  );
   t.match(s.messages[0], {
-    type: 'Metadata', transaction_key: 'deprecated', duration: 0, channels: 0,
+    type: 'Metadata',
+    transaction_key: 'deprecated',
+    duration: 0,
+    channels: 0,
     sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
     created: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/,
   });
@@ -77,7 +91,17 @@ t.test('Results carry the wire field order and one request_id everywhere', async
   await s.closed;
   const results = s.messages.filter((m) => m.type === 'Results') as Record<string, any>[];
   t.ok(results.length > 0);
-  t.same(Object.keys(results[0]), ['type', 'channel_index', 'duration', 'start', 'is_final', 'speech_final', 'channel', 'metadata', 'from_finalize']);
+  t.same(Object.keys(results[0]), [
+    'type',
+    'channel_index',
+    'duration',
+    'start',
+    'is_final',
+    'speech_final',
+    'channel',
+    'metadata',
+    'from_finalize',
+  ]);
   const metadata = s.messages[s.messages.length - 1] as Record<string, any>;
   for (const r of results) t.equal(r.metadata.request_id, metadata.request_id);
   t.equal(metadata.model_info[results[0].metadata.model_uuid].arch, 'nova-3');
@@ -123,15 +147,23 @@ t.test('Sync is echoed; Configure and KeepAlive are taken silently', async (t) =
   s.ws.send('{"type":"Sync","id":42}');
   s.ws.send('{"type":"CloseStream"}');
   await s.closed;
-  t.same(s.messages.map((m) => m.type), ['Sync', 'Metadata']);
+  t.same(
+    s.messages.map((m) => m.type),
+    ['Sync', 'Metadata'],
+  );
   t.same(s.messages[0], { type: 'Sync', id: 42 });
 });
 
 t.test('containers are decoded with FFmpeg: duration and channels right for each', async (t) => {
   const server = await serve(t);
   const expected: Record<string, [number, number]> = {
-    'speech.wav': [7.72, 1], 'speech.mp3': [7.74, 1], 'speech.ogg': [7.72, 1], 'speech.webm': [7.72, 1],
-    'speech.flac': [7.72, 1], 'speech.m4a': [7.74, 1], 'stereo.wav': [5, 2],
+    'speech.wav': [7.72, 1],
+    'speech.mp3': [7.74, 1],
+    'speech.ogg': [7.72, 1],
+    'speech.webm': [7.72, 1],
+    'speech.flac': [7.72, 1],
+    'speech.m4a': [7.74, 1],
+    'stereo.wav': [5, 2],
   };
   for (const [name, [duration, channels]] of Object.entries(expected)) {
     const s = await session(server.url);

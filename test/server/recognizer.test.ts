@@ -22,8 +22,12 @@ t.test('words sit where the audio has speech, and nowhere else', async (t) => {
   const messages = await transcribe(server.url, tones([1, 0.5, 1, 0.5]), LINEAR16);
   const all = finals(messages).flatMap((m) => m.channel.alternatives[0].words);
   t.ok(all.length >= 4);
-  for (const w of all) t.ok((w.start >= 0 && w.end <= 1) || (w.start >= 1.5 && w.end <= 2.5), `${w.word} ${w.start}-${w.end}`);
-  t.ok(all.every((w) => DEFAULT_WORDS.includes(w.word)), 'words from the fixed list');
+  for (const w of all)
+    t.ok((w.start >= 0 && w.end <= 1) || (w.start >= 1.5 && w.end <= 2.5), `${w.word} ${w.start}-${w.end}`);
+  t.ok(
+    all.every((w) => DEFAULT_WORDS.includes(w.word)),
+    'words from the fixed list',
+  );
   t.equal(new Set(all.map((w) => w.word)).size, 1, 'the same sound gives the same word');
   const speech = words(await transcribe(server.url, fixture('speech.wav')));
   t.ok(new Set(speech).size >= 5, `different sounds give different words: ${speech.join(' ')}`);
@@ -38,13 +42,21 @@ t.test('word text comes from the script, in order, on real speech', async (t) =>
 
 t.test('a script longer than the speech found is placed whole, in order, within the audio', async (t) => {
   const server = await serve(t, { script: 'one two three four five six seven eight nine ten' });
-  for (const pattern of [[0.4, 0.3, 0.4], [0.4, 0.3, 0.4, 1]]) { // the stream ends in speech, or after silence
+  for (const pattern of [
+    [0.4, 0.3, 0.4],
+    [0.4, 0.3, 0.4, 1],
+  ]) {
+    // the stream ends in speech, or after silence
     const messages = await transcribe(server.url, tones(pattern), LINEAR16);
     t.same(words(messages), ['one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten']);
     const times = finals(messages).flatMap((m) => m.channel.alternatives[0].words.map((w) => [w.start, w.end]));
     const total = pattern.reduce((a, b) => a + b, 0);
-    t.ok(times.every(([start, end], i) => start < end && end <= total + 1e-9 && (i === 0 || start >= times[i - 1][1] - 1e-9)),
-      'each word has time, in order, inside the audio');
+    t.ok(
+      times.every(
+        ([start, end], i) => start < end && end <= total + 1e-9 && (i === 0 || start >= times[i - 1][1] - 1e-9),
+      ),
+      'each word has time, in order, inside the audio',
+    );
   }
 });
 
@@ -63,19 +75,30 @@ t.test('interim results about once per second of audio', async (t) => {
   const server = await serve(t);
   const messages = await transcribe(server.url, tones([5]), { ...LINEAR16, interim_results: true, endpointing: false });
   const interims = results(messages).filter((m) => !m.is_final);
-  t.same(interims.map((m) => m.start + m.duration), [1, 2, 3, 4], 'one per second, each from the segment start');
+  t.same(
+    interims.map((m) => m.start + m.duration),
+    [1, 2, 3, 4],
+    'one per second, each from the segment start',
+  );
   t.match(finals(messages)[0], { start: 0, duration: 5 }, 'a segment of 5 s without an endpoint goes out as a final');
   const without = await transcribe(server.url, tones([5]), { ...LINEAR16, endpointing: false });
-  t.notOk(results(without).some((m) => !m.is_final), 'none without interim_results');
+  t.notOk(
+    results(without).some((m) => !m.is_final),
+    'none without interim_results',
+  );
 });
 
 t.test('speech_final after endpointing ms of silence, not before', async (t) => {
   const server = await serve(t);
   const audio = tones([1, 0.3, 1, 1]);
   const ends = (list: ResultsMessage[]) => list.map((m) => Math.round((m.start + m.duration) * 1e6) / 1e6);
-  const long = results(await transcribe(server.url, audio, { ...LINEAR16, endpointing: 500 })).filter((m) => m.speech_final);
+  const long = results(await transcribe(server.url, audio, { ...LINEAR16, endpointing: 500 })).filter(
+    (m) => m.speech_final,
+  );
   t.same(ends(long), [2.8], 'only the 1 s pause ends an utterance with endpointing=500');
-  const short = results(await transcribe(server.url, audio, { ...LINEAR16, endpointing: 100 })).filter((m) => m.speech_final);
+  const short = results(await transcribe(server.url, audio, { ...LINEAR16, endpointing: 100 })).filter(
+    (m) => m.speech_final,
+  );
   t.same(ends(short), [1.1, 2.4], 'both pauses with endpointing=100');
 });
 
@@ -95,16 +118,29 @@ t.test('from_finalize answers Finalize', async (t) => {
 
 t.test('SpeechStarted with vad_events; UtteranceEnd with utterance_end_ms', async (t) => {
   const server = await serve(t);
-  const messages = await transcribe(server.url, tones([1, 1.5, 1, 0.5]),
-    { ...LINEAR16, vad_events: true, interim_results: true, utterance_end_ms: 1000 });
-  t.same(messages.filter((m) => m.type === 'SpeechStarted'), [
-    { type: 'SpeechStarted', channel: [0, 1], timestamp: 0 },
-    { type: 'SpeechStarted', channel: [0, 1], timestamp: 2.5 },
-  ]);
-  t.same(messages.filter((m) => m.type === 'UtteranceEnd'), [{ type: 'UtteranceEnd', channel: [0, 1], last_word_end: 1 }],
-    'one after the 1.5 s gap; the last 0.5 s of silence is too short');
+  const messages = await transcribe(server.url, tones([1, 1.5, 1, 0.5]), {
+    ...LINEAR16,
+    vad_events: true,
+    interim_results: true,
+    utterance_end_ms: 1000,
+  });
+  t.same(
+    messages.filter((m) => m.type === 'SpeechStarted'),
+    [
+      { type: 'SpeechStarted', channel: [0, 1], timestamp: 0 },
+      { type: 'SpeechStarted', channel: [0, 1], timestamp: 2.5 },
+    ],
+  );
+  t.same(
+    messages.filter((m) => m.type === 'UtteranceEnd'),
+    [{ type: 'UtteranceEnd', channel: [0, 1], last_word_end: 1 }],
+    'one after the 1.5 s gap; the last 0.5 s of silence is too short',
+  );
   const quiet = await transcribe(server.url, tones([1, 1.5, 1]), LINEAR16);
-  t.notOk(quiet.some((m) => m.type === 'SpeechStarted' || m.type === 'UtteranceEnd'), 'neither unless asked for');
+  t.notOk(
+    quiet.some((m) => m.type === 'SpeechStarted' || m.type === 'UtteranceEnd'),
+    'neither unless asked for',
+  );
 });
 
 t.test('multichannel: one Results per channel, each with its own speech', async (t) => {
@@ -115,15 +151,26 @@ t.test('multichannel: one Results per channel, each with its own speech', async 
   const left = byChannel[0].flatMap((m) => m.channel.alternatives[0].words);
   const right = byChannel[1].flatMap((m) => m.channel.alternatives[0].words);
   t.ok(left.length > 0 && right.length > 0);
-  t.ok(left.every((w) => w.end <= 2.5), 'the left channel speaks first');
-  t.ok(right.every((w) => w.start >= 2.5), 'the right channel answers after 2.5 s');
+  t.ok(
+    left.every((w) => w.end <= 2.5),
+    'the left channel speaks first',
+  );
+  t.ok(
+    right.every((w) => w.start >= 2.5),
+    'the right channel answers after 2.5 s',
+  );
   const mixed = await transcribe(server.url, fixture('stereo.wav'));
-  t.ok(results(mixed).every((m) => m.channel_index[0] === 0 && m.channel_index[1] === 1), 'mixed to one channel otherwise');
+  t.ok(
+    results(mixed).every((m) => m.channel_index[0] === 0 && m.channel_index[1] === 1),
+    'mixed to one channel otherwise',
+  );
 });
 
 t.test('diarize gives each word a speaker; punctuate and smart_format give punctuated_word', async (t) => {
   const server = await serve(t);
-  const diarized = finals(await transcribe(server.url, tones([1, 1, 1, 1]), { ...LINEAR16, diarize: true, endpointing: 300 }));
+  const diarized = finals(
+    await transcribe(server.url, tones([1, 1, 1, 1]), { ...LINEAR16, diarize: true, endpointing: 300 }),
+  );
   const speakers = diarized.flatMap((m) => m.channel.alternatives[0].words.map((w) => w.speaker));
   t.ok(speakers.includes(0) && speakers.includes(1), `speakers ${[...new Set(speakers)]}`);
   for (const option of ['punctuate', 'smart_format'] as const) {

@@ -9,9 +9,16 @@ import { fixture, serve } from '../helpers.js';
 t.test('@deepgram/sdk live client: connect, stream a WAV, read Results and Metadata', async (t) => {
   const server = await serve(t, { apiKey: 'sdk-key', script: readFileSync(fixture('speech.txt'), 'utf8') });
   const client = new DeepgramClient({ apiKey: 'sdk-key', baseUrl: server.url });
-  const connection = await client.listen.v1.connect({ model: 'nova-3', interim_results: 'true', punctuate: 'true', reconnectAttempts: 0 } as never);
+  const connection = await client.listen.v1.connect({
+    model: 'nova-3',
+    interim_results: 'true',
+    punctuate: 'true',
+    reconnectAttempts: 0,
+  } as never);
   const messages: { type: string; [k: string]: any }[] = [];
-  const closed = new Promise<number>((resolve) => connection.on('close', (event: { code: number }) => resolve(event.code)));
+  const closed = new Promise<number>((resolve) =>
+    connection.on('close', (event: { code: number }) => resolve(event.code)),
+  );
   connection.on('message', (message: any) => messages.push(message));
   connection.connect();
   await connection.waitForOpen();
@@ -41,20 +48,36 @@ t.test('@deepgram/sdk sees a wrong key refused', async (t) => {
 t.test('@deepgram/sdk 4 (ListenLiveClient): the same session, with its own events', async (t) => {
   const server = await serve(t, { apiKey: 'v4-key', script: readFileSync(fixture('speech.txt'), 'utf8') });
   const client = createClient({ key: 'v4-key', global: { websocket: { options: { url: server.url } } } });
-  const connection = client.listen.live({ model: 'nova-3', punctuate: true, interim_results: true, vad_events: true, utterance_end_ms: 300 });
-  const seen: Record<string, any[]> = { transcript: [], metadata: [], speech: [], utterance: [], unhandled: [], error: [] };
+  const connection = client.listen.live({
+    model: 'nova-3',
+    punctuate: true,
+    interim_results: true,
+    vad_events: true,
+    utterance_end_ms: 300,
+  });
+  const seen: Record<string, any[]> = {
+    transcript: [],
+    metadata: [],
+    speech: [],
+    utterance: [],
+    unhandled: [],
+    error: [],
+  };
   connection.on(LiveTranscriptionEvents.Transcript, (m: unknown) => seen.transcript.push(m));
   connection.on(LiveTranscriptionEvents.Metadata, (m: unknown) => seen.metadata.push(m));
   connection.on(LiveTranscriptionEvents.SpeechStarted, (m: unknown) => seen.speech.push(m));
   connection.on(LiveTranscriptionEvents.UtteranceEnd, (m: unknown) => seen.utterance.push(m));
   connection.on(LiveTranscriptionEvents.Unhandled, (m: unknown) => seen.unhandled.push(m));
   connection.on(LiveTranscriptionEvents.Error, (m: unknown) => seen.error.push(m));
-  const closed = new Promise<number>((resolve) => connection.on(LiveTranscriptionEvents.Close, (event: { code: number }) => resolve(event.code)));
+  const closed = new Promise<number>((resolve) =>
+    connection.on(LiveTranscriptionEvents.Close, (event: { code: number }) => resolve(event.code)),
+  );
   await new Promise<void>((resolve) => connection.on(LiveTranscriptionEvents.Open, () => resolve()));
   const audio = readFileSync(fixture('speech.wav'));
   for (let i = 0; i < audio.length; i += 8000) {
     const part = audio.subarray(i, i + 8000);
-    connection.send(part.buffer.slice(part.byteOffset, part.byteOffset + part.length) as ArrayBuffer); // v4 takes ArrayBuffers
+    // v4 takes ArrayBuffers
+    connection.send(part.buffer.slice(part.byteOffset, part.byteOffset + part.length) as ArrayBuffer);
   }
   connection.requestClose();
   t.equal(await closed, 1000);

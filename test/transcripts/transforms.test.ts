@@ -4,35 +4,75 @@ import { Readable, Writable, type Duplex, type Transform } from 'node:stream';
 import type { Test } from 'tap';
 import { pipeline } from 'node:stream/promises';
 import {
-  channelFilter, createTranscriber, finalsOnly, fromNdjson, splitChannels, toNdjson, toSrt, toText, toVtt, utterances,
-  type ResultsMessage, type ServerMessage, type Utterance, type Word,
+  channelFilter,
+  createTranscriber,
+  finalsOnly,
+  fromNdjson,
+  splitChannels,
+  toNdjson,
+  toSrt,
+  toText,
+  toVtt,
+  utterances,
+  type ResultsMessage,
+  type ServerMessage,
+  type Utterance,
+  type Word,
 } from '../../lib/index.js';
 import { collector, fixture, readAll, serve } from '../helpers.js';
 
 const SAVED = fixture('speech.ndjson');
-const QUERY = { interim_results: true, punctuate: true, diarize: true, vad_events: true, utterance_end_ms: 1000 } as const;
+const QUERY = {
+  interim_results: true,
+  punctuate: true,
+  diarize: true,
+  vad_events: true,
+  utterance_end_ms: 1000,
+} as const;
 const strip = (text: string) => text.replace(/"(request_id|created)":"[^"]*"/g, '');
 
 async function text(source: Readable, ...stages: Duplex[]): Promise<string> {
   let out = '';
-  await pipeline([source, ...stages, new Writable({ write(chunk, _e, cb) { out += chunk; cb(); } })]);
+  await pipeline([
+    source,
+    ...stages,
+    new Writable({
+      write(chunk, _e, cb) {
+        out += chunk;
+        cb();
+      },
+    }),
+  ]);
   return out;
 }
 const replay = () => createReadStream(SAVED).pipe(fromNdjson());
 
 t.test('a live run saved as NDJSON is what the saved fixture holds, and it replays', async (t) => {
   const server = await serve(t, { script: readFileSync(fixture('speech.txt'), 'utf8') });
-  const live = await text(createReadStream(fixture('speech.wav')), createTranscriber({ url: server.url, query: QUERY }), toNdjson());
+  const live = await text(
+    createReadStream(fixture('speech.wav')),
+    createTranscriber({ url: server.url, query: QUERY }),
+    toNdjson(),
+  );
   if (process.env.UPDATE_GOLDEN) writeFileSync(SAVED, live);
-  t.equal(strip(live), strip(readFileSync(SAVED, 'utf8')), 'the local server is deterministic, so the saved run matches');
+  t.equal(
+    strip(live),
+    strip(readFileSync(SAVED, 'utf8')),
+    'the local server is deterministic, so the saved run matches',
+  );
   const replayed = await readAll(replay());
-  const saved = readFileSync(SAVED, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const saved = readFileSync(SAVED, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   t.same(replayed, saved, 'NDJSON back in gives the same objects');
 });
 
 t.test('fromNdjson: blank lines skipped, a bad line is an error that names it', async (t) => {
   t.same(await readAll(Readable.from(['{"a":1}\n\n{"b":2}\n']).pipe(fromNdjson())), [{ a: 1 }, { b: 2 }]);
-  await t.rejects(readAll(Readable.from(['{"a":1}\nnot json\n']).pipe(fromNdjson())), { message: /line 2 is not JSON/ });
+  await t.rejects(readAll(Readable.from(['{"a":1}\nnot json\n']).pipe(fromNdjson())), {
+    message: /line 2 is not JSON/,
+  });
 });
 
 t.test('captions and text from the saved run match their golden files', async (t) => {
@@ -88,11 +128,23 @@ t.test('captions are valid SRT and WebVTT, with speaker labels under diarize', a
 });
 
 function final(words: [string, number, number, number?][], speechFinal = false, channel = 0): ResultsMessage {
-  const list: Word[] = words.map(([word, start, end, speaker]) => ({ word, start, end, confidence: 1, ...(speaker === undefined ? {} : { speaker }) }));
+  const list: Word[] = words.map(([word, start, end, speaker]) => ({
+    word,
+    start,
+    end,
+    confidence: 1,
+    ...(speaker === undefined ? {} : { speaker }),
+  }));
   return {
-    type: 'Results', channel_index: [channel, 2], start: list[0]?.start ?? 0, duration: 1, is_final: true, speech_final: speechFinal,
+    type: 'Results',
+    channel_index: [channel, 2],
+    start: list[0]?.start ?? 0,
+    duration: 1,
+    is_final: true,
+    speech_final: speechFinal,
     channel: { alternatives: [{ transcript: words.map((w) => w[0]).join(' '), confidence: 1, words: list }] },
-    metadata: { request_id: 'r', model_info: { name: 'm', version: 'v', arch: 'a' }, model_uuid: 'u' }, from_finalize: false,
+    metadata: { request_id: 'r', model_info: { name: 'm', version: 'v', arch: 'a' }, model_uuid: 'u' },
+    from_finalize: false,
   };
 }
 
@@ -103,9 +155,25 @@ t.test('cue limits: line width, two lines, cue length, gaps and speaker changes 
   const short = await text(Readable.from([final(long, true)]), toVtt({ maxCueSeconds: 2 }));
   checkCaptions(t, short, 'vtt');
   t.ok(short.split('-->').length - 1 >= 6, 'a 12 s run of words in cues of at most 2 s');
-  const gap = await text(Readable.from([final([['a', 0, 0.5], ['b', 3, 3.5]])]), toSrt());
+  const gap = await text(
+    Readable.from([
+      final([
+        ['a', 0, 0.5],
+        ['b', 3, 3.5],
+      ]),
+    ]),
+    toSrt(),
+  );
   t.equal(gap.split('-->').length - 1, 2, 'a 2.5 s gap starts a new cue');
-  const speakers = await text(Readable.from([final([['a', 0, 0.5, 0], ['b', 0.6, 1, 1]])]), toSrt());
+  const speakers = await text(
+    Readable.from([
+      final([
+        ['a', 0, 0.5, 0],
+        ['b', 0.6, 1, 1],
+      ]),
+    ]),
+    toSrt(),
+  );
   t.match(speakers, /Speaker 0: a\n\n2\n.*\nSpeaker 1: b/);
   t.equal(await text(Readable.from([]), toVtt()), 'WEBVTT\n\n', 'no speech: a valid empty WebVTT file');
   const escaped = await text(Readable.from([final([['<b>&', 0, 1]])]), toVtt());
@@ -116,17 +184,31 @@ t.test('finalsOnly, utterances and the per-channel split', async (t) => {
   const interim: ServerMessage = { ...final([['x', 0, 1]]), is_final: false };
   const empty = final([]);
   const stream: ServerMessage[] = [
-    interim, final([['hello', 0, 0.5]]), empty, final([['world', 0.6, 1]], true),
-    final([['left', 0, 1]], false, 1), final([['again', 2, 2.5]]),
-    { type: 'UtteranceEnd', channel: [0, 2], last_word_end: 2.5 }, final([['open', 5, 5.5]], false, 1),
+    interim,
+    final([['hello', 0, 0.5]]),
+    empty,
+    final([['world', 0.6, 1]], true),
+    final([['left', 0, 1]], false, 1),
+    final([['again', 2, 2.5]]),
+    { type: 'UtteranceEnd', channel: [0, 2], last_word_end: 2.5 },
+    final([['open', 5, 5.5]], false, 1),
   ];
   const finals = (await readAll(Readable.from(stream).pipe(finalsOnly()))) as ResultsMessage[];
-  t.same(finals.map((f) => f.channel.alternatives[0].transcript), ['hello', 'world', 'left', 'again', 'open']);
+  t.same(
+    finals.map((f) => f.channel.alternatives[0].transcript),
+    ['hello', 'world', 'left', 'again', 'open'],
+  );
   t.equal((await readAll(Readable.from(stream).pipe(finalsOnly({ keepEmpty: true })))).length, 6);
   const said = (await readAll(Readable.from(stream).pipe(utterances()))) as unknown as Utterance[];
-  t.same(said.map((u) => [u.channel, u.text, u.start, u.end]), [
-    [0, 'hello world', 0, 1], [0, 'again', 2, 2.5], [1, 'left open', 0, 5.5],
-  ], 'ended by speech_final, by UtteranceEnd, and by the end of the stream');
+  t.same(
+    said.map((u) => [u.channel, u.text, u.start, u.end]),
+    [
+      [0, 'hello world', 0, 1],
+      [0, 'again', 2, 2.5],
+      [1, 'left open', 0, 5.5],
+    ],
+    'ended by speech_final, by UtteranceEnd, and by the end of the stream',
+  );
   t.same((await readAll(Readable.from(stream).pipe(channelFilter(1)))).length, 2);
   const [zero, one] = splitChannels(Readable.from(stream), 2);
   const [a, b] = await Promise.all([readAll(zero), readAll(one)]);
@@ -138,6 +220,12 @@ t.test('finalsOnly, utterances and the per-channel split', async (t) => {
 t.test('text output from a live pipeline', async (t) => {
   const server = await serve(t, { script: 'One two three.' });
   const sink = collector<string>();
-  await pipeline(createReadStream(fixture('speech.flac')), createTranscriber({ url: server.url }), finalsOnly(), toText(), sink);
+  await pipeline(
+    createReadStream(fixture('speech.flac')),
+    createTranscriber({ url: server.url }),
+    finalsOnly(),
+    toText(),
+    sink,
+  );
   t.match(sink.messages[0], /^one two/, 'plain words without punctuate');
 });
