@@ -1,4 +1,4 @@
-// The prism-media FFmpeg stage against the ffmpeg command line, decoding the same MP3 to 16 kHz linear16.
+// The decoder stage (createDecoder) against the ffmpeg command line, decoding the same MP3 to 16 kHz linear16.
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createReadStream, writeFileSync } from 'node:fs';
@@ -64,7 +64,7 @@ export async function decoding(quick: boolean) {
   return {
     audioSeconds: seconds,
     decodedBytes: bytes,
-    prismStageMs: round(median(times.stage), 0),
+    stageMs: round(median(times.stage), 0),
     ffmpegCliMs: round(median(times.cli), 0),
     stageVsCli: round(median(times.cli) / median(times.stage), 2),
   };

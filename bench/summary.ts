@@ -61,7 +61,7 @@ export function summary(): string {
     `Memory, peak RSS: ${memory.rows.map((r: any) => `${r.name} ${r.peakRssMb} MB`).join('; ')}. ` +
       `Scale: ${scale.rows.map(scaleRow).join('; ')} ` +
       '(latency at scale: each stream sends 100 ms every 100 ms to an echo server). ' +
-      `Decoding ${decoding.audioSeconds / 60} minutes of MP3: prism-media stage ${decoding.prismStageMs} ms, ffmpeg ` +
+      `Decoding ${decoding.audioSeconds / 60} minutes of MP3: decoder stage ${decoding.stageMs} ms, ffmpeg ` +
       `command line ${decoding.ffmpegCliMs} ms. ` +
       `Batch: ${batch.files} files of ${batch.audioSecondsEach} s at ${batch.concurrency} streams against a server ` +
       `at ${batch.realtimeFactor}x took ${batch.wallSeconds} s; ` +

@@ -1,6 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { delimiter, dirname } from 'node:path';
 
 let resolved: string | undefined;
 
@@ -34,14 +33,56 @@ export function firstWorking(candidates: (string | undefined)[]): string {
   );
 }
 
+/** A running FFmpeg: its process, and what its end means. */
+export interface FfmpegRun {
+  child: ChildProcessWithoutNullStreams;
+  /**
+   * Settles once FFmpeg has exited and its output has ended: undefined for a success, else an error in FFmpeg's
+   * own words. A failed exit is a failure; so is no output at all from input that was not empty (FFmpeg exits 0 on
+   * an MP4 it cannot seek in). Killed by us (`kill()`) is neither.
+   */
+  outcome: Promise<Error | undefined>;
+  kill(): void;
+}
+
 /**
- * prism-media finds FFmpeg only by the command name `ffmpeg`; put the chosen binary's folder first on PATH
- * so that prism runs the same binary as the rest of the toolkit.
+ * Runs FFmpeg, the one way the toolkit does for the client and the server: output on stdout, the tail of what it
+ * says kept for errors, `inputBytes()` telling how much input it was given.
  */
-export function exposeFfmpegToPrism(): void {
-  const command = ffmpegCommand();
-  if (command === 'ffmpeg') return;
-  const folder = dirname(command);
-  const path = process.env.PATH ?? '';
-  if (!path.split(delimiter).includes(folder)) process.env.PATH = `${folder}${delimiter}${path}`;
+export function runFfmpeg(args: string[], inputBytes: () => number): FfmpegRun {
+  const child = spawn(ffmpegCommand(), ['-hide_banner', '-loglevel', 'warning', '-nostdin', ...args]);
+  let said = '';
+  let outputBytes = 0;
+  let killed = false;
+  child.stderr.on('data', (chunk: Buffer) => (said = (said + chunk.toString()).slice(-4096)));
+  child.stdout.on('data', (chunk: Buffer) => (outputBytes += chunk.length));
+  // FFmpeg stopping early (bad input) closes its stdin: that is reported through the exit, not as a crash.
+  child.stdin.on('error', () => {});
+  const ended = new Promise<void>((resolve) => child.stdout.once('close', resolve));
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('error', (error) => ((said = error.message), resolve(-1)));
+    child.once('exit', (code) => resolve(code));
+  });
+  const outcome = Promise.all([exited, ended]).then(([code]) => {
+    if (killed) return undefined;
+    const lines = said
+      .trim()
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
+    const words = [...new Set(lines)].slice(-2).join('; ');
+    if (code !== 0) return new Error(`FFmpeg could not decode the input: ${words || `exit code ${code}`}`);
+    if (outputBytes === 0 && inputBytes() > 0) {
+      return new Error(`FFmpeg decoded no audio from ${inputBytes()} bytes of input: ${words || 'it said nothing'}`);
+    }
+    return undefined;
+  });
+  return {
+    child,
+    outcome,
+    kill() {
+      killed = true;
+      child.kill('SIGKILL');
+    },
+  };
 }

@@ -1,6 +1,5 @@
 // Turns received audio bytes into float samples: raw encodings here, containers through FFmpeg.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { ffmpegCommand } from '../audio/ffmpeg.js';
+import { runFfmpeg } from '../audio/ffmpeg.js';
 import { parseWavHeader } from '../audio/wav.js';
 import type { RawLayout } from '../protocol/options.js';
 
@@ -83,40 +82,22 @@ export function rawDecoder(layout: RawLayout, events: DecoderEvents): PcmDecoder
 
 /** Everything else goes through FFmpeg, which writes WAV so that its header tells rate and channels. */
 export function ffmpegDecoder(analysisRate: number, events: DecoderEvents): PcmDecoder {
-  const child: ChildProcessWithoutNullStreams = spawn(ffmpegCommand(), [
-    '-hide_banner',
-    '-loglevel',
-    'warning',
-    '-i',
-    'pipe:0',
-    '-vn',
-    '-acodec',
-    'pcm_s16le',
-    '-ar',
-    String(analysisRate),
-    '-f',
-    'wav',
-    'pipe:1',
-  ]);
+  let bytesIn = 0;
+  const ffmpeg = runFfmpeg(
+    ['-i', 'pipe:0', '-vn', '-acodec', 'pcm_s16le', '-ar', String(analysisRate), '-f', 'wav', 'pipe:1'],
+    () => bytesIn,
+  );
+  const { child } = ffmpeg;
   let header: Buffer | undefined = Buffer.alloc(0);
   let channels = 0;
   let carry = Buffer.alloc(0);
-  let stderr = '';
   let decodedAny = false;
-  let bytesIn = 0;
-  let stdoutEnded = false;
-  let exited: number | null | undefined;
-  let finished = false;
-
-  const finish = () => {
-    if (finished || !stdoutEnded || exited === undefined) return;
-    finished = true;
-    // FFmpeg that never opened an audio stream (no WAV header out) failed, even when it exits 0, as it does for an
-    // MP4 it cannot seek in; one that opened a stream holding no samples (a WAV header alone) did not.
-    if (!decodedAny && (exited !== 0 || (bytesIn > 0 && header !== undefined)))
-      events.onError(stderr.trim().split('\n').pop() || 'not audio');
-    else events.onEnd();
-  };
+  // What was decoded before a failed exit (a stream cut short) is kept; only FFmpeg that decoded nothing failed. One
+  // that opened a stream holding no samples (a WAV header alone: FFmpeg writes a header) did not fail at all.
+  let destroyed = false;
+  ffmpeg.outcome.then((error) => {
+    if (!destroyed) (error && !decodedAny ? events.onError : events.onEnd)(error?.message ?? '');
+  });
 
   child.stdout.on('data', (chunk: Buffer) => {
     let data = chunk;
@@ -137,25 +118,6 @@ export function ffmpegDecoder(analysisRate: number, events: DecoderEvents): PcmD
     decodedAny = true;
     events.onPcm({ samples, channels, sampleRate: analysisRate });
   });
-  child.stdout.on('end', () => {
-    stdoutEnded = true;
-    finish();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4096);
-  });
-  child.on('exit', (code) => {
-    exited = code;
-    finish();
-  });
-  child.on('error', (error) => {
-    exited = -1;
-    stdoutEnded = true;
-    stderr = error.message;
-    finish();
-  });
-  // FFmpeg stopping early (bad input) closes its stdin: that is reported through the exit, not as a crash.
-  child.stdin.on('error', () => {});
   child.stdin.on('drain', () => events.onDrain());
 
   return {
@@ -171,8 +133,8 @@ export function ffmpegDecoder(analysisRate: number, events: DecoderEvents): PcmD
       else child.stdout.resume();
     },
     destroy() {
-      finished = true;
-      child.kill('SIGKILL');
+      destroyed = true;
+      ffmpeg.kill();
     },
   };
 }
