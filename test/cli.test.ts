@@ -5,20 +5,9 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { PassThrough, Readable } from 'node:stream';
-import { main } from '../lib/cli/index.js';
-import { cli, fixture, serve } from './helpers.js';
+import { cli, fixture, runMain, serve } from './helpers.js';
 
-async function run(args: string[], stdin: Buffer = Buffer.alloc(0), stop?: Promise<void>, tty = false) {
-  const stdout = new PassThrough();
-  const stderr = Object.assign(new PassThrough(), { isTTY: tty, columns: 100 });
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => (out += c));
-  stderr.on('data', (c) => (err += c));
-  const code = await main(args, { stdin: Readable.from([stdin]), stdout, stderr, stop });
-  return { code, out, err };
-}
+const run = (args: string[], stdin?: Buffer, stop?: Promise<void>, tty = false) => runMain(args, { stdin, stop, tty });
 
 t.test('transcribe with no key uses the embedded local server and says its words are synthetic', async (t) => {
   const saved = process.env.DEEPGRAM_API_KEY;

@@ -2,7 +2,10 @@
 import type { Test } from 'tap';
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { Writable, type Readable } from 'node:stream';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { PassThrough, Readable, Writable } from 'node:stream';
+import { WebSocketServer } from 'ws';
 import { fileURLToPath } from 'node:url';
 import { startServer, type LocalServer, type ServerOptions } from '../lib/server/index.js';
 import type { ServerMessage, ResultsMessage } from '../lib/protocol/messages.js';
@@ -115,4 +118,61 @@ export function cli(args: string[], options: { input?: Buffer; env?: NodeJS.Proc
     }),
   );
   return { child, done, output: () => stdout };
+}
+
+/** A seeded generator of numbers in [0, 1) (mulberry32), so that random inputs are the same every run. */
+export function seeded(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A stand-in server that sends each of `frames` as text to every client, then closes with `code`; its URL. */
+export async function scriptedServer(t: Test, frames: string[], code = 1000): Promise<string> {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  t.teardown(() => wss.close());
+  wss.on('connection', (ws) => {
+    for (const frame of frames) ws.send(frame);
+    ws.close(code);
+  });
+  await once(wss, 'listening');
+  return `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
+}
+
+/** The CLI run in this process, with its output captured. */
+export async function runMain(args: string[], options: { stdin?: Buffer; stop?: Promise<void>; tty?: boolean } = {}) {
+  const { main } = await import('../lib/cli/index.js');
+  const stdout = new PassThrough();
+  const stderr = Object.assign(new PassThrough(), { isTTY: options.tty ?? false, columns: 100 });
+  let out = '';
+  let err = '';
+  stdout.on('data', (c) => (out += c));
+  stderr.on('data', (c) => (err += c));
+  const io = { stdin: Readable.from([options.stdin ?? Buffer.alloc(0)]), stdout, stderr, stop: options.stop };
+  const code = await main(args, io);
+  return { code, out, err };
+}
+
+/**
+ * Where in `values` (deeply: strings, arrays, objects, errors with their message, stack and fields) `secret`
+ * appears, as paths; empty when nowhere.
+ */
+export function leaks(secret: string, values: unknown[]): string[] {
+  const found: string[] = [];
+  const seen = new Set<unknown>();
+  const visit = (value: unknown, path: string) => {
+    if (typeof value === 'string') {
+      if (value.includes(secret)) found.push(path);
+    } else if (value !== null && typeof value === 'object' && !seen.has(value)) {
+      seen.add(value);
+      if (value instanceof Error) visit(`${value.message}\n${value.stack}`, `${path}.message`);
+      if (Buffer.isBuffer(value)) visit(value.toString('latin1'), path);
+      else for (const [key, field] of Object.entries(value)) visit(field, `${path}.${key}`);
+    }
+  };
+  values.forEach((value, i) => visit(value, `[${i}]`));
+  return found;
 }

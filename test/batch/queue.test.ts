@@ -5,14 +5,12 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { enqueue, startWorker } from '../../lib/batch/queue.js';
 import { outputName } from '../../lib/batch/many.js';
-import { main } from '../../lib/cli/index.js';
-import { cli, fixture, serve } from '../helpers.js';
+import { cli, fixture, runMain, serve } from '../helpers.js';
 
 async function redisServer(t: Test): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'dgs-redis-'));
@@ -98,35 +96,32 @@ t.test('deepgram-stream enqueue and worker on the command line', async (t) => {
   const redis = await redisServer(t);
   const server = await serve(t);
   const outDir = mkdtempSync(join(tmpdir(), 'dgs-queue-cli-'));
-  const io = () => {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    stdout.on('data', (c) => (out += c));
-    stderr.resume();
-    return { io: { stdin: Readable.from([]), stdout, stderr }, text: () => out };
-  };
-  const q = io();
-  t.equal(
-    await main(
-      ['enqueue', '--redis', redis, '--queue', 'cli', '--limit', '5', fixture('speech.wav'), fixture('speech.ogg')],
-      q.io,
-    ),
-    0,
-  );
-  t.match(q.text(), /queued 2 inputs/);
+  const queued = await runMain([
+    'enqueue',
+    '--redis',
+    redis,
+    '--queue',
+    'cli',
+    '--limit',
+    '5',
+    ...['wav', 'ogg'].map((e) => fixture(`speech.${e}`)),
+  ]);
+  t.equal(queued.code, 0);
+  t.match(queued.out, /queued 2 inputs/);
   let stop!: () => void;
-  const w = io();
-  const running = main(
+  const running = runMain(
     ['worker', '--redis', redis, '--queue', 'cli', '--url', server.url, '--out', outDir, '--format', 'srt'],
-    { ...w.io, stop: new Promise<void>((resolve) => (stop = resolve)) },
+    {
+      stop: new Promise<void>((resolve) => (stop = resolve)),
+    },
   );
   const connection = new Redis(redis, { maxRetriesPerRequest: null });
   const queue = new Queue('cli', { connection });
   await waitFor(queue, 2);
   stop();
-  t.equal(await running, 0);
-  t.match(w.text(), /done .*speech\.wav -> .*speech\.wav\.srt/);
+  const worked = await running;
+  t.equal(worked.code, 0);
+  t.match(worked.out, /done .*speech\.wav -> .*speech\.wav\.srt/);
   t.ok(existsSync(join(outDir, 'test', 'fixtures', 'speech.ogg.srt')));
   await queue.close();
   connection.disconnect();

@@ -15,7 +15,7 @@ import {
   type ServerMessage,
 } from '../../lib/index.js';
 import { rebase, ReplayBuffer } from '../../lib/listen/replay.js';
-import { chunk, collector, finals, fixture, LINEAR16, readAll, serve, sha256, tones } from '../helpers.js';
+import { chunk, collector, finals, fixture, LINEAR16, readAll, seeded, serve, sha256, tones } from '../helpers.js';
 
 /** 40 s of speech-like audio: tones of varied length and loudness between pauses. */
 const AUDIO = tones(
@@ -57,8 +57,8 @@ t.test('raw audio: drops at several points give the same finals, words and times
   const clean = await run(source, LINEAR16);
   t.ok(finals(clean.messages).length > 40);
   // Drop points drawn at random (seeded, so every run draws the same), plus a drop before any audio.
-  let seed = 20261125;
-  const draw = () => 1 + ((seed = (Math.imul(seed, 48271) >>> 0) % 2147483647) % 900_000);
+  const next = seeded(20261125);
+  const draw = () => 1 + Math.floor(next() * 900_000);
   for (const drops of [[draw()], [draw(), draw()], [1, draw(), draw()]]) {
     const faulty = await run(source, LINEAR16, (i) =>
       drops[i] === undefined ? undefined : { dropAfterBytes: drops[i] },

@@ -1,14 +1,12 @@
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { once } from 'node:events';
 import { spawnSync } from 'node:child_process';
-import type { AddressInfo } from 'node:net';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { WebSocketServer } from 'ws';
 import { createListenStream, fromNdjson, toSrt, toVtt, utterances, type DeepgramError } from '../../lib/index.js';
-import { finals, LINEAR16, readAll, serve, sha256, tones } from '../helpers.js';
+import { finals, LINEAR16, readAll, scriptedServer, serve, sha256, tones } from '../helpers.js';
 
 t.test('bad input on the client side: each a clear error or a no-op, and nothing accepted is lost', async (t) => {
   const server = await serve(t);
@@ -95,18 +93,6 @@ t.test('a reconnect never shows the key either: errors after failed reconnects',
   t.notMatch(JSON.stringify(error) + error.message + error.stack, key);
 });
 
-/** A server that sends each of `frames` as text and then closes normally. */
-async function scripted(t: Test, frames: string[]): Promise<string> {
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-  t.teardown(() => wss.close());
-  wss.on('connection', (ws) => {
-    for (const frame of frames) ws.send(frame);
-    ws.close(1000);
-  });
-  await once(wss, 'listening');
-  return `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
-}
-
 t.test('a malformed JSON message is a DG_PROTOCOL error naming the field, never a crash or a NaN', async (t) => {
   const good = {
     type: 'Results',
@@ -137,7 +123,7 @@ t.test('a malformed JSON message is a DG_PROTOCOL error naming the field, never 
     ['SpeechStarted at NaN', { type: 'SpeechStarted', channel: [0, 1], timestamp: null }, /timestamp is not a number/],
   ];
   for (const [name, message, why] of cases) {
-    const listen = createListenStream({ url: await scripted(t, [JSON.stringify(message)]) });
+    const listen = createListenStream({ url: await scriptedServer(t, [JSON.stringify(message)]) });
     const error = await readAll(listen).then(
       () => undefined,
       (e: DeepgramError) => e,
@@ -146,7 +132,7 @@ t.test('a malformed JSON message is a DG_PROTOCOL error naming the field, never 
     t.match(error?.message, why, `${name}: says what is wrong`);
   }
   const fine = createListenStream({
-    url: await scripted(t, [JSON.stringify(good), JSON.stringify({ type: 'Later', x: 1 })]),
+    url: await scriptedServer(t, [JSON.stringify(good), JSON.stringify({ type: 'Later', x: 1 })]),
   });
   t.same(
     (await readAll(fine)).map((m) => m.type),

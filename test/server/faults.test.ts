@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import WebSocket from 'ws';
 import { createListenStream } from '../../lib/index.js';
-import { ffmpegChildren, LINEAR16, readAll, serve, tones } from '../helpers.js';
+import { ffmpegChildren, LINEAR16, readAll, seeded, serve, tones } from '../helpers.js';
 
 t.test('drop after N ms: the client sees 1006', async (t) => {
   const server = await serve(t, { faults: { dropAfterMs: 100 } });
@@ -35,19 +35,9 @@ t.test('faults chosen per connection: only the first is dropped', async (t) => {
   t.equal(messages[messages.length - 1].type, 'Metadata');
 });
 
-/** A small seeded generator, so the fuzz runs the same every time. */
-function random(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 t.test('it never crashes: random frames, bad queries, huge frames, abrupt disconnects', async (t) => {
   const server = await serve(t, { maxPayload: 1 << 20 });
-  const next = random(7);
+  const next = seeded(7);
   const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(next() * 256)));
   const queries = [
     '',
