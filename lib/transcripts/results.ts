@@ -1,6 +1,6 @@
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { ResultsMessage, ServerMessage, Word } from '../protocol/messages.js';
-import { isFinal, isResults, isUtteranceEnd } from '../protocol/guards.js';
+import { isFinal, isResults, isSpeechStarted, isUtteranceEnd } from '../protocol/guards.js';
 
 export const transcriptOf = (results: ResultsMessage): string => results.channel.alternatives[0]?.transcript ?? '';
 export const wordsOf = (results: ResultsMessage): Word[] => results.channel.alternatives[0]?.words ?? [];
@@ -44,8 +44,11 @@ export function finalsOnly(options: { keepEmpty?: boolean } = {}): Transform {
 /** Results of one channel of a multichannel session; other messages pass when their channel matches too. */
 export function channelFilter(index: number): Transform {
   return mapObjects<ServerMessage, ServerMessage>((m) => {
-    const field = (m as { channel?: unknown }).channel;
-    const channel = isResults(m) ? m.channel_index[0] : Array.isArray(field) ? field[0] : undefined;
+    const channel = isResults(m)
+      ? m.channel_index[0]
+      : isSpeechStarted(m) || isUtteranceEnd(m)
+        ? m.channel[0]
+        : undefined;
     return channel === undefined || channel === index ? m : undefined;
   });
 }
