@@ -9,8 +9,7 @@ import { closeError, dial, header } from './connection.js';
 import { retryableStatus } from './retry.js';
 import type { ListenSettings } from './options.js';
 import type { ReconnectEvent } from './reconnect.js';
-import { CLOSE_NORMAL, type MetadataMessage, type ServerMessage } from '../protocol/messages.js';
-import { isMetadata, parseServerMessage } from '../protocol/guards.js';
+import type { MetadataMessage, ServerMessage } from '../protocol/messages.js';
 
 /** `NODE_DEBUG=deepgram-stream` shows connects, closes and reconnects (never the key). */
 export const debug = debuglog('deepgram-stream');
@@ -72,10 +71,11 @@ export class Link {
     this.#armCloseTimer();
   }
 
-  /** Sends a text frame when a socket is open; false when none is. */
-  send(text: string): boolean {
+  /** Sends a text frame (or, with 'ping', a WebSocket ping) when a socket is open; false when none is. */
+  send(text: string | 'ping'): boolean {
     if (this.#ws.readyState !== this.#ws.OPEN) return false;
-    this.#ws.send(text);
+    if (text === 'ping') this.#ws.ping();
+    else this.#ws.send(text);
     return true;
   }
 
@@ -145,11 +145,11 @@ export class Link {
     this.#armCloseTimer();
     const text = data.toString('utf8');
     // Refused where it enters: no transform downstream ever meets a missing field or a NaN time.
-    const parsed = isBinary ? { problem: 'a binary frame' } : parseServerMessage(text);
+    const parsed = isBinary ? { problem: 'a binary frame' } : this.#settings.protocol.parse(text);
     if ('problem' in parsed) {
       const why = `the server sent a frame that is not a valid message (${parsed.problem})`;
       this.#fail(new DeepgramError('DG_PROTOCOL', why, { raw: text.slice(0, 65536), requestId: this.#requestId }));
-    } else if (isMetadata(parsed.message)) {
+    } else if (this.#settings.protocol.isClosing(parsed.message)) {
       this.#heldMetadata = parsed.message;
     } else {
       this.#events.message(parsed.message);
@@ -163,7 +163,7 @@ export class Link {
     debug('closed %d %s', code, reason);
     const metadata = this.#heldMetadata;
     this.#heldMetadata = undefined;
-    if (code === CLOSE_NORMAL) return this.#events.end(metadata);
+    if (this.#settings.protocol.isCleanClose(code)) return this.#events.end(metadata);
     const refused = this.#settings.reconnect?.refusal(code);
     if (this.#settings.reconnect && refused === undefined) return this.#retry(code, reason);
     this.#fail(closeError(code, reason, { metadata, requestId: this.#requestId }, refused));

@@ -2,6 +2,7 @@
 import { DeepgramError } from './errors.js';
 import { endpoint, type ConnectionOptions, type Endpoint } from './connection.js';
 import { Reconnect, type ReconnectOptions } from './reconnect.js';
+import { LISTEN_V1, type ListenProtocol } from './protocol.js';
 import { checkQuery, toSearchParams, type ListenQuery } from '../protocol/options.js';
 
 export interface ListenStreamOptions extends ConnectionOptions {
@@ -25,6 +26,7 @@ export interface ListenStreamOptions extends ConnectionOptions {
 }
 
 export interface ListenSettings {
+  protocol: ListenProtocol;
   endpoint: Endpoint;
   connectTimeout: number;
   closeTimeout: number;
@@ -32,16 +34,17 @@ export interface ListenSettings {
   reconnect?: Reconnect;
 }
 
-/** The settings the options say; options that can never work throw `DG_OPTIONS`. */
-export function listenSettings(options: ListenStreamOptions): ListenSettings {
+/** The settings the options say for `protocol`; options that can never work throw `DG_OPTIONS`. */
+export function listenSettings(options: ListenStreamOptions, protocol: ListenProtocol = LISTEN_V1): ListenSettings {
   const query = toSearchParams(options.query ?? {});
   const problem = checkQuery(query);
   if (problem) throw new DeepgramError('DG_OPTIONS', problem);
   return {
-    endpoint: endpoint(options, '/v1/listen', query),
+    protocol,
+    endpoint: endpoint(options, protocol.path, query),
     connectTimeout: options.connectTimeout ?? 10_000,
     closeTimeout: options.closeTimeout ?? 15_000,
     keepAlive: options.keepAlive ?? 3000,
-    reconnect: options.reconnect && new Reconnect(options.reconnect, query),
+    reconnect: options.reconnect && new Reconnect(options.reconnect, query, protocol),
   };
 }

@@ -3,9 +3,9 @@
 // session repeats, the count of attempts and the backoff between them.
 import { createHash } from 'node:crypto';
 import { backoffDelay, retryableClose } from './retry.js';
-import { rebase, repeats, ReplayBuffer } from './replay.js';
+import { ReplayBuffer } from './replay.js';
+import type { ListenProtocol } from './protocol.js';
 import { roundMicro, type MetadataMessage, type ServerMessage } from '../protocol/messages.js';
-import { isFinal } from '../protocol/guards.js';
 
 export interface ReconnectOptions {
   /** Reconnects tried in a row before giving up; a connection that delivers a new final resets the count. */
@@ -35,12 +35,14 @@ export class Reconnect {
   readonly #max: number;
   readonly #replay: ReplayBuffer;
   readonly #hash = createHash('sha256');
+  readonly #protocol: ListenProtocol;
   #attempt = 0;
   #reconnects = 0;
   #offset = 0;
   #duplicatesUntil = 0;
 
-  constructor(options: ReconnectOptions, query: URLSearchParams) {
+  constructor(options: ReconnectOptions, query: URLSearchParams, protocol: ListenProtocol) {
+    this.#protocol = protocol;
     this.#attempts = options.attempts;
     this.#initial = options.backoff?.initial ?? 250;
     this.#max = options.backoff?.max ?? 5000;
@@ -55,12 +57,13 @@ export class Reconnect {
 
   /** A message of the current session on the stream's timeline, or undefined when it repeats what was read. */
   receive(message: ServerMessage): ServerMessage | undefined {
-    if (this.#duplicatesUntil > 0 && repeats(message, this.#duplicatesUntil)) return undefined;
-    rebase(message, this.#offset);
-    if (isFinal(message)) {
+    if (this.#duplicatesUntil > 0 && this.#protocol.repeats(message, this.#duplicatesUntil)) return undefined;
+    this.#protocol.rebase(message, this.#offset);
+    const final = this.#protocol.finalUntil(message);
+    if (final !== undefined) {
       // Only progress resets the count: a server that answers and then drops every time still exhausts it.
       this.#attempt = 0;
-      this.#replay.cover(message.start + message.duration);
+      this.#replay.cover(final);
     }
     return message;
   }

@@ -86,9 +86,9 @@ export class ListenStream extends Duplex {
 
   #open(again: boolean): void {
     if (again && this.#closeSent) this.#sendCloseStream();
-    const { keepAlive } = this.#settings;
-    if (keepAlive !== false && !this.#closeSent)
-      this.#idle.start(keepAlive, () => this.#sendText({ type: 'KeepAlive' }));
+    const { keepAlive, protocol } = this.#settings;
+    const frame = protocol.keepAlive === 'ping' ? 'ping' : protocol.keepAlive.text;
+    if (keepAlive !== false && !this.#closeSent) this.#idle.start(keepAlive, () => this.#send(frame));
     this.#flushControls();
     this.#resumeWaiting();
     this.#onSent();
@@ -169,7 +169,7 @@ export class ListenStream extends Duplex {
   }
 
   #sendCloseStream(): void {
-    this.#sendText({ type: 'CloseStream' });
+    this.#send(this.#settings.protocol.closeStream);
     this.#idle.stop();
     this.#link.closing();
   }
@@ -202,11 +202,11 @@ export class ListenStream extends Duplex {
 
   #flushControls(): void {
     if (this.#link.ws.readyState !== WebSocket.OPEN || this.#link.reconnecting) return;
-    for (const text of this.#controls.due(this.#sent)) if (this.#link.send(text)) this.#idle.touch();
+    for (const text of this.#controls.due(this.#sent)) this.#send(text);
   }
 
-  #sendText(message: ControlMessage): void {
-    if (this.#link.send(JSON.stringify(message))) this.#idle.touch();
+  #send(frame: string): void {
+    if (this.#link.send(frame)) this.#idle.touch();
   }
 }
 
