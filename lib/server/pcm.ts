@@ -1,7 +1,7 @@
 // Turns received audio bytes into float samples: raw encodings here, containers through FFmpeg.
 import { runFfmpeg } from '../audio/ffmpeg.js';
-import { parseWavHeader } from '../audio/wav.js';
-import type { RawLayout } from '../protocol/options.js';
+import { isCuttablePcm, parseWavHeader } from '../audio/wav.js';
+import { rawLayout, type RawLayout } from '../protocol/options.js';
 
 /** Interleaved samples in [-1, 1], with their layout. */
 export interface Pcm {
@@ -76,6 +76,29 @@ export function rawDecoder(layout: RawLayout, events: DecoderEvents): PcmDecoder
     },
     destroy() {
       carry = Buffer.alloc(0);
+    },
+  };
+}
+
+/**
+ * A plain PCM WAV (16-bit integer or 32-bit float) read here, as the raw audio behind its header: FFmpeg holds
+ * seconds of a live pipe before it writes anything, so a WAV streamed in real time would wait for it. Undefined when
+ * `first` (the first frame) does not hold such a header.
+ */
+export function wavDecoder(first: Buffer, events: DecoderEvents): PcmDecoder | undefined {
+  const wav = parseWavHeader(first);
+  if (!wav || !isCuttablePcm(wav)) return undefined;
+  const int16 = wav.format === 1 && wav.bitsPerSample === 16;
+  const float32 = wav.format === 3 && wav.bitsPerSample === 32;
+  if (!int16 && !float32) return undefined;
+  const encoding = int16 ? 'linear16' : 'linear32';
+  const raw = rawDecoder(rawLayout({ encoding, sample_rate: wav.sampleRate, channels: wav.channels })!, events);
+  let header = wav.dataOffset;
+  return {
+    ...raw,
+    write(bytes) {
+      raw.write(bytes.subarray(header));
+      header = 0;
     },
   };
 }

@@ -13,7 +13,7 @@ import {
 } from '../protocol/messages.js';
 import { Recognizer, recognizerSettings } from './recognizer.js';
 import { closingMetadata, modelOf, resultsMetadata, type Model } from './model.js';
-import { ffmpegDecoder, rawDecoder, type Pcm, type PcmDecoder } from './pcm.js';
+import { ffmpegDecoder, rawDecoder, wavDecoder, type Pcm, type PcmDecoder } from './pcm.js';
 import { rawLayout } from '../protocol/options.js';
 import { Fifo } from './fifo.js';
 import { parseControl, schemaError } from '../protocol/control.js';
@@ -118,10 +118,11 @@ export class Session {
     this.#bytes += data.length;
     if (this.#faults.audio(this.#bytes)) return;
     this.#throttle.audio();
-    (this.#decoder ??= this.#makeDecoder()).write(data);
+    (this.#decoder ??= this.#makeDecoder(data)).write(data);
   }
 
-  #makeDecoder(): PcmDecoder {
+  /** Raw audio as its query declares it; a plain PCM WAV read here; anything else through FFmpeg. */
+  #makeDecoder(first: Buffer): PcmDecoder {
     const params = this.#settings.params;
     const events = {
       onPcm: (pcm: Pcm) =>
@@ -141,7 +142,7 @@ export class Session {
       },
     };
     const raw = rawLayout(params);
-    return raw ? rawDecoder(raw, events) : ffmpegDecoder(ANALYSIS_RATE, events);
+    return raw ? rawDecoder(raw, events) : (wavDecoder(first, events) ?? ffmpegDecoder(ANALYSIS_RATE, events));
   }
 
   #startClose(): void {

@@ -2,7 +2,7 @@ import t from 'tap';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
-import { fixture, serve, sha256, tones } from '../helpers.js';
+import { ffmpegChildren, fixture, serve, sha256, tones } from '../helpers.js';
 import { NET0001_REASON, type ServerMessage } from '../../lib/index.js';
 
 /** A raw client: every message and the close, as the wire gives them. */
@@ -193,4 +193,22 @@ t.test('raw encodings are read as declared: linear32, mulaw, alaw, stereo linear
     await s.closed;
     t.match(s.messages[s.messages.length - 1], { type: 'Metadata', duration: seconds }, query);
   }
+});
+
+t.test('a plain PCM WAV is read without FFmpeg, so a live WAV is not held back; others still go through it', async (t) => {
+  const server = await serve(t);
+  const wav = readFileSync(fixture('speech.wav'));
+  const s = await session(server.url);
+  s.ws.send(wav.subarray(0, 40_000));
+  await new Promise((r) => setTimeout(r, 200));
+  t.equal(ffmpegChildren(), 0, 'no FFmpeg for a 16-bit PCM WAV');
+  s.ws.send(wav.subarray(40_000));
+  s.ws.send(JSON.stringify({ type: 'CloseStream' }));
+  t.equal((await s.closed).code, 1000);
+  t.match(s.messages[s.messages.length - 1], { type: 'Metadata', channels: 1, duration: 7.718313, sha256: sha256(wav) });
+  const ogg = await session(server.url);
+  ogg.ws.send(readFileSync(fixture('speech.ogg')).subarray(0, 8000));
+  await new Promise((r) => setTimeout(r, 200));
+  t.equal(ffmpegChildren(), 1, 'an Ogg is still decoded by FFmpeg');
+  ogg.ws.terminate();
 });
