@@ -235,3 +235,56 @@ t.test('a reader that goes away (| head -1) ends the command quietly', async (t)
   t.equal(status, 0);
   t.equal(stderr, '', 'no EPIPE stack trace');
 });
+
+t.test('live from a pipe: the first Ctrl-C ends standard input gracefully, the second stops at once', async (t) => {
+  const server = await serve(t, { script: 'hello world this is a test', realtimeFactor: 1.25 });
+  const wav = readFileSync(fixture('speech.wav'));
+  // Audio at five times real time, until `ready` (the child compiles its TypeScript first, then prints).
+  const feed = async (run: ReturnType<typeof cli>, ready: () => boolean) => {
+    for (let at = 0; at < wav.length && !ready(); at += 3200) {
+      run.child.stdin.write(wav.subarray(at, at + 3200));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    for (let i = 0; i < 750 && !ready(); i++) await new Promise((r) => setTimeout(r, 20));
+  };
+  const graceful = cli(['transcribe', '--url', server.url, '-'], { openStdin: true });
+  await feed(graceful, () => graceful.output().length > 0);
+  graceful.child.kill('SIGINT');
+  const ended = await graceful.done;
+  t.equal(ended.status, 0, 'exit 0');
+  t.match(ended.stdout, /^hello world\n/, 'the finals of what was sent are printed');
+  t.equal(ended.stderr, '', 'and nothing went wrong');
+
+  const hanging = await serve(t, { faults: { hangOnClose: true }, script: 'one two three' });
+  const stuck = cli(['transcribe', '--url', hanging.url, '--format', 'ndjson', '--interim_results', '-'], {
+    openStdin: true,
+  });
+  await feed(stuck, () => stuck.output().length > 0);
+  stuck.child.kill('SIGINT');
+  await new Promise((r) => setTimeout(r, 500)); // CloseStream is out, and the server never answers
+  stuck.child.kill('SIGINT');
+  t.equal((await stuck.done).status, 130, 'the second Ctrl-C stops at once');
+});
+
+t.test('on a terminal, text is live: interims rewrite one grey line, finals print as lines', async (t) => {
+  const server = await serve(t, { script: 'alpha beta gamma delta epsilon zeta' });
+  const { code, out } = await run(
+    ['transcribe', '--url', server.url, fixture('speech.wav')],
+    undefined,
+    undefined,
+    false,
+  );
+  t.equal(code, 0);
+  t.notMatch(out, /\x1b/, 'not a terminal: plain lines');
+  const live = await runMain(['transcribe', '--url', server.url, fixture('speech.wav')], { stdoutTty: true });
+  t.equal(live.code, 0);
+  t.match(live.out, /\x1b\[90m[a-z ]+\x1b\[0m/, 'an interim, grey');
+  t.match(live.out, /\r\x1b\[2K[a-z ]+\n/, 'a final replaces it as a line');
+  t.equal(
+    live.out
+      .replace(/\r\x1b\[2K|\x1b\[90m[^\x1b]*\x1b\[0m/g, '')
+      .split('\n')
+      .filter(Boolean)[0],
+    'alpha beta',
+  );
+});

@@ -99,7 +99,10 @@ const CLI = fileURLToPath(new URL('../lib/cli/index.ts', import.meta.url));
  * The command line as a real process, so that exit codes, signals and a closed stdout are the real thing. A child
  * that does not exit within `timeout` is killed, and its `status` is then null: a hang ends the test with a failure.
  */
-export function cli(args: string[], options: { input?: Buffer; env?: NodeJS.ProcessEnv; timeout?: number } = {}) {
+export function cli(
+  args: string[],
+  options: { input?: Buffer; openStdin?: boolean; env?: NodeJS.ProcessEnv; timeout?: number } = {},
+) {
   const child = spawn(process.execPath, [...TS_NODE_ARGS, CLI, ...args], {
     env: { ...process.env, DEEPGRAM_API_KEY: '', ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -109,7 +112,7 @@ export function cli(args: string[], options: { input?: Buffer; env?: NodeJS.Proc
   child.stdout.on('data', (c) => (stdout += c));
   child.stderr.on('data', (c) => (stderr += c));
   child.stdin.on('error', () => {});
-  child.stdin.end(options.input);
+  if (!options.openStdin) child.stdin.end(options.input);
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeout ?? 30_000);
   const done = new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) =>
     child.on('close', (status) => {
@@ -143,9 +146,12 @@ export async function scriptedServer(t: Test, frames: string[], code = 1000): Pr
 }
 
 /** The CLI run in this process, with its output captured. */
-export async function runMain(args: string[], options: { stdin?: Buffer; stop?: Promise<void>; tty?: boolean } = {}) {
+export async function runMain(
+  args: string[],
+  options: { stdin?: Buffer; stop?: Promise<void>; tty?: boolean; stdoutTty?: boolean } = {},
+) {
   const { main } = await import('../lib/cli/index.js');
-  const stdout = new PassThrough();
+  const stdout = Object.assign(new PassThrough(), { isTTY: options.stdoutTty ?? false });
   const stderr = Object.assign(new PassThrough(), { isTTY: options.tty ?? false, columns: 100 });
   let out = '';
   let err = '';

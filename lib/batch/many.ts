@@ -96,7 +96,7 @@ async function open(input: string, signal?: AbortSignal): Promise<{ source: Read
 export async function transcribeOne(
   input: string | Readable,
   sink: Writable | undefined,
-  options: BatchOptions,
+  options: Omit<BatchOptions, 'format'> & { format?: Format | 'live' },
   attempt = 1,
 ): Promise<Pick<FileResult, 'transcript' | 'metadata' | 'audioSeconds'>> {
   const {

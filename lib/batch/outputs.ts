@@ -5,7 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Duplex, Writable } from 'node:stream';
 import type { MetadataMessage, ResultsMessage, ServerMessage } from '../protocol/messages.js';
 import { isFinal, isMetadata } from '../protocol/guards.js';
-import { mapObjects, toText, transcriptOf, utterances } from '../transcripts/results.js';
+import { mapObjects, toLiveText, toText, transcriptOf, utterances } from '../transcripts/results.js';
 import { toNdjson } from '../transcripts/ndjson.js';
 import { toSrt, toVtt } from '../transcripts/captions.js';
 
@@ -13,9 +13,14 @@ import { toSrt, toVtt } from '../transcripts/captions.js';
 export const FORMATS = { text: 'txt', ndjson: 'ndjson', json: 'json', srt: 'srt', vtt: 'vtt' } as const;
 export type Format = keyof typeof FORMATS;
 
-/** The stages that turn server messages into a format's text. */
-export function formatter(format: Format): Duplex[] {
+/**
+ * The stages that turn server messages into a format's text; `live` is text for a terminal (interims rewritten in
+ * place), never written to a file.
+ */
+export function formatter(format: Format | 'live'): Duplex[] {
   switch (format) {
+    case 'live':
+      return [toLiveText()];
     case 'text':
       return [utterances(), toText()];
     case 'ndjson':

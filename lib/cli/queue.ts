@@ -67,7 +67,7 @@ export async function workerCommand(args: string[], io: CliIo): Promise<number> 
     );
     running.on('failed', (job, error) => io.stderr.write(`deepgram-stream: ${job?.data.input}: ${error.message}\n`));
     io.stdout.write(`deepgram-stream: worker on queue ${text(values, 'queue') ?? 'deepgram-stream'}\n`);
-    await stopRequested(io);
+    await stopRequested(io).stopped;
     io.stderr.write('deepgram-stream: stopping: finishing the inputs in flight\n');
     await running.close();
     return 0;

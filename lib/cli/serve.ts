@@ -37,7 +37,7 @@ export async function serve(args: string[], io: CliIo): Promise<number> {
     inactivityTimeout: integer(values, 'inactivity-timeout'),
   });
   io.stdout.write(`deepgram-stream: local /v1/listen server on ${server.url} (its words are synthetic)\n`);
-  await stopRequested(io);
+  await stopRequested(io).stopped;
   await server.close();
   return 0;
 }

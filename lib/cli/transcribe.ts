@@ -1,13 +1,13 @@
 // `deepgram-stream transcribe`: one input to standard output, or many into a folder through transcribeMany().
 import { existsSync, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { Writable } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { startServer, type LocalServer } from '../server/index.js';
 import { isRawEncoding, QUERY_PARAMS, type ListenQuery } from '../protocol/options.js';
 import { FORMATS, type Format } from '../batch/outputs.js';
 import { transcribeMany, transcribeOne, type BatchOptions } from '../batch/many.js';
 import { integer, oneOf, parse, positive, text, UsageError, type Command, type Options } from './args.js';
-import type { CliIo } from './io.js';
+import { stopRequested, type CliIo } from './io.js';
 import { progressView } from './progress.js';
 
 /** Headerless audio is described by these three flags; everything else in the query is Deepgram's as it is. */
@@ -157,10 +157,13 @@ async function toFolder(inputs: string[], options: BatchOptions, io: CliIo): Pro
 
 /**
  * One input (or standard input) to standard output: no retries, as output may have begun. A reader that goes
- * away (`| head -1`) ends the command quietly, with success.
+ * away (`| head -1`) ends the command quietly, with success. On a terminal, text is live: interim results rewrite
+ * one line, finals print as lines. The first Ctrl-C (or SIGTERM) ends standard input gracefully (CloseStream, the
+ * last finals printed, exit 0) and stops a file at once (exit 130); a second one stops at once.
  */
 async function toStdout(input: string, options: BatchOptions, io: CliIo): Promise<number> {
   const gone = new AbortController();
+  const interrupted = new AbortController();
   const onError = (error: NodeJS.ErrnoException) => error.code === 'EPIPE' && gone.abort();
   io.stdout.on('error', onError);
   const out = new Writable({
@@ -169,14 +172,31 @@ async function toStdout(input: string, options: BatchOptions, io: CliIo): Promis
       else io.stdout.once('drain', done);
     },
   });
+  const stop = stopRequested(io);
+  let source: string | PassThrough = input;
+  if (input === '-') {
+    const live = (source = new PassThrough());
+    io.stdin.pipe(live);
+    stop.stopped.then(() => {
+      io.stdin.unpipe(live);
+      io.stdin.destroy(); // no more is read: a stdin left open would keep the process alive
+      live.end();
+    });
+  } else stop.stopped.then(() => interrupted.abort());
+  const terminal = io.stdout.isTTY === true && options.format === 'text';
+  const run = terminal
+    ? { ...options, format: 'live' as const, query: { ...options.query, interim_results: true } }
+    : options;
   try {
-    await transcribeOne(input === '-' ? io.stdin : input, out, { ...options, signal: gone.signal });
+    await transcribeOne(source, out, { ...run, signal: AbortSignal.any([gone.signal, interrupted.signal]) });
     return 0;
   } catch (error) {
     if (gone.signal.aborted) return 0;
+    if (interrupted.signal.aborted) return 130;
     io.stderr.write(`deepgram-stream: ${input}: ${(error as Error).message}\n`);
     return 1;
   } finally {
+    stop.dispose();
     io.stdout.off('error', onError);
   }
 }

@@ -112,3 +112,22 @@ export function toText(): Transform {
     return text ? `${text}\n` : undefined;
   });
 }
+
+/**
+ * Text for a person watching a terminal: each interim result rewrites one grey line in place, and each final that
+ * says something replaces it as a line of its own.
+ */
+export function toLiveText(): Transform {
+  let shown = false;
+  return mapObjects<ServerMessage, string>(
+    (m) => {
+      if (!isResults(m)) return undefined;
+      const text = transcriptOf(m);
+      const clear = shown ? '\r\x1b[2K' : '';
+      shown = !m.is_final && text !== '';
+      if (m.is_final) return text ? `${clear}${text}\n` : clear || undefined;
+      return text ? `${clear}\x1b[90m${text}\x1b[0m` : undefined;
+    },
+    () => (shown ? ['\r\x1b[2K'] : []),
+  );
+}

@@ -195,20 +195,28 @@ t.test('raw encodings are read as declared: linear32, mulaw, alaw, stereo linear
   }
 });
 
-t.test('a plain PCM WAV is read without FFmpeg, so a live WAV is not held back; others still go through it', async (t) => {
-  const server = await serve(t);
-  const wav = readFileSync(fixture('speech.wav'));
-  const s = await session(server.url);
-  s.ws.send(wav.subarray(0, 40_000));
-  await new Promise((r) => setTimeout(r, 200));
-  t.equal(ffmpegChildren(), 0, 'no FFmpeg for a 16-bit PCM WAV');
-  s.ws.send(wav.subarray(40_000));
-  s.ws.send(JSON.stringify({ type: 'CloseStream' }));
-  t.equal((await s.closed).code, 1000);
-  t.match(s.messages[s.messages.length - 1], { type: 'Metadata', channels: 1, duration: 7.718313, sha256: sha256(wav) });
-  const ogg = await session(server.url);
-  ogg.ws.send(readFileSync(fixture('speech.ogg')).subarray(0, 8000));
-  await new Promise((r) => setTimeout(r, 200));
-  t.equal(ffmpegChildren(), 1, 'an Ogg is still decoded by FFmpeg');
-  ogg.ws.terminate();
-});
+t.test(
+  'a plain PCM WAV is read without FFmpeg, so a live WAV is not held back; others still go through it',
+  async (t) => {
+    const server = await serve(t);
+    const wav = readFileSync(fixture('speech.wav'));
+    const s = await session(server.url);
+    s.ws.send(wav.subarray(0, 40_000));
+    await new Promise((r) => setTimeout(r, 200));
+    t.equal(ffmpegChildren(), 0, 'no FFmpeg for a 16-bit PCM WAV');
+    s.ws.send(wav.subarray(40_000));
+    s.ws.send(JSON.stringify({ type: 'CloseStream' }));
+    t.equal((await s.closed).code, 1000);
+    t.match(s.messages[s.messages.length - 1], {
+      type: 'Metadata',
+      channels: 1,
+      duration: 7.718313,
+      sha256: sha256(wav),
+    });
+    const ogg = await session(server.url);
+    ogg.ws.send(readFileSync(fixture('speech.ogg')).subarray(0, 8000));
+    await new Promise((r) => setTimeout(r, 200));
+    t.equal(ffmpegChildren(), 1, 'an Ogg is still decoded by FFmpeg');
+    ogg.ws.terminate();
+  },
+);
