@@ -38,4 +38,5 @@ export {
   type Progress,
 } from './batch/many.js';
 export { FORMATS, formatter, type Format } from './batch/outputs.js';
+export { createTwilioBridge, type TwilioBridgeOptions, type TwilioCall, type TwilioAudioEvent } from './live/twilio.js';
 // The Redis queue is `deepgram-stream/queue`: importing the core must not load BullMQ and ioredis.

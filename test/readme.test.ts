@@ -27,6 +27,7 @@ const expected: Record<string, RegExp> = {
     'm',
   ),
   reconnect: /^[a-z]+ [a-z]+\n/,
+  twilio: /^CA1 [A-Z][a-z]+ [a-z]+\.?\n/,
 };
 
 t.test('the README examples run', async (t) => {
