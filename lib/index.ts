@@ -38,5 +38,6 @@ export {
   type Progress,
 } from './batch/many.js';
 export { FORMATS, formatter, type Format } from './batch/outputs.js';
+export { measureLatency, latencyText, latencyChart, type LatencyReport, type Delays } from './live/latency.js';
 export { createTwilioBridge, type TwilioBridgeOptions, type TwilioCall, type TwilioAudioEvent } from './live/twilio.js';
 // The Redis queue is `deepgram-stream/queue`: importing the core must not load BullMQ and ioredis.

@@ -7,6 +7,7 @@ import type { CliIo } from './io.js';
 import { serve, SERVE } from './serve.js';
 import { transcribe, TRANSCRIBE } from './transcribe.js';
 import { ENQUEUE, enqueueCommand, WORKER, workerCommand } from './queue.js';
+import { latency, LATENCY } from './latency.js';
 
 export type { CliIo } from './io.js';
 
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, { command: Command; run: (args: string[], io: Cli
   serve: { command: SERVE, run: serve },
   enqueue: { command: ENQUEUE, run: enqueueCommand },
   worker: { command: WORKER, run: workerCommand },
+  latency: { command: LATENCY, run: latency },
 };
 
 const USAGE = `Usage:

@@ -1,0 +1,135 @@
+// What live users ask of a provider, measured: a file streamed at real-time pace, and for every final word the time
+// between the moment its audio was sent and the moment its final arrived; the same for the end of speech to
+// `speech_final`, and the time to the first interim result.
+import { createReadStream } from 'node:fs';
+import { Transform, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createListenStream, type ListenStreamOptions } from '../listen/stream.js';
+import { createDecoder } from '../audio/decoder.js';
+import { createFramer, pcmByteRate } from '../audio/framer.js';
+import { createPacer } from '../audio/pacer.js';
+import { isResults } from '../protocol/guards.js';
+import type { ServerMessage } from '../protocol/messages.js';
+import type { ListenQuery } from '../protocol/options.js';
+
+export interface Delays {
+  count: number;
+  p50: number;
+  p95: number;
+  max: number;
+}
+
+export interface LatencyReport {
+  audioSeconds: number;
+  /** From the first audio sent to the first interim result with words, ms. */
+  firstInterimMs?: number;
+  /** For each final word: its final's arrival less the moment its last audio was sent, ms. */
+  wordFinalMs: Delays;
+  /** For each `speech_final`: its arrival less the moment the utterance's last word was sent, ms. */
+  speechFinalMs: Delays;
+  /** Each final word as [audio seconds, delay ms], for the chart. */
+  points: [number, number][];
+}
+
+const RATE = 16000;
+
+function delays(values: number[]): Delays {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (p: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN);
+  return { count: sorted.length, p50: at(0.5), p95: at(0.95), max: Math.round(sorted[sorted.length - 1] ?? NaN) };
+}
+
+/** Streams `file` (anything FFmpeg reads) at real-time pace to a listen endpoint and measures its delays. */
+export async function measureLatency(
+  file: string,
+  options: Omit<ListenStreamOptions, 'query'> & {
+    query?: Omit<ListenQuery, 'encoding' | 'sample_rate' | 'channels'>;
+  } = {},
+): Promise<LatencyReport> {
+  const query = { ...options.query, encoding: 'linear16', sample_rate: RATE, interim_results: true } as const;
+  const listen = createListenStream({ ...options, query });
+  const bytesPerSecond = pcmByteRate(RATE, 1);
+  let started = 0;
+  let audioSeconds = 0;
+  // The pacer releases audio second s at `started + s`: the moment it went to the socket.
+  const clock = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      started ||= performance.now();
+      audioSeconds += chunk.length / bytesPerSecond;
+      done(null, chunk);
+    },
+  });
+  const sentAt = (seconds: number) => started + seconds * 1000;
+  let firstInterimMs: number | undefined;
+  const words: number[] = [];
+  const speechFinals: number[] = [];
+  const points: [number, number][] = [];
+  const sink = new Writable({
+    objectMode: true,
+    write(message: ServerMessage, _encoding, done) {
+      const now = performance.now();
+      if (isResults(message)) {
+        const said = message.channel.alternatives[0]?.words ?? [];
+        if (!message.is_final && said.length > 0) firstInterimMs ??= Math.round(now - started);
+        if (message.is_final) {
+          for (const word of said) {
+            words.push(now - sentAt(word.end));
+            points.push([word.end, Math.round(now - sentAt(word.end))]);
+          }
+          const last = said[said.length - 1];
+          if (message.speech_final && last) speechFinals.push(now - sentAt(last.end));
+        }
+      }
+      done();
+    },
+  });
+  await pipeline(
+    createReadStream(file),
+    createDecoder({ sampleRate: RATE }),
+    createFramer({ frameMs: 20, bytesPerSecond }),
+    createPacer({ bytesPerSecond }),
+    clock,
+    listen,
+    sink,
+  );
+  return {
+    audioSeconds: Math.round(audioSeconds * 1000) / 1000,
+    firstInterimMs,
+    wordFinalMs: delays(words),
+    speechFinalMs: delays(speechFinals),
+    points,
+  };
+}
+
+/** The report as text, a line a figure. */
+export function latencyText(report: LatencyReport): string {
+  const line = (name: string, d: Delays) => `${name}: p50 ${d.p50} ms, p95 ${d.p95} ms, max ${d.max} ms (${d.count})`;
+  return [
+    `audio: ${report.audioSeconds} s, streamed at real-time pace`,
+    `first interim: ${report.firstInterimMs === undefined ? 'none' : `${report.firstInterimMs} ms`}`,
+    line('word to its final', report.wordFinalMs),
+    line('end of speech to speech_final', report.speechFinalMs),
+  ].join('\n');
+}
+
+/** Delay over the file, as an SVG chart: a point for every final word. */
+export function latencyChart(report: LatencyReport): string {
+  const [width, height, pad] = [720, 240, 40];
+  const maxX = Math.max(1, report.audioSeconds);
+  const maxY = Math.max(1, ...report.points.map(([, d]) => d)) * 1.1;
+  const x = (s: number) => pad + (s / maxX) * (width - 2 * pad);
+  const y = (ms: number) => height - pad - (ms / maxY) * (height - 2 * pad);
+  const dots = report.points
+    .map(([s, d]) => `<circle cx="${x(s).toFixed(1)}" cy="${y(d).toFixed(1)}" r="3"/>`)
+    .join('');
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
+      'font-family="sans-serif" font-size="11">',
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+    `<line x1="${pad}" y1="${height - pad}" x2="${width - pad}" y2="${height - pad}" stroke="black"/>`,
+    `<line x1="${pad}" y1="${pad}" x2="${pad}" y2="${height - pad}" stroke="black"/>`,
+    `<text x="${width / 2}" y="${height - 8}" text-anchor="middle">audio (s), 0 to ${maxX.toFixed(1)}</text>`,
+    `<text x="8" y="${pad - 10}">word to final (ms), 0 to ${Math.round(maxY)}</text>`,
+    `<g fill="steelblue">${dots}</g></svg>`,
+  ].join('\n');
+}

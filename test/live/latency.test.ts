@@ -1,0 +1,37 @@
+// The latency report against the local server, with and without its `latencyMs` fault: the report must find the
+// latency that was injected.
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { latencyChart, latencyText, measureLatency } from '../../lib/live/latency.js';
+import { fixture, runMain, serve } from '../helpers.js';
+
+t.test('the report finds an injected latency of 250 ms within a few milliseconds', async (t) => {
+  const plain = await serve(t, { script: readFileSync(fixture('speech.txt'), 'utf8') });
+  const slow = await serve(t, { script: readFileSync(fixture('speech.txt'), 'utf8'), faults: { latencyMs: 250 } });
+  const base = await measureLatency(fixture('speech.wav'), { url: plain.url });
+  const late = await measureLatency(fixture('speech.wav'), { url: slow.url });
+  t.equal(base.audioSeconds, 7.718);
+  t.equal(base.wordFinalMs.count, 18, 'every final word is measured');
+  t.ok(base.speechFinalMs.count >= 5);
+  const found = late.speechFinalMs.p50 - base.speechFinalMs.p50;
+  t.ok(Math.abs(found - 250) <= 20, `end of speech to speech_final: ${found} ms more with 250 ms injected`);
+  const words = late.wordFinalMs.p50 - base.wordFinalMs.p50;
+  t.ok(Math.abs(words - 250) <= 20, `word to its final: ${words} ms more`);
+  t.match(latencyText(late), /^audio: 7\.718 s[\s\S]*first interim: \d+ ms\nword to its final: p50 \d+ ms, p95 \d+ ms/);
+  t.match(latencyChart(late), /^<svg [\s\S]*(<circle [^>]+\/>){18}/);
+});
+
+t.test('deepgram-stream latency: the text report, the chart, and a clear error', async (t) => {
+  const server = await serve(t);
+  const svg = join(tmpdir(), `dgs-latency-${process.pid}.svg`);
+  const { code, out } = await runMain(['latency', '--url', server.url, '--svg', svg, fixture('speech.wav')]);
+  t.equal(code, 0);
+  t.match(out, /^audio: 7\.718 s, streamed at real-time pace\n/);
+  t.match(readFileSync(svg, 'utf8'), /^<svg /);
+  const bad = await runMain(['latency', '--url', server.url, fixture('speech.txt')]);
+  t.equal(bad.code, 1);
+  t.match(bad.err, /FFmpeg could not decode the input/);
+  t.equal((await runMain(['latency'])).code, 2);
+});
