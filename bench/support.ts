@@ -3,6 +3,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { percentile } from '../lib/live/latency.js';
 
 export const RATE = 16000;
 export const BYTES_PER_SECOND = RATE * 2;
@@ -83,11 +84,7 @@ export async function childServer(
   };
 }
 
-export function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
+export { percentile };
 
 export const median = (values: number[]) => percentile(values, 50);
 

@@ -33,10 +33,16 @@ export interface LatencyReport {
 
 const RATE = 16000;
 
-function delays(values: number[]): Delays {
+/** The value at percentile `p` (0 to 100) of `values`; NaN when there are none. The benchmarks use it too. */
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
-  const at = (p: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN);
-  return { count: sorted.length, p50: at(0.5), p95: at(0.95), max: Math.round(sorted[sorted.length - 1] ?? NaN) };
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function delays(values: number[]): Delays {
+  const at = (p: number) => Math.round(percentile(values, p));
+  return { count: values.length, p50: at(50), p95: at(95), max: at(100) };
 }
 
 /** Streams `file` (anything FFmpeg reads) at real-time pace to a listen endpoint and measures its delays. */
