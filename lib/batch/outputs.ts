@@ -1,7 +1,7 @@
 // Output formats of a transcription, and writing them so that a crash never leaves half a file.
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Duplex, Writable } from 'node:stream';
 import type { MetadataMessage, ResultsMessage, ServerMessage } from '../protocol/messages.js';
 import { isFinal, isMetadata } from '../protocol/guards.js';
@@ -59,13 +59,19 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Removes the temporary files a killed run left beside `target`: those whose process is gone. */
-async function removeStale(target: string): Promise<void> {
-  const name = basename(target);
-  const pattern = /^\.(\d+)\.[a-z0-9]+\.tmp$/;
-  for (const entry of await readdir(dirname(target))) {
-    const pid = entry.startsWith(name) ? pattern.exec(entry.slice(name.length))?.[1] : undefined;
-    if (pid !== undefined && !alive(Number(pid))) await rm(join(dirname(target), entry), { force: true });
+/** Folders already cleared by this process: a killed run's files are older than it, so once a folder is enough. */
+const cleared = new Set<string>();
+
+/**
+ * Removes the temporary files a killed run left in `folder` (`<output>.<pid>.<random>.tmp` whose process is gone),
+ * once per folder per process: reading a folder of thousands of outputs for every file written would be quadratic.
+ */
+async function removeStale(folder: string): Promise<void> {
+  if (cleared.has(folder)) return;
+  cleared.add(folder);
+  for (const entry of await readdir(folder)) {
+    const pid = /\.(\d+)\.[a-z0-9]+\.tmp$/.exec(entry)?.[1];
+    if (pid !== undefined && !alive(Number(pid))) await rm(join(folder, entry), { force: true });
   }
 }
 
@@ -76,7 +82,7 @@ async function removeStale(target: string): Promise<void> {
 export async function atomically(target: string, write: (sink: Writable) => Promise<void>): Promise<void> {
   const temporary = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   await mkdir(dirname(target), { recursive: true });
-  await removeStale(target);
+  await removeStale(dirname(target));
   try {
     await write(createWriteStream(temporary));
     await rename(temporary, target);
