@@ -9,6 +9,7 @@ import { createDecoder } from '../audio/decoder.js';
 import { createFramer, pcmByteRate } from '../audio/framer.js';
 import { createPacer } from '../audio/pacer.js';
 import { isResults } from '../protocol/guards.js';
+import { DeepgramError } from '../listen/errors.js';
 import type { ServerMessage } from '../protocol/messages.js';
 import type { ListenQuery } from '../protocol/options.js';
 
@@ -98,6 +99,13 @@ export async function measureLatency(
     listen,
     sink,
   );
+  // A report of no words would be an empty success: NaN figures that look like a measurement.
+  if (words.length === 0) {
+    throw new DeepgramError(
+      'DG_NO_AUDIO',
+      `no final word arrived in ${audioSeconds.toFixed(1)} s of audio: nothing to measure`,
+    );
+  }
   return {
     audioSeconds: Math.round(audioSeconds * 1000) / 1000,
     firstInterimMs,

@@ -1,7 +1,7 @@
 // The latency report against the local server, with and without its `latencyMs` fault: the report must find the
 // latency that was injected.
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { latencyChart, latencyText, measureLatency } from '../../lib/live/latency.js';
@@ -34,4 +34,11 @@ t.test('deepgram-stream latency: the text report, the chart, and a clear error',
   t.equal(bad.code, 1);
   t.match(bad.err, /FFmpeg could not decode the input/);
   t.equal((await runMain(['latency'])).code, 2);
+  const silence = join(tmpdir(), `dgs-silence-${process.pid}.wav`);
+  const wav = readFileSync(fixture('speech.wav'));
+  const dataAt = wav.indexOf('data') + 8;
+  writeFileSync(silence, Buffer.concat([wav.subarray(0, dataAt), Buffer.alloc(wav.length - dataAt)]));
+  const quiet = await runMain(['latency', '--url', server.url, silence]);
+  t.equal(quiet.code, 1, 'silence: no word, no figures');
+  t.match(quiet.err, /no final word arrived in 7\.7 s of audio: nothing to measure/);
 });
