@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Run by `npm test` first: installs what the tests need beyond npm's packages (Debian's redis-server, for the
-# queue tests), or stops with one line that names what is missing and how to get it.
+# queue tests, and chromium, for the relay page's test), or stops with one line that names what is missing and how
+# to get it.
 set -uo pipefail
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v chromium >/dev/null 2>&1 || [ -x "${CHROMIUM_PATH:-}" ] || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "test setup: installing ${need[*]} (Debian's package) for the tests" >&2

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 const script = fileURLToPath(new URL('./provision.sh', import.meta.url));
 
 /** Runs the script with a PATH of stubs only: `id` says who we are, `apt-get` does what it is told. */
-function provision(user: number, aptGet?: string, redis = false) {
+function provision(user: number, aptGet?: string, present: string[] = ['chromium']) {
   const bin = mkdtempSync(join(tmpdir(), 'dgs-provision-'));
   const stub = (name: string, body: string) => {
     writeFileSync(join(bin, name), `#!/bin/bash\n${body}\n`);
@@ -18,13 +18,13 @@ function provision(user: number, aptGet?: string, redis = false) {
   for (const tool of ['mktemp', 'rm', 'dirname', 'chmod']) symlinkSync(`/usr/bin/${tool}`, join(bin, tool));
   stub('id', `echo ${user}`);
   if (aptGet !== undefined) stub('apt-get', aptGet);
-  if (redis) stub('redis-server', 'exit 0');
+  for (const name of present) stub(name, 'exit 0');
   const run = spawnSync('/bin/bash', [script], { env: { PATH: bin }, encoding: 'utf8' });
   return { status: run.status, lines: run.stderr.trim().split('\n').filter(Boolean) };
 }
 
-t.test('redis-server present: nothing to do, nothing said', async (t) => {
-  const run = provision(1000, undefined, true);
+t.test('redis-server and chromium present: nothing to do, nothing said', async (t) => {
+  const run = provision(1000, undefined, ['redis-server', 'chromium']);
   t.equal(run.status, 0);
   t.same(run.lines, []);
 });
@@ -33,6 +33,10 @@ t.test('missing and not root: one line that names it and the command that instal
   const run = provision(1000, 'exit 0');
   t.equal(run.status, 1);
   t.same(run.lines, ['test setup: the tests need redis-server: install it first (sudo apt-get install redis-server)']);
+  const both = provision(1000, 'exit 0', []);
+  t.same(both.lines, [
+    'test setup: the tests need redis-server chromium: install it first (sudo apt-get install redis-server chromium)',
+  ]);
 });
 
 t.test("missing, as root: installs Debian's package, or says in one line that it could not", async (t) => {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// deepgram-stream: transcribe files (many at once), run the local server, or feed and drain a Redis queue.
+// deepgram-stream: transcribe files (many at once), run the local server or the browser relay, feed and drain a
+// Redis queue, measure latency.
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { UsageError, type Command } from './args.js';
@@ -8,6 +9,7 @@ import { serve, SERVE } from './serve.js';
 import { transcribe, TRANSCRIBE } from './transcribe.js';
 import { ENQUEUE, enqueueCommand, WORKER, workerCommand } from './queue.js';
 import { latency, LATENCY } from './latency.js';
+import { relay, RELAY } from './relay.js';
 
 export type { CliIo } from './io.js';
 
@@ -17,6 +19,7 @@ const COMMANDS: Record<string, { command: Command; run: (args: string[], io: Cli
   enqueue: { command: ENQUEUE, run: enqueueCommand },
   worker: { command: WORKER, run: workerCommand },
   latency: { command: LATENCY, run: latency },
+  relay: { command: RELAY, run: relay },
 };
 
 const USAGE = `Usage:
@@ -26,7 +29,7 @@ ${Object.values(COMMANDS)
   deepgram-stream --version
 
 'deepgram-stream COMMAND --help' lists a command's options. With no key (DEEPGRAM_API_KEY or --api-key) and no
---url, transcribe runs against an embedded local server, whose words are synthetic.`;
+--url, transcribe, latency and relay run against an embedded local server, whose words are synthetic.`;
 
 function version(): string {
   const manifest: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));

@@ -14,7 +14,7 @@ import { progressView } from './progress.js';
 const RAW_FLAGS = ['encoding', 'sample_rate', 'channels'];
 
 /** Every /v1/listen parameter is a flag of its own name. */
-const QUERY_OPTIONS: Options = Object.fromEntries(
+export const QUERY_OPTIONS: Options = Object.fromEntries(
   Object.entries(QUERY_PARAMS).map(([name, kind]) => [
     name,
     kind === 'flag' ? { type: 'boolean' } : { type: 'string', multiple: kind === 'repeatable' },

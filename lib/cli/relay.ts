@@ -1,0 +1,63 @@
+// `deepgram-stream relay`: the browser relay and its page, on one port, until stopped.
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRelay } from '../live/relay.js';
+import { RELAY_PAGE } from '../live/page.js';
+import { integer, parse, text, UsageError, type Command } from './args.js';
+import { stopRequested, type CliIo } from './io.js';
+import { localServer, QUERY_OPTIONS, transcriptionFlags } from './transcribe.js';
+
+export const RELAY: Command = {
+  options: {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    url: { type: 'string' },
+    'api-key': { type: 'string' },
+    local: { type: 'boolean' },
+    'allow-insecure': { type: 'boolean' },
+    'max-connections': { type: 'string' },
+    'idle-timeout': { type: 'string' },
+    ...QUERY_OPTIONS,
+  },
+  usage: `deepgram-stream relay [options]
+
+  --port N (8080, 0 for any), --host H (127.0.0.1)   where the page and its socket are served
+  --url URL, --api-key KEY, --local      where browsers' audio goes (as for transcribe); the key stays here
+  --max-connections N (100), --idle-timeout MS (30000)   browsers at once; silence before a session is ended
+  --model nova-3 --language en ...       /v1/listen parameters, by their own names (interim_results is on)
+  Open http://HOST:PORT/ in a browser: it records the microphone and shows the transcript as it arrives.`,
+};
+
+export async function relay(args: string[], io: CliIo): Promise<number> {
+  const { values, help } = parse(RELAY, args);
+  if (help) return (io.stdout.write(`Usage: ${RELAY.usage}\n`), 0);
+  const { local, query, raw, apiKey, url, allowInsecure } = transcriptionFlags(values, 'text');
+  if (raw) throw new UsageError('the page sends WebM/Opus, which carries its own format: leave out --encoding');
+  const port = integer(values, 'port', 0) ?? 8080;
+  const limits = { maxConnections: integer(values, 'max-connections'), idleTimeout: integer(values, 'idle-timeout') };
+  const upstream = local ? await localServer(io) : undefined;
+  const server = createServer((request, response) => {
+    if (request.method === 'GET' && new URL(request.url ?? '/', 'http://relay').pathname === '/')
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(RELAY_PAGE);
+    else response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+  });
+  const relay = createRelay({
+    server,
+    ...limits,
+    listen: { url: upstream?.url ?? url, apiKey, allowInsecure, query: { interim_results: true, ...query } },
+  });
+  try {
+    server.listen(port, text(values, 'host') ?? '127.0.0.1');
+    await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
+    const { address, port: bound } = server.address() as AddressInfo;
+    io.stdout.write(`deepgram-stream: relay on http://${address}:${bound}/ (its socket: /listen)\n`);
+    await stopRequested(io).stopped;
+    return 0;
+  } finally {
+    await relay.close();
+    server.close();
+    server.closeAllConnections();
+    await upstream?.close();
+  }
+}

@@ -1,0 +1,96 @@
+// The relay's page in a real browser: Debian's Chromium, headless, its fake microphone playing the speech fixture,
+// against `deepgram-stream relay` run as a real process in front of the local server. The page's words must be the
+// fixture's, and stop must end the session cleanly. A screenshot is kept in .tap/artifacts/.
+import t from 'tap';
+import type { Test } from 'tap';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+import { cli, fixture, serve } from '../helpers.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SCRIPT = readFileSync(fixture('speech.txt'), 'utf8');
+const plain = (text: string) =>
+  text
+    .toLowerCase()
+    .replace(/[^a-z ]/g, '')
+    .split(/\s+/)
+    .filter(Boolean);
+
+/** `deepgram-stream relay` as a real process, once it says where its page is. */
+async function startRelay(t: Test, args: string[]) {
+  const relay = cli(['relay', '--port', '0', ...args], { openStdin: true, timeout: 60_000 });
+  t.teardown(() => relay.child.kill('SIGTERM'));
+  while (!/relay on (http:\S+)/.test(relay.output())) {
+    if (relay.child.exitCode !== null) throw new Error(`the relay exited: ${(await relay.done).stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { ...relay, page: relay.output().match(/relay on (http:\S+)/)![1] };
+}
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--use-fake-ui-for-media-stream',
+    '--use-fake-device-for-media-stream',
+    `--use-file-for-fake-audio-capture=${fixture('speech.wav')}`,
+  ],
+});
+t.teardown(() => browser.close());
+
+t.test('press start, the fixture is heard and its words appear; stop ends the session cleanly', async (t) => {
+  const local = await serve(t, { script: SCRIPT });
+  const relay = await startRelay(t, ['--url', local.url]);
+  const tab = await browser.newPage();
+  await tab.goto(relay.page);
+  await tab.click('#start');
+  await tab.waitForFunction(() => document.getElementById('interim')?.textContent, null, { timeout: 30_000 });
+  t.equal(
+    await tab.$eval('#interim', (interim) => getComputedStyle(interim).color),
+    'rgb(136, 136, 136)',
+    'interim text is grey',
+  );
+  const heard = plain(SCRIPT).slice(0, 6).join(' ');
+  await tab.waitForFunction(
+    (words) =>
+      (document.getElementById('finals')?.textContent ?? '')
+        .toLowerCase()
+        .replace(/[^a-z ]/g, '')
+        .includes(words),
+    heard,
+    { timeout: 30_000 },
+  );
+  await tab.click('#stop');
+  await tab.waitForFunction(() => document.getElementById('status')?.textContent === 'Done.', null, {
+    timeout: 30_000,
+  });
+  const finals = plain((await tab.textContent('#finals')) ?? '');
+  t.same(finals.slice(0, 6), plain(SCRIPT).slice(0, 6), "the fixture's words, in order");
+  t.equal(await tab.textContent('#interim'), '', 'no interim text left once the session is done');
+  t.equal(await tab.getAttribute('#status', 'class'), '', 'no error shown');
+  t.equal(await tab.$eval('#finals', (finals) => getComputedStyle(finals).color), 'rgb(0, 0, 0)', 'finals are black');
+  mkdirSync('.tap/artifacts', { recursive: true });
+  await tab.screenshot({ path: '.tap/artifacts/relay-page.png' });
+
+  relay.child.kill('SIGTERM');
+  t.equal((await relay.done).status, 0, 'the relay stops on SIGTERM');
+});
+
+t.test('a refused key is shown in words on the page, and the key is not in it', async (t) => {
+  const local = await serve(t, { apiKey: 'the-right-key' });
+  const relay = await startRelay(t, ['--url', local.url, '--api-key', 'relay-wrong-key-42']);
+  const tab = await browser.newPage();
+  await tab.goto(relay.page);
+  await tab.click('#start');
+  await tab.waitForSelector('#status.error', { timeout: 30_000 });
+  const status = (await tab.textContent('#status')) ?? '';
+  t.match(status, /^Transcription stopped: .*401/);
+  t.notMatch(await tab.content(), /relay-wrong-key-42/);
+  t.equal(await tab.isDisabled('#start'), false, 'start can be pressed again');
+});
