@@ -28,6 +28,7 @@ const expected: Record<string, RegExp> = {
   ),
   reconnect: /^[a-z]+ [a-z]+\n/,
   twilio: /^CA1 [A-Z][a-z]+ [a-z]+\.?\n/,
+  relay: /^[A-Z][a-z]+ [a-z ]+\.\n/,
   latency: /^audio: 7\.718 s, streamed at real-time pace\nfirst interim: \d+ ms\nword to its final: p50 \d+ ms/,
 };
 
