@@ -7,6 +7,8 @@ export {
   type ReconnectEvent,
 } from './listen/stream.js';
 export { DeepgramError, type DeepgramErrorCode } from './listen/errors.js';
+export { createFluxStream, FluxStream, type FluxStreamOptions, type FluxWarning } from './listen/flux.js';
+export * from './protocol/flux.js';
 export { isRetryable } from './listen/retry.js';
 export { startServer, type ServerOptions, type LocalServer, type Faults } from './server/index.js';
 export {

@@ -8,6 +8,7 @@ export type DeepgramErrorCode =
   | 'DG_CLOSE_TIMEOUT' // CloseStream went out and the server never closed
   | 'DG_PROTOCOL' // the server sent something that is not a JSON message
   | 'DG_CLOSED' // used after the socket closed
+  | 'DG_SERVER' // Flux sent a fatal Error message (its code in dgError)
   | 'DG_NO_AUDIO'; // the input was empty, or held no audio: never an empty success
 
 /** The one error type of this library; `code` says which failure it is, the other fields what a person needs. */

@@ -163,7 +163,7 @@ export class Link {
     debug('closed %d %s', code, reason);
     const metadata = this.#heldMetadata;
     this.#heldMetadata = undefined;
-    if (this.#settings.protocol.isCleanClose(code)) return this.#events.end(metadata);
+    if (this.#settings.protocol.isCleanClose(code, this.#closing)) return this.#events.end(metadata);
     const refused = this.#settings.reconnect?.refusal(code);
     if (this.#settings.reconnect && refused === undefined) return this.#retry(code, reason);
     this.#fail(closeError(code, reason, { metadata, requestId: this.#requestId }, refused));

@@ -3,11 +3,12 @@ import { DeepgramError } from './errors.js';
 import { endpoint, type ConnectionOptions, type Endpoint } from './connection.js';
 import { Reconnect, type ReconnectOptions } from './reconnect.js';
 import { LISTEN_V1, type ListenProtocol } from './protocol.js';
-import { checkQuery, toSearchParams, type ListenQuery } from '../protocol/options.js';
+import { toSearchParams, type ListenQuery } from '../protocol/options.js';
 
-export interface ListenStreamOptions extends ConnectionOptions {
-  /** Query parameters of `/v1/listen`, named as Deepgram names them. */
-  query?: ListenQuery;
+/** The options of a session stream, whatever its protocol; `Q` is its query's type. */
+export interface SessionOptions<Q extends object> extends ConnectionOptions {
+  /** Query parameters, named as Deepgram names them. */
+  query?: Q;
   /** Milliseconds to wait for the upgrade. Default 10000. */
   connectTimeout?: number;
   /** After CloseStream, ms without a server frame (while the stream reads) before giving up. Default 15000. */
@@ -25,6 +26,8 @@ export interface ListenStreamOptions extends ConnectionOptions {
   signal?: AbortSignal;
 }
 
+export type ListenStreamOptions = SessionOptions<ListenQuery>;
+
 export interface ListenSettings {
   protocol: ListenProtocol;
   endpoint: Endpoint;
@@ -35,9 +38,9 @@ export interface ListenSettings {
 }
 
 /** The settings the options say for `protocol`; options that can never work throw `DG_OPTIONS`. */
-export function listenSettings(options: ListenStreamOptions, protocol: ListenProtocol = LISTEN_V1): ListenSettings {
+export function listenSettings(options: SessionOptions<object>, protocol: ListenProtocol = LISTEN_V1): ListenSettings {
   const query = toSearchParams(options.query ?? {});
-  const problem = checkQuery(query);
+  const problem = protocol.checkQuery(query);
   if (problem) throw new DeepgramError('DG_OPTIONS', problem);
   return {
     protocol,

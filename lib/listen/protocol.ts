@@ -3,9 +3,14 @@
 // idle one open, and how its messages sit on the timeline (for a replay). `/v1/listen` is the first; a second
 // (Flux, on `/v2/listen`) is another object of this shape, with no copy of the link, the reconnect layer or the
 // stream's flow control.
-import { CLOSE_NORMAL, type MetadataMessage, type ServerMessage } from '../protocol/messages.js';
+import { CLOSE_NORMAL, roundMicro, type MetadataMessage, type ServerMessage } from '../protocol/messages.js';
+
+/** A close frame with no status code, as Node's ws reports it. */
+const CLOSE_NO_STATUS = 1005;
 import { isFinal, isMetadata, parseServerMessage } from '../protocol/guards.js';
 import { rebase, repeats } from './replay.js';
+import { checkQuery } from '../protocol/options.js';
+import { checkFluxQuery, isEndOfTurn, isTurnInfo, parseFluxMessage } from '../protocol/flux.js';
 
 export interface ListenProtocol {
   /** Path under the base URL. */
@@ -14,8 +19,10 @@ export interface ListenProtocol {
   parse(text: string): { message: ServerMessage } | { problem: string };
   /** The message held until the close code says what it means, then the stream's `metadata`. */
   isClosing(message: ServerMessage): message is MetadataMessage;
-  /** Whether a close code ends the stream cleanly. */
-  isCleanClose(code: number): boolean;
+  /** Why a query cannot work, or undefined: checked before anything is dialled. */
+  checkQuery(params: URLSearchParams): string | undefined;
+  /** Whether a close code ends the stream cleanly; `closeSent` once CloseStream has gone out. */
+  isCleanClose(code: number, closeSent: boolean): boolean;
   /** The text frame that ends a session once the audio is sent. */
   closeStream: string;
   /** What keeps an idle session open: a text frame, or a WebSocket ping. */
@@ -32,10 +39,38 @@ export const LISTEN_V1: ListenProtocol = {
   path: '/v1/listen',
   parse: parseServerMessage,
   isClosing: isMetadata,
+  checkQuery,
   isCleanClose: (code) => code === CLOSE_NORMAL,
   closeStream: JSON.stringify({ type: 'CloseStream' }),
   keepAlive: { text: JSON.stringify({ type: 'KeepAlive' }) },
   finalUntil: (message) => (isFinal(message) ? message.start + message.duration : undefined),
   rebase,
   repeats,
+};
+
+/**
+ * Flux on `/v2/listen`: WebSocket pings keep it open (a KeepAlive text is fatal there), no Metadata, and the close
+ * after CloseStream has no status (1005). An EndOfTurn makes its audio final; a replayed session's turns ending by
+ * the cut-off repeat what was read.
+ */
+export const LISTEN_FLUX: ListenProtocol = {
+  path: '/v2/listen',
+  parse: parseFluxMessage,
+  isClosing: (message): message is MetadataMessage => false,
+  checkQuery: checkFluxQuery,
+  isCleanClose: (code, closeSent) => code === CLOSE_NORMAL || (code === CLOSE_NO_STATUS && closeSent),
+  closeStream: JSON.stringify({ type: 'CloseStream' }),
+  keepAlive: 'ping',
+  finalUntil: (message) => (isEndOfTurn(message) ? message.audio_window_end : undefined),
+  rebase: (message, offset) => {
+    if (!isTurnInfo(message) || offset === 0) return;
+    message.audio_window_start = roundMicro(message.audio_window_start + offset);
+    message.audio_window_end = roundMicro(message.audio_window_end + offset);
+    for (const word of message.words) {
+      if (word.start !== undefined) word.start = roundMicro(word.start + offset);
+      if (word.end !== undefined) word.end = roundMicro(word.end + offset);
+    }
+  },
+  repeats: (message, until) =>
+    message.type === 'Connected' || (isTurnInfo(message) && message.audio_window_end <= until),
 };

@@ -6,7 +6,8 @@ import WebSocket from 'ws';
 import { DeepgramError } from './errors.js';
 import { ControlQueue, Idle } from './controls.js';
 import { Link } from './link.js';
-import { listenSettings, type ListenSettings, type ListenStreamOptions } from './options.js';
+import { listenSettings, type ListenSettings, type ListenStreamOptions, type SessionOptions } from './options.js';
+import type { ListenProtocol } from './protocol.js';
 import type { ReconnectEvent } from './reconnect.js';
 import type { ControlMessage, MetadataMessage, ServerMessage } from '../protocol/messages.js';
 
@@ -15,6 +16,9 @@ export type { ListenStreamOptions } from './options.js';
 export type { ReconnectEvent, ReconnectOptions } from './reconnect.js';
 
 type Callback = (error?: Error | null) => void;
+
+/** Sends any control message in order with the audio: for the Flux stream, which speaks its own controls. */
+export const kControl = Symbol('control');
 
 export interface ListenStream {
   on(event: 'data', listener: (message: ServerMessage) => void): this;
@@ -42,14 +46,14 @@ export class ListenStream extends Duplex {
   #closeSent = false;
   #readPaused = false;
 
-  constructor(options: ListenStreamOptions = {}) {
+  constructor(options: SessionOptions<object> = {}, protocol?: ListenProtocol) {
     super({
       readableObjectMode: true,
       allowHalfOpen: true,
       writableHighWaterMark: options.highWaterMark,
       readableHighWaterMark: options.readableHighWaterMark,
     });
-    this.#settings = listenSettings(options);
+    this.#settings = listenSettings(options, protocol);
     this.#link = new Link(this.#settings, {
       open: (again) => this.#open(again),
       message: (message) => this.#message(message),
@@ -193,7 +197,12 @@ export class ListenStream extends Duplex {
     callback(error);
   }
 
-  #control(message: ControlMessage): void {
+  /** A control message of another protocol (Flux's), sent in order with the audio written before it. */
+  [kControl](message: { type: string }): void {
+    this.#control(message);
+  }
+
+  #control(message: ControlMessage | { type: string }): void {
     if (this.#closeSent || this.destroyed)
       throw new DeepgramError('DG_CLOSED', `${message.type} after CloseStream: the session is closing`);
     this.#controls.add(this.#completed + this.writableLength, JSON.stringify(message));

@@ -144,7 +144,7 @@ export const QUERY_PARAMS = {
 const BOOLEAN_PARAMS = Object.keys(QUERY_PARAMS).filter((k) => QUERY_PARAMS[k as keyof ListenQuery] === 'flag');
 
 /** Builds the query string; repeatable parameters go as repeated keys (`keyterm=a&keyterm=b`). */
-export function toSearchParams(query: ListenQuery): URLSearchParams {
+export function toSearchParams(query: object): URLSearchParams {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
     if (value === undefined || value === null) continue;

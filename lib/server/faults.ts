@@ -15,6 +15,8 @@ export interface Faults {
   malformedAfter?: number;
   /** Take CloseStream and then say nothing more, never closing. */
   hangOnClose?: boolean;
+  /** Flux: refuse ForceEndTurn as a deployment without it does (a fatal UNPARSABLE_CLIENT_MESSAGE). */
+  noForceEndTurn?: boolean;
 }
 
 /** What a fault can do to its session. */

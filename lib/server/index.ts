@@ -1,10 +1,14 @@
-// The local Deepgram-compatible /v1/listen server: handshake (auth, limits, query) and one Session per socket.
+// The local Deepgram-compatible server, /v1/listen and Flux's /v2/listen: handshake (auth, limits, query) and one
+// Session per socket.
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { checkQuery } from '../protocol/options.js';
 import { Session } from './session.js';
+import { novaDialect } from './nova.js';
+import { fluxDialect } from './flux.js';
+import { checkFluxQuery } from '../protocol/flux.js';
 import type { Faults } from './faults.js';
 
 export type { Faults } from './faults.js';
@@ -24,7 +28,7 @@ export interface ServerOptions {
   realtimeFactor?: number | false;
   /**
    * Milliseconds without a frame before the 1011 NET-0001 close (not counted while the server holds the socket).
-   * Default 12000.
+   * Default 12000 on /v1; 60000 on Flux's /v2, where pings count as frames.
    */
   inactivityTimeout?: number;
   /** Milliseconds after CloseStream by which a session has closed (1011 NET-0000 if still busy). Default 60000. */
@@ -63,8 +67,18 @@ function credential(request: IncomingMessage): string | undefined {
 /** A header value can hold no line break (response splitting) and no control character: those are escaped. */
 const headerSafe = (text: string): string => text.replace(/[^\x20-\x7e]/g, (c) => encodeURIComponent(c));
 
-function reject(socket: Socket, status: number, errCode: string, errMsg: string, requestId: string): void {
-  const body = JSON.stringify({ err_code: errCode, err_msg: errMsg, request_id: requestId });
+/** A refused upgrade; its body is shaped as the path's protocol shapes it (Flux: `code` and `description`). */
+function reject(
+  socket: Socket,
+  status: number,
+  errCode: string,
+  errMsg: string,
+  requestId: string,
+  flux = false,
+): void {
+  const body = JSON.stringify(
+    flux ? { code: errCode, description: errMsg } : { err_code: errCode, err_msg: errMsg, request_id: requestId },
+  );
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ndg-error: ` +
       `${headerSafe(errMsg)}\r\n` +
@@ -94,10 +108,12 @@ export async function startServer(options: ServerOptions = {}): Promise<LocalSer
   };
 
   const http: Server = createServer((request, response) => {
-    const status = new URL(request.url ?? '/', 'http://local').pathname === '/v1/listen' ? 426 : 404;
+    const status = ['/v1/listen', '/v2/listen'].includes(new URL(request.url ?? '/', 'http://local').pathname)
+      ? 426
+      : 404;
     const body = JSON.stringify({
       err_code: STATUS_CODES[status],
-      err_msg: 'This server speaks only the live WebSocket /v1/listen',
+      err_msg: 'This server speaks only the live WebSockets /v1/listen and /v2/listen',
       request_id: randomUUID(),
     });
     response.writeHead(status, { 'content-type': 'application/json', 'dg-request-id': JSON.parse(body).request_id });
@@ -115,13 +131,23 @@ export async function startServer(options: ServerOptions = {}): Promise<LocalSer
     socket.on('error', () => {});
     const requestId = randomUUID();
     const url = new URL(request.url ?? '/', 'http://local');
-    if (url.pathname !== '/v1/listen') return reject(socket, 404, 'NOT_FOUND', 'Not Found', requestId);
-    if (!authorized(request)) return reject(socket, 401, 'INVALID_AUTH', 'Invalid credentials.', requestId);
+    const flux = url.pathname === '/v2/listen';
+    if (url.pathname !== '/v1/listen' && !flux) return reject(socket, 404, 'NOT_FOUND', 'Not Found', requestId);
+    if (!authorized(request)) return reject(socket, 401, 'INVALID_AUTH', 'Invalid credentials.', requestId, flux);
     if (connections >= maxConnections) {
-      return reject(socket, 429, 'TOO_MANY_REQUESTS', 'Too many requests. Please try again later', requestId);
+      return reject(socket, 429, 'TOO_MANY_REQUESTS', 'Too many requests. Please try again later', requestId, flux);
     }
-    const problem = checkQuery(url.searchParams);
-    if (problem) return reject(socket, 400, 'Bad Request', `Bad Request: ${problem}`, requestId);
+    if (flux) {
+      const problem =
+        checkFluxQuery(url.searchParams) ??
+        (url.searchParams.get('encoding') === 'opus'
+          ? 'the local server does not decode raw Opus packets: send Ogg/Opus or WebM/Opus and leave encoding out'
+          : undefined);
+      if (problem) return reject(socket, 400, 'INVALID_PARAMETER', problem, requestId, true);
+    } else {
+      const problem = checkQuery(url.searchParams);
+      if (problem) return reject(socket, 400, 'Bad Request', `Bad Request: ${problem}`, requestId);
+    }
     requestIds.set(request, requestId);
     // A slot is held from here until the socket closes, whether or not the upgrade completes (ws refuses one with
     // no Sec-WebSocket-Key, say, and destroys the socket): a refused upgrade gives its slot straight back.
@@ -134,9 +160,10 @@ export async function startServer(options: ServerOptions = {}): Promise<LocalSer
         params: url.searchParams,
         faults: faults ?? {},
         realtimeFactor: options.realtimeFactor ?? 1.25,
-        inactivityTimeout: options.inactivityTimeout ?? 12_000,
+        inactivityTimeout: options.inactivityTimeout,
         closeDeadline: options.closeDeadline ?? 60_000,
         script: scriptFor(request),
+        dialect: flux ? fluxDialect : novaDialect,
       });
     });
   });

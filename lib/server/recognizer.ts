@@ -2,22 +2,12 @@
 // activity on 20 ms frames); their text comes from a script or a fixed word list. Everything is derived from
 // sample counts, never from wall time, so the same audio always gives the same messages.
 import { roundMicro, type ResultsMessage, type ServerMessage, type Word } from '../protocol/messages.js';
+import { FrameMeter, framesOf, FRAME_SECONDS, MAX_WORD, SPEECH_RMS, WORD_GAP } from './frames.js';
 
-// Time is counted in whole 20 ms frames, so that a session started at another point of the same audio (a
-// reconnect's replay) decides exactly as the first did; seconds appear only in what is sent.
-const FRAME_SECONDS = 0.02;
-/** RMS above this (about -40 dBFS) is speech. */
-const SPEECH_RMS = 0.01;
-/** Silence that ends a word: 60 ms. */
-const WORD_GAP = 3;
-/** Longest word: 0.5 s. */
-const MAX_WORD = 25;
 /** Without an endpoint, a final goes out once a segment is 5 s long. */
 const MAX_SEGMENT = 250;
 /** Interim results every second of audio. */
 const INTERIM_EVERY = 50;
-
-const framesOf = (ms: number) => Math.ceil(ms / 20);
 
 export const DEFAULT_WORDS = (
   'the quick brown fox jumps over the lazy dog while seven bright stars watch quietly above a calm river ' +
@@ -234,51 +224,21 @@ class ChannelTrack {
 /** Turns decoded audio into the messages Deepgram would send for it. */
 export class Recognizer {
   readonly #tracks: ChannelTrack[];
-  readonly #frameSums: Float64Array;
-  #frameFill = 0;
-  #frameLength = 0;
-  #sampleRate = 0;
-  #samplesPerChannel = 0;
+  readonly #meter: FrameMeter;
 
   constructor(settings: RecognizerSettings, emit: (message: ServerMessage) => void) {
     const tracks = settings.multichannel ? settings.channels : 1;
     this.#tracks = Array.from({ length: tracks }, (_, i) => new ChannelTrack(i, tracks, settings, emit));
-    this.#frameSums = new Float64Array(tracks);
+    this.#meter = new FrameMeter(tracks, (rms) => rms.forEach((value, t) => this.#tracks[t].frame(value)));
   }
 
   /** Seconds of audio per channel taken so far. */
   get duration(): number {
-    return this.#sampleRate === 0 ? 0 : this.#samplesPerChannel / this.#sampleRate;
+    return this.#meter.duration;
   }
 
   push(samples: Float32Array, channels: number, sampleRate: number): void {
-    if (this.#sampleRate === 0) {
-      this.#sampleRate = sampleRate;
-      this.#frameLength = Math.round(sampleRate * FRAME_SECONDS);
-    }
-    const tracks = this.#tracks.length;
-    const frames = samples.length / channels;
-    for (let i = 0; i < frames; i++) {
-      for (let t = 0; t < tracks; t++) {
-        // One track per channel with multichannel; otherwise a mono mix of every channel.
-        let value = 0;
-        if (tracks === 1 && channels > 1) {
-          for (let c = 0; c < channels; c++) value += samples[i * channels + c];
-          value /= channels;
-        } else {
-          value = samples[i * channels + Math.min(t, channels - 1)];
-        }
-        this.#frameSums[t] += value * value;
-      }
-      if (++this.#frameFill === this.#frameLength) {
-        for (let t = 0; t < tracks; t++) {
-          this.#tracks[t].frame(Math.sqrt(this.#frameSums[t] / this.#frameLength));
-          this.#frameSums[t] = 0;
-        }
-        this.#frameFill = 0;
-      }
-    }
-    this.#samplesPerChannel += frames;
+    this.#meter.push(samples, channels, sampleRate);
   }
 
   finalize(channel?: number): void {

@@ -1,22 +1,18 @@
-// One /v1/listen connection of the local server: frames in, decoding, ingest throttle, recognizer, close.
+// One connection of the local server: frames in, decoding, ingest throttle, flow control, faults, close. What the
+// session says (the protocol of /v1/listen or of Flux's /v2/listen) is its dialect's.
 import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import {
   CLOSE_DATA_ERROR,
   CLOSE_NET_ERROR,
-  CLOSE_NORMAL,
   DATA0000_REASON,
   NET0000_REASON,
   NET0001_REASON,
-  type ServerMessage,
 } from '../protocol/messages.js';
-import { Recognizer, recognizerSettings } from './recognizer.js';
-import { closingMetadata, modelOf, resultsMetadata, type Model } from './model.js';
 import { ffmpegDecoder, rawDecoder, wavDecoder, type Pcm, type PcmDecoder } from './pcm.js';
 import { rawLayout } from '../protocol/options.js';
 import { Fifo } from './fifo.js';
-import { parseControl, schemaError } from '../protocol/control.js';
 import { FaultInjector, type Faults } from './faults.js';
 import { Throttle } from './throttle.js';
 
@@ -26,14 +22,48 @@ export interface SessionSettings {
   faults: Faults;
   /** Audio seconds taken per wall second, or false for as fast as it comes. */
   realtimeFactor: number | false;
-  inactivityTimeout: number;
+  /** Milliseconds without a frame before the close; the dialect's default when undefined. */
+  inactivityTimeout?: number;
   /** Milliseconds after CloseStream by which the session has closed, whatever it still holds. */
   closeDeadline: number;
   /** Words to say in order; undefined for words chosen by the audio itself. */
   script?: string[];
+  dialect: (host: DialectHost) => Dialect;
 }
 
-type Item = { pcm: Pcm } | { finalize: number | undefined } | { sync: unknown } | { close: true };
+/** What a dialect is given: the session's request and the means to speak and to end it. */
+export interface DialectHost {
+  requestId: string;
+  params: URLSearchParams;
+  script?: string[];
+  faults: Faults;
+  send(message: object): void;
+  /** Ends the session; `code` undefined is the dialect's normal close. */
+  end(code: number | undefined, reason: string): void;
+}
+
+/** A protocol as the server speaks it; `Q` is what a text frame queues in order with the audio. */
+export interface Dialect<Q = any> {
+  /** Milliseconds without a frame before the session is closed, unless the server says otherwise. */
+  inactivityTimeout: number;
+  /** Whether WebSocket pings count as activity (Flux's keep-alive). */
+  pingsKeepAlive?: boolean;
+  /** Audio seconds taken so far. */
+  readonly duration: number;
+  /** A text frame: `close` for CloseStream, or something to do once the audio before it has been heard. */
+  text(raw: string): 'close' | { queue: Q } | void;
+  audio(pcm: Pcm): void;
+  control(queued: Q): void;
+  /** CloseStream reached, after all audio: the last results. */
+  flush(): void;
+  /** The session ends: what goes last, and the close code (undefined: a close frame with no status). */
+  ending(how: { code: number | undefined; reason: string; sha256: string }): {
+    code: number | undefined;
+    reason: string;
+  };
+}
+
+type Item = { pcm: Pcm } | { control: unknown } | { close: true };
 
 const ANALYSIS_RATE = 16000;
 /** Decoded audio queued ahead of the recognizer before the socket (and FFmpeg's output) stops being read. */
@@ -46,14 +76,11 @@ const OUTPUT_LIMIT = 1 << 20;
 export class Session {
   readonly #ws: WebSocket;
   readonly #settings: SessionSettings;
-  readonly #created = new Date();
   readonly #hash = createHash('sha256');
-  readonly #model: Model;
+  readonly #dialect: Dialect;
   #bytes = 0;
   #decoder?: PcmDecoder;
   #decoderFull = false;
-  #recognizer?: Recognizer;
-  #channels = 0;
   #queue = new Fifo<Item>();
   #queuedSeconds = 0;
   #closing = false;
@@ -68,16 +95,24 @@ export class Session {
     this.#ws = ws;
     this.#settings = settings;
     this.#throttle = new Throttle(settings.realtimeFactor);
-    this.#model = modelOf(settings.params.get('model') ?? 'base');
-    this.#armInactivity();
     this.#faults = new FaultInjector(settings.faults, {
       drop: () => socket.destroy(),
       net0000: () => this.#end(CLOSE_NET_ERROR, NET0000_REASON, true),
       sendRaw: (text) => this.#ws.readyState === WebSocket.OPEN && this.#ws.send(text),
       after: (ms, action) => this.#after(ms, action),
     });
+    this.#dialect = settings.dialect({
+      requestId: settings.requestId,
+      params: settings.params,
+      script: settings.script,
+      faults: settings.faults,
+      send: (message) => this.#send(message),
+      end: (code, reason) => this.#end(code, reason, false),
+    });
+    this.#armInactivity();
     this.#faults.start();
     ws.on('message', (data: Buffer, isBinary: boolean) => this.#safely(() => this.#frame(data, isBinary)));
+    if (this.#dialect.pingsKeepAlive) ws.on('ping', () => this.#inactivity?.refresh());
     ws.on('error', () => {});
     ws.on('close', () => this.#cleanUp());
   }
@@ -95,22 +130,14 @@ export class Session {
     this.#inactivity?.refresh();
     if (this.#closing) return;
     if (!isBinary) {
-      this.#text(data.toString('utf8'));
+      const action = this.#dialect.text(data.toString('utf8'));
+      if (action === 'close') this.#startClose();
+      else if (action) this.#enqueue({ control: action.queue });
     } else if (data.length === 0) {
       this.#startClose(); // the legacy close: an empty binary frame
     } else {
       this.#audio(data);
     }
-  }
-
-  #text(raw: string): void {
-    const parsed = parseControl(raw);
-    if ('problem' in parsed) return this.#send(schemaError(raw, parsed.problem));
-    const { type, channel, id } = parsed.control;
-    // KeepAlive only resets the timer; Configure's features change nothing the stand-in model does.
-    if (type === 'CloseStream') this.#startClose();
-    else if (type === 'Finalize') this.#enqueue({ finalize: channel });
-    else if (type === 'Sync') this.#enqueue({ sync: id });
   }
 
   #audio(data: Buffer): void {
@@ -166,42 +193,25 @@ export class Session {
       if (this.#outputBlocked) break;
       const item = this.#queue.peek()!;
       if ('pcm' in item) {
-        const wait = this.#throttle.wait(this.#recognizer?.duration ?? 0);
+        const wait = this.#throttle.wait(this.#dialect.duration);
         if (wait > 0) {
           this.#throttle.resumeIn(wait, () => this.#safely(this.#pump));
           break;
         }
         this.#queuedSeconds -= item.pcm.samples.length / item.pcm.channels / item.pcm.sampleRate;
-        this.#recognize(item.pcm);
-      } else if ('finalize' in item) {
-        this.#recognizer?.finalize(item.finalize);
-      } else if ('sync' in item) {
-        this.#send({ type: 'Sync', id: item.sync });
+        this.#dialect.audio(item.pcm);
+      } else if ('control' in item) {
+        this.#dialect.control(item.control);
       } else {
         this.#queue.clear();
-        this.#recognizer?.flush();
-        this.#end(CLOSE_NORMAL, '', false);
+        this.#dialect.flush();
+        this.#end(undefined, '', false);
         return;
       }
       this.#queue.take();
     }
     this.#flow();
   };
-
-  #recognize(pcm: Pcm): void {
-    if (!this.#recognizer) {
-      this.#channels = pcm.channels;
-      this.#recognizer = new Recognizer(
-        recognizerSettings(this.#settings.params, {
-          channels: pcm.channels,
-          script: this.#settings.script,
-          resultsMetadata: resultsMetadata(this.#model, this.#settings.requestId),
-        }),
-        (message) => this.#send(message),
-      );
-    }
-    this.#recognizer.push(pcm.samples, pcm.channels, pcm.sampleRate);
-  }
 
   /**
    * Reads the socket only while the decoder, the queue and the client's side of the socket have room; FFmpeg's
@@ -225,37 +235,32 @@ export class Session {
   #armInactivity(): void {
     clearTimeout(this.#inactivity);
     if (this.#closing) return;
-    this.#inactivity = setTimeout(() => this.#safely(() => this.#timedOut()), this.#settings.inactivityTimeout);
+    const ms = this.#settings.inactivityTimeout ?? this.#dialect.inactivityTimeout;
+    this.#inactivity = setTimeout(() => this.#safely(() => this.#timedOut()), ms);
   }
 
   #timedOut(): void {
     if (!this.#closing) this.#end(CLOSE_NET_ERROR, NET0001_REASON, true);
   }
 
-  /** Metadata, then the close frame; nothing is processed after. */
-  #end(code: number, reason: string, incomplete: boolean): void {
+  /** The dialect's last message (Metadata on /v1), then the close frame; nothing is processed after. */
+  #end(code: number | undefined, reason: string, incomplete: boolean): void {
     if (this.#ended) return;
     this.#ended = true;
     this.#closing = true;
     clearTimeout(this.#inactivity);
-    this.#send(
-      closingMetadata({
-        requestId: this.#settings.requestId,
-        created: this.#created,
-        sha256: incomplete ? 'incomplete' : this.#hash.digest('hex'),
-        duration: this.#recognizer?.duration ?? 0,
-        channels: this.#channels,
-        model: this.#recognizer && this.#model,
-      }),
-    );
+    const sha256 = incomplete ? 'incomplete' : this.#hash.digest('hex');
+    const close = this.#dialect.ending({ code, reason, sha256 });
     // The client's answer to the close frame must be read, whatever the flow control held back.
     this.#ws.resume();
     this.#faults.later(() => {
-      if (this.#ws.readyState === WebSocket.OPEN) this.#ws.close(code, reason);
+      if (this.#ws.readyState !== WebSocket.OPEN) return;
+      if (close.code === undefined) this.#ws.close();
+      else this.#ws.close(close.code, close.reason);
     });
   }
 
-  #send(message: ServerMessage): void {
+  #send(message: object): void {
     const text = JSON.stringify(message);
     this.#faults.later(() => this.#sendRaw(text));
   }

@@ -102,7 +102,7 @@ t.test('429 above the connection limit, and room again once one closes', async (
 
 t.test('other paths: 404; a plain GET of /v1/listen: 426; both with dg-request-id', async (t) => {
   const server = await serve(t);
-  t.equal((await upgrade(server.url, '/v2/listen')).status, 404);
+  t.equal((await upgrade(server.url, '/v3/listen')).status, 404);
   const res = await fetch(`${server.url.replace('ws:', 'http:')}/v1/listen`);
   t.equal(res.status, 426);
   t.match(res.headers.get('dg-request-id'), UUID);

@@ -1,0 +1,59 @@
+// Audio as the stand-in models hear it: 20 ms frames and their energy. Time is counted in whole frames, so that a
+// session started at another point of the same audio (a reconnect's replay) decides exactly as the first did;
+// seconds appear only in what is sent.
+export const FRAME_SECONDS = 0.02;
+/** RMS above this (about -40 dBFS) is speech. */
+export const SPEECH_RMS = 0.01;
+/** Silence that ends a word: 60 ms. */
+export const WORD_GAP = 3;
+/** Longest word: 0.5 s. */
+export const MAX_WORD = 25;
+export const framesOf = (ms: number) => Math.ceil(ms / 20);
+
+/** The energy (RMS) of every 20 ms frame of audio, per track: a channel each, or one mix of every channel. */
+export class FrameMeter {
+  readonly #sums: Float64Array;
+  #fill = 0;
+  #length = 0;
+  #sampleRate = 0;
+  #samplesPerChannel = 0;
+
+  constructor(
+    private readonly tracks: number,
+    private readonly onFrame: (rms: number[]) => void,
+  ) {
+    this.#sums = new Float64Array(tracks);
+  }
+
+  /** Seconds of audio per channel taken so far. */
+  get duration(): number {
+    return this.#sampleRate === 0 ? 0 : this.#samplesPerChannel / this.#sampleRate;
+  }
+
+  push(samples: Float32Array, channels: number, sampleRate: number): void {
+    if (this.#sampleRate === 0) {
+      this.#sampleRate = sampleRate;
+      this.#length = Math.round(sampleRate * FRAME_SECONDS);
+    }
+    const tracks = this.tracks;
+    const frames = samples.length / channels;
+    for (let i = 0; i < frames; i++) {
+      for (let t = 0; t < tracks; t++) {
+        let value = 0;
+        if (tracks === 1 && channels > 1) {
+          for (let c = 0; c < channels; c++) value += samples[i * channels + c];
+          value /= channels;
+        } else {
+          value = samples[i * channels + Math.min(t, channels - 1)];
+        }
+        this.#sums[t] += value * value;
+      }
+      if (++this.#fill === this.#length) {
+        this.onFrame(Array.from(this.#sums, (sum) => Math.sqrt(sum / this.#length)));
+        this.#sums.fill(0);
+        this.#fill = 0;
+      }
+    }
+    this.#samplesPerChannel += frames;
+  }
+}

@@ -1,0 +1,148 @@
+// The local server's stand-in for Flux's turn model (flux spec §5). Words sit where the audio has speech, as in the
+// /v1 recognizer; a TurnInfo goes out for every 0.24 s of audio received (audio time, never wall time). The model's
+// end-of-turn confidence grows with the silence after the last word: 0.1 for every 50 ms, to 0.99.
+import { roundMicro } from '../protocol/messages.js';
+import type { FluxConfig, FluxWord, TurnEvent, TurnInfoMessage } from '../protocol/flux.js';
+import { FrameMeter, FRAME_SECONDS, MAX_WORD, SPEECH_RMS, WORD_GAP } from './frames.js';
+import { DEFAULT_WORDS } from './recognizer.js';
+
+/** One TurnInfo per 12 frames: 0.24 s of audio. */
+const STEP = 12;
+/** Silence (ms) per 1.0 of end-of-turn confidence. */
+const SILENCE_PER_CONFIDENCE = 500;
+
+export type TurnMessage = Omit<TurnInfoMessage, 'type' | 'request_id' | 'sequence_id'>;
+
+const seconds = (frames: number) => roundMicro(frames * FRAME_SECONDS);
+
+export class FluxTurns {
+  readonly #meter = new FrameMeter(1, ([rms]) => this.#frame(rms));
+  #frames = 0;
+  #wordStart: number | undefined;
+  #lastSpeechEnd = 0;
+  #silence = 0;
+  #hash = 0x811c9dc5;
+  #words: FluxWord[] = [];
+  #scriptAt = 0;
+  #turn = 0;
+  #inTurn = false;
+  #eager = false;
+  #resumed = false;
+  #windowStart = 0;
+
+  constructor(
+    private readonly config: () => FluxConfig,
+    private readonly emit: (message: TurnMessage) => void,
+    private readonly script: string[] | undefined,
+    private readonly multi: boolean,
+  ) {}
+
+  get duration(): number {
+    return this.#meter.duration;
+  }
+
+  push(samples: Float32Array, channels: number, sampleRate: number): void {
+    this.#meter.push(samples, channels, sampleRate);
+  }
+
+  /** ForceEndTurn, in order with the audio: the open turn ends now, or there is none (false). */
+  forceEnd(): boolean {
+    this.#closeWord(this.#frames);
+    if (this.#words.length === 0) return false;
+    if (!this.#inTurn) this.#send('StartOfTurn');
+    this.#endTurn('manual');
+    return true;
+  }
+
+  /** CloseStream: the audio received is decoded to its end, and a last step sent for any part step; no turn ends. */
+  flush(): void {
+    this.#closeWord(this.#lastSpeechEnd);
+    if (this.#frames % STEP !== 0) this.#step();
+  }
+
+  #frame(rms: number): void {
+    const end = ++this.#frames;
+    if (rms > SPEECH_RMS) {
+      if (this.#wordStart === undefined) {
+        this.#wordStart = end - 1;
+        this.#hash = 0x811c9dc5;
+      }
+      this.#hash = Math.imul(this.#hash ^ Math.round(rms * 1000), 0x01000193) >>> 0;
+      this.#lastSpeechEnd = end;
+      this.#silence = 0;
+      if (this.#eager) this.#resumed = true;
+      if (end - this.#wordStart >= MAX_WORD) this.#closeWord(end);
+    } else {
+      this.#silence++;
+      if (this.#silence >= WORD_GAP) this.#closeWord(this.#lastSpeechEnd);
+    }
+    if (end % STEP === 0) this.#step();
+  }
+
+  #closeWord(end: number): void {
+    if (this.#wordStart === undefined) return;
+    const start = this.#wordStart;
+    this.#wordStart = undefined;
+    const key = this.script ? this.#scriptAt++ : this.#hash;
+    const word = this.script ? this.script[key % this.script.length] : DEFAULT_WORDS[key % DEFAULT_WORDS.length];
+    this.#words.push({
+      word,
+      confidence: roundMicro(0.9 + (key % 10) / 100),
+      start: seconds(start),
+      end: seconds(end),
+    });
+  }
+
+  #confidence(): number {
+    if (this.#words.length === 0 || this.#wordStart !== undefined) return 0.01;
+    return Math.min(0.99, roundMicro((this.#silence * 20) / SILENCE_PER_CONFIDENCE));
+  }
+
+  /** One message for the step just ended: a change of state if there is one, else an Update. */
+  #step(): void {
+    const { eot_threshold: eot, eager_eot_threshold: eager, eot_timeout_ms: timeout } = this.config().thresholds;
+    const confidence = this.#confidence();
+    const silent = this.#words.length > 0 && this.#wordStart === undefined;
+    if (!this.#inTurn) {
+      if (this.#words.length === 0) return this.#send('Update');
+      this.#inTurn = true;
+      return this.#send('StartOfTurn');
+    }
+    if (this.#eager && this.#resumed) {
+      this.#eager = this.#resumed = false;
+      return this.#send('TurnResumed');
+    }
+    if (silent && eager !== undefined && !this.#eager && confidence >= eager) {
+      this.#eager = true;
+      return this.#send('EagerEndOfTurn');
+    }
+    if (silent && eot < 1 && confidence >= eot) return this.#endTurn('model');
+    if (silent && this.#silence * 20 >= timeout) return this.#endTurn('timeout');
+    this.#send('Update');
+  }
+
+  #endTurn(trigger: string): void {
+    this.#send('EndOfTurn', trigger);
+    this.#turn++;
+    this.#words = [];
+    this.#inTurn = this.#eager = this.#resumed = false;
+    this.#windowStart = seconds(this.#frames);
+  }
+
+  #send(event: TurnEvent, trigger?: string): void {
+    const transcript = this.#words.map((w) => w.word).join(' ');
+    this.emit({
+      event,
+      turn_index: this.#turn,
+      audio_window_start: this.#windowStart,
+      audio_window_end: seconds(this.#frames),
+      transcript,
+      words: this.#words.map((w) => ({ ...w })),
+      end_of_turn_confidence: this.#confidence(),
+      ...(trigger ? { trigger } : {}),
+      ...(this.multi
+        ? { languages: transcript ? ['en'] : [], languages_hinted: this.config().language_hints ?? [] }
+        : {}),
+    });
+  }
+}
