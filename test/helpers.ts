@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { fileURLToPath } from 'node:url';
+import { request } from 'node:http';
 import { startServer, type LocalServer, type ServerOptions } from '../lib/server/index.js';
 import type { ServerMessage, ResultsMessage } from '../lib/protocol/messages.js';
 
@@ -181,4 +182,30 @@ export function leaks(secret: string, values: unknown[]): string[] {
   };
   values.forEach((value, i) => visit(value, `[${i}]`));
   return found;
+}
+
+/** Opens a raw upgrade and returns the HTTP response the server gave, whatever its status. */
+export function upgrade(url: string, path: string, headers: Record<string, string> = {}) {
+  return new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
+    const req = request(`${url.replace('ws:', 'http:')}${path}`, {
+      headers: {
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        ...headers,
+      },
+    });
+    req.on('upgrade', (res, socket) => {
+      socket.destroy();
+      resolve({ status: res.statusCode!, headers: res.headers, body: '' });
+    });
+    req.on('response', (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }

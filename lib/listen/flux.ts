@@ -55,6 +55,8 @@ export class FluxStream extends Duplex {
   readonly #configures: { message: FluxConfigure; done: (ack: Ack) => void; failed: (e: Error) => void }[] = [];
   #config: FluxConfig;
   #bytes = 0;
+  /** Bytes of the chunk handed to the listen stream whose write has not completed here. */
+  #forwarding = 0;
   #turns = 0;
   /** The open turn's latest TurnInfo; undefined between turns. */
   #turn?: TurnInfoMessage;
@@ -101,13 +103,13 @@ export class FluxStream extends Duplex {
       throw new DeepgramError('DG_OPTIONS', `Configure: ${'fatal' in checked ? checked.fatal : checked.description}`);
     return new Promise((done, failed) => {
       this.#configures.push({ message, done, failed });
-      if (this.#configures.length === 1) this.#listen[kControl](message);
+      if (this.#configures.length === 1) this.#control(message);
     });
   }
 
   /** Ends the open turn now (EndOfTurn with `trigger: "manual"`), in order with the audio written before. */
   forceEndTurn(): void {
-    this.#listen[kControl]({ type: 'ForceEndTurn' });
+    this.#control({ type: 'ForceEndTurn' });
   }
 
   #message(message: ServerMessage | FluxMessage): void {
@@ -136,7 +138,7 @@ export class FluxStream extends Duplex {
       this.#config = config;
     }
     sent?.done(ack);
-    if (this.#configures.length > 0) this.#listen[kControl](this.#configures[0].message);
+    if (this.#configures.length > 0) this.#control(this.#configures[0].message);
   }
 
   /**
@@ -165,11 +167,20 @@ export class FluxStream extends Duplex {
     );
   }
 
+  /** In order with the audio written before it, including what this stream still holds. */
+  #control(message: { type: string }): void {
+    this.#listen[kControl](message, this.writableLength - this.#forwarding);
+  }
+
   override _write(chunk: Buffer, encoding: BufferEncoding, callback: Callback): void {
     this.#hash.update(chunk);
     this.#bytes += chunk.length;
-    if (this.#listen.write(chunk, encoding)) callback();
-    else this.#listen.once('drain', () => callback());
+    if (this.#listen.write(chunk, encoding)) return callback();
+    this.#forwarding = chunk.length;
+    this.#listen.once('drain', () => {
+      this.#forwarding = 0;
+      callback();
+    });
   }
 
   override _read(): void {

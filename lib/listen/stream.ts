@@ -197,15 +197,18 @@ export class ListenStream extends Duplex {
     callback(error);
   }
 
-  /** A control message of another protocol (Flux's), sent in order with the audio written before it. */
-  [kControl](message: { type: string }): void {
-    this.#control(message);
+  /**
+   * A control message of another protocol (Flux's), sent in order with the audio written before it; `ahead` is
+   * audio bytes the caller still holds and will write before any other.
+   */
+  [kControl](message: { type: string }, ahead: number): void {
+    this.#control(message, ahead);
   }
 
-  #control(message: ControlMessage | { type: string }): void {
+  #control(message: ControlMessage | { type: string }, ahead = 0): void {
     if (this.#closeSent || this.destroyed)
       throw new DeepgramError('DG_CLOSED', `${message.type} after CloseStream: the session is closing`);
-    this.#controls.add(this.#completed + this.writableLength, JSON.stringify(message));
+    this.#controls.add(this.#completed + this.writableLength + ahead, JSON.stringify(message));
     this.#flushControls();
   }
 

@@ -112,10 +112,10 @@ t.test('keep-alive is WebSocket pings while no audio goes; never a KeepAlive or 
 t.test(
   'Configure: one in flight, the next after its acknowledgement; a failure resolves as ConfigureFailure',
   async (t) => {
-    const server = await serve(t);
+    const server = await serve(t, { realtimeFactor: 4 });
     const flux = createFluxStream({ url: server.url, query: { ...LINEAR16, eager_eot_threshold: 0.4 } });
     flux.resume();
-    flux.write(tones([1]));
+    for (const part of chunk(tones([2]), 3200)) flux.write(part); // a backlog: the Configures wait behind it
     // The local server refuses a Configure sent before the last one was acknowledged, as Flux does.
     const acks = await Promise.all([
       flux.configure({ thresholds: { eot_threshold: 0.8 } }),
@@ -156,7 +156,7 @@ t.test('forceEndTurn() and Configure go out after the audio written before them,
   const flux = createFluxStream({ url: server.url, query: LINEAR16 });
   const out = collector<FluxMessage>();
   const done = pipeline(flux, out);
-  flux.write(tones([1.5, 0.1, 1]));
+  for (const part of chunk(tones([1.5, 0.1, 1]), 3200)) flux.write(part);
   flux.forceEndTurn();
   flux.end();
   await done;
