@@ -29,6 +29,7 @@ export { createFramer, pcmByteRate, type FramerOptions } from './audio/framer.js
 export { createPacer, type PacerOptions } from './audio/pacer.js';
 export { Probe, detectContainer, type Container } from './audio/probe.js';
 export { finalsOnly, utterances, toText, channelFilter, splitChannels, type Utterance } from './transcripts/results.js';
+export { turns, turnOf, turnWords, type Turn } from './transcripts/turns.js';
 export { toNdjson, fromNdjson } from './transcripts/ndjson.js';
 export { toSrt, toVtt, cueBuilder, type CaptionOptions, type Cue } from './transcripts/captions.js';
 export {

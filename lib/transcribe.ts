@@ -3,6 +3,8 @@
 import { Transform, type Duplex } from 'node:stream';
 import Pumpify from 'pumpify';
 import { createListenStream, type ListenStream, type ListenStreamOptions } from './listen/stream.js';
+import { createFluxStream, type FluxStream } from './listen/flux.js';
+import { isFluxQuery, type FluxMessage, type FluxMetadataMessage, type FluxQuery } from './protocol/flux.js';
 import { DeepgramError } from './listen/errors.js';
 import { rawLayout, type ListenQuery, type RawEncoding } from './protocol/options.js';
 import type { MetadataMessage, ServerMessage } from './protocol/messages.js';
@@ -16,8 +18,11 @@ import { createPacer } from './audio/pacer.js';
 const CONTAINER_FRAME_BYTES = 8192;
 
 export interface TranscriberOptions extends Omit<ListenStreamOptions, 'query'> {
-  /** Query parameters; `encoding`, `sample_rate` and `channels` are set from the audio, never by hand. */
-  query?: Omit<ListenQuery, 'encoding' | 'sample_rate' | 'channels'>;
+  /**
+   * Query parameters; `encoding`, `sample_rate` and `channels` are set from the audio, never by hand. A Flux model
+   * (`flux-general-en`, `flux-general-multi`) transcribes with Flux on /v2/listen, and takes Flux's parameters.
+   */
+  query?: Omit<ListenQuery, 'encoding' | 'sample_rate' | 'channels'> | Omit<FluxQuery, 'encoding' | 'sample_rate'>;
   /** `auto` (default): WAV, Ogg, WebM, MP3 and FLAC go to Deepgram as they are, the rest through FFmpeg. */
   decode?: 'auto' | 'always';
   /** Headerless input: its layout, sent as declared. */
@@ -43,12 +48,15 @@ export interface SentFormat {
 }
 
 export interface Transcriber extends Duplex {
-  on(event: 'data', listener: (message: ServerMessage) => void): this;
-  on(event: 'metadata', listener: (metadata: MetadataMessage) => void): this;
+  on(event: 'data', listener: (message: ServerMessage | FluxMessage) => void): this;
+  on(event: 'metadata', listener: (metadata: MetadataMessage | FluxMetadataMessage) => void): this;
   on(event: 'format', listener: (format: SentFormat) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
-  [Symbol.asyncIterator](): AsyncIterableIterator<ServerMessage>;
+  [Symbol.asyncIterator](): AsyncIterableIterator<ServerMessage | FluxMessage>;
 }
+
+/** Containers Flux takes as they are (WAV, Ogg/Opus, WebM/Opus); the rest are decoded for it. */
+const FLUX_CONTAINERS: readonly Container[] = ['wav', 'ogg', 'webm'];
 
 const TranscriberPipeline = Pumpify.ctor({
   autoDestroy: false,
@@ -105,14 +113,20 @@ export function createTranscriber(options: TranscriberOptions = {}): Transcriber
    * The listen stream first (its options may be refused), then the stages (FFmpeg may be missing): a failure of
    * either is a stream error, and whatever was already made is torn down, so no FFmpeg is left running.
    */
+  const flux = isFluxQuery(query);
+  const open = ({ container: _, channels: count, ...sent }: SentFormat): ListenStream | FluxStream => {
+    if (!isFluxQuery(query))
+      return createListenStream({ ...listenOptions, query: { ...query, ...sent, channels: count } });
+    if ((count ?? 1) > 1) throw new DeepgramError('DG_OPTIONS', 'Flux takes mono audio: give channels 1');
+    return createFluxStream({ ...listenOptions, query: { ...query, ...sent } });
+  };
   const start = (format: SentFormat, build: () => Duplex[]) => {
     try {
-      const { container: _, ...sent } = format;
-      const listen: ListenStream = createListenStream({ ...listenOptions, query: { ...query, ...sent } });
+      const listen = open(format);
       stages.push(listen);
       const built = build();
       stages.push(...built);
-      listen.on('metadata', (metadata) => {
+      listen.on('metadata', (metadata: MetadataMessage | FluxMetadataMessage) => {
         // Input that was not empty but held no audio (a WAV header alone, say) is an error, not an empty success.
         if (metadata.duration === 0) {
           transcriber.destroy(
@@ -154,7 +168,8 @@ export function createTranscriber(options: TranscriberOptions = {}): Transcriber
     transcriber.setWritable(probe);
     probe.once('format', (container: Container | undefined, held: number, indexAtEnd: boolean) => {
       if (held === 0) transcriber.destroy(emptyInput());
-      else if (container) start({ container }, () => [probe, createFramer({ frameBytes: CONTAINER_FRAME_BYTES })]);
+      else if (container && (!flux || FLUX_CONTAINERS.includes(container)))
+        start({ container }, () => [probe, createFramer({ frameBytes: CONTAINER_FRAME_BYTES })]);
       else start(decodedFormat, () => [probe, ...decoded(indexAtEnd)]);
     });
   }

@@ -9,6 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createTranscriber, type TranscriberOptions } from '../transcribe.js';
 import { backoffDelay, isRetryable } from '../listen/retry.js';
 import type { MetadataMessage, ServerMessage } from '../protocol/messages.js';
+import type { FluxMessage, FluxMetadataMessage } from '../protocol/flux.js';
+import { turnOf } from '../transcripts/turns.js';
 import { isFinal } from '../protocol/guards.js';
 import { rawLayout } from '../protocol/options.js';
 import { durationOf } from '../audio/duration.js';
@@ -54,7 +56,7 @@ export interface FileResult {
   output?: string;
   /** The transcript, without `outDir`. */
   transcript?: string;
-  metadata?: MetadataMessage;
+  metadata?: MetadataMessage | FluxMetadataMessage;
   audioSeconds?: number;
   attempts: number;
   error?: Error;
@@ -138,13 +140,15 @@ export async function transcribeOne(
     source.destroy(); // options that can never work: close the input that was already opened
     throw error;
   }
-  let metadata: MetadataMessage | undefined;
+  let metadata: MetadataMessage | FluxMetadataMessage | undefined;
   const finals: string[] = [];
   transcriber.on('metadata', (m) => (metadata = m));
-  transcriber.on('data', (m: ServerMessage) => {
-    if (isFinal(m)) {
-      transcribedSeconds = m.start + m.duration;
-      if (!sink) finals.push(transcriptOf(m));
+  transcriber.on('data', (m: ServerMessage | FluxMessage) => {
+    // Flux: a finished turn is what a final is on /v1.
+    const done = isFinal(m) ? { end: m.start + m.duration, text: transcriptOf(m) } : turnOf(m);
+    if (done) {
+      transcribedSeconds = done.end;
+      if (!sink) finals.push(done.text);
       report();
     }
   });

@@ -3,11 +3,13 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Duplex, Writable } from 'node:stream';
-import type { MetadataMessage, ResultsMessage, ServerMessage } from '../protocol/messages.js';
-import { isFinal, isMetadata } from '../protocol/guards.js';
+import type { ResultsMessage, ServerMessage } from '../protocol/messages.js';
+import { isFinal } from '../protocol/guards.js';
 import { mapObjects, toLiveText, toText, transcriptOf, utterances } from '../transcripts/results.js';
 import { toNdjson } from '../transcripts/ndjson.js';
 import { toSrt, toVtt } from '../transcripts/captions.js';
+import { turnOf, type Turn } from '../transcripts/turns.js';
+import type { FluxMessage } from '../protocol/flux.js';
 
 /** Each format and the extension of its files. */
 export const FORMATS = { text: 'txt', ndjson: 'ndjson', json: 'json', srt: 'srt', vtt: 'vtt' } as const;
@@ -30,19 +32,24 @@ export function formatter(format: Format | 'live'): Duplex[] {
     case 'vtt':
       return [toVtt()];
     case 'json': {
-      // One document: the whole transcript, the Metadata, and every final.
+      // One document: the whole transcript, the Metadata, and every final (or, from Flux, every finished turn).
       const results: ResultsMessage[] = [];
-      let metadata: MetadataMessage | undefined;
+      const turns: Turn[] = [];
+      let metadata: unknown;
       return [
-        mapObjects<ServerMessage, string>(
+        mapObjects<ServerMessage | FluxMessage, string>(
           (m) => {
-            if (isMetadata(m)) metadata = m;
+            const turn = turnOf(m);
+            if (turn) turns.push(turn);
+            else if (m.type === 'Metadata') metadata = m;
             else if (isFinal(m)) results.push(m);
             return undefined;
           },
           () => {
-            const transcript = results.map(transcriptOf).filter(Boolean).join(' ');
-            return [`${JSON.stringify({ transcript, metadata, results }, null, 2)}\n`];
+            const texts = turns.length > 0 ? turns.map((t) => t.text) : results.map(transcriptOf);
+            const transcript = texts.filter(Boolean).join(' ');
+            const document = turns.length > 0 ? { transcript, metadata, turns } : { transcript, metadata, results };
+            return [`${JSON.stringify(document, null, 2)}\n`];
           },
         ),
       ];

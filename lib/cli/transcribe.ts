@@ -3,7 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { startServer, type LocalServer } from '../server/index.js';
-import { isRawEncoding, QUERY_PARAMS, type ListenQuery } from '../protocol/options.js';
+import { isRawEncoding, QUERY_PARAMS, toSearchParams, type ListenQuery } from '../protocol/options.js';
+import { checkFluxQuery, FLUX_PARAMS, isFluxModel } from '../protocol/flux.js';
 import { FORMATS, type Format } from '../batch/outputs.js';
 import { transcribeMany, transcribeOne, type BatchOptions } from '../batch/many.js';
 import { integer, oneOf, parse, positive, text, UsageError, type Command, type Options } from './args.js';
@@ -13,13 +14,16 @@ import { progressView } from './progress.js';
 /** Headerless audio is described by these three flags; everything else in the query is Deepgram's as it is. */
 const RAW_FLAGS = ['encoding', 'sample_rate', 'channels'];
 
-/** Every /v1/listen parameter is a flag of its own name. */
+/** Every /v1/listen and Flux parameter is a flag of its own name. */
+const PARAMS: Record<string, 'flag' | 'value' | 'repeatable'> = { ...QUERY_PARAMS, ...FLUX_PARAMS };
 export const QUERY_OPTIONS: Options = Object.fromEntries(
-  Object.entries(QUERY_PARAMS).map(([name, kind]) => [
+  Object.entries(PARAMS).map(([name, kind]) => [
     name,
     kind === 'flag' ? { type: 'boolean' } : { type: 'string', multiple: kind === 'repeatable' },
   ]),
 );
+/** Flux's own parameters: numbers, and a /v1 session would not know them. */
+const FLUX_ONLY = ['eot_threshold', 'eager_eot_threshold', 'eot_timeout_ms', 'language_hint'];
 
 /** The flags of a transcription, shared by `transcribe` and `worker`. */
 export const LISTEN_OPTIONS: Options = {
@@ -48,7 +52,8 @@ export const TRANSCRIBE: Command = {
   --allow-insecure                    allow ws:// to a host other than this machine
   --decode auto|always, --pace X      decode everything to linear16; release audio at X times real time
   --encoding E --sample_rate N [--channels N]   headerless PCM (linear16, linear32, mulaw, alaw), sent as it is
-  --model nova-3 --interim_results --keyterm a --keyterm b ...   every /v1/listen parameter, by its own name`,
+  --model nova-3 --interim_results --keyterm a --keyterm b ...   every /v1/listen parameter, by its own name
+  --model flux-general-en --eot_threshold 0.8 ...   Flux on /v2/listen, with its parameters by their own names`,
 };
 
 /** The transcription the flags ask for, checked before anything starts. */
@@ -57,8 +62,19 @@ export function transcriptionFlags(
   defaultFormat: Format,
 ): BatchOptions & { local: boolean } {
   const query: Record<string, unknown> = {};
-  for (const name of Object.keys(QUERY_PARAMS))
+  for (const name of Object.keys(PARAMS))
     if (!RAW_FLAGS.includes(name) && values[name] !== undefined) query[name] = values[name];
+  const flux = isFluxModel(query.model);
+  for (const name of FLUX_ONLY.filter((n) => values[n] !== undefined)) {
+    if (!flux)
+      throw new UsageError(`--${name} is a Flux parameter: give --model flux-general-en (or flux-general-multi)`);
+    if (name !== 'language_hint') query[name] = Number(values[name]);
+  }
+  // Checked here, before anything starts: a /v1 flag on a Flux run is a usage error too.
+  const fluxProblem = flux
+    ? checkFluxQuery(toSearchParams({ ...query, encoding: values.encoding, sample_rate: values.sample_rate }))
+    : undefined;
+  if (fluxProblem) throw new UsageError(fluxProblem);
   const encoding = text(values, 'encoding');
   let raw: BatchOptions['raw'];
   if (encoding !== undefined) {
@@ -185,7 +201,12 @@ async function toStdout(input: string, options: BatchOptions, io: CliIo): Promis
   } else stop.stopped.then(() => interrupted.abort());
   const terminal = io.stdout.isTTY === true && options.format === 'text';
   const run = terminal
-    ? { ...options, format: 'live' as const, query: { ...options.query, interim_results: true } }
+    ? {
+        ...options,
+        format: 'live' as const,
+        // Flux's turn so far comes anyway; /v1 sends interim results only when asked.
+        query: isFluxModel(options.query?.model) ? options.query : { ...options.query, interim_results: true },
+      }
     : options;
   try {
     await transcribeOne(source, out, { ...run, signal: AbortSignal.any([gone.signal, interrupted.signal]) });

@@ -1,4 +1,5 @@
 import type { MetadataMessage } from '../protocol/messages.js';
+import type { FluxMetadataMessage } from '../protocol/flux.js';
 
 export type DeepgramErrorCode =
   | 'DG_OPTIONS' // the options can never work; nothing was sent
@@ -25,7 +26,7 @@ export class DeepgramError extends Error {
   closeCode?: number;
   closeReason?: string;
   /** The Metadata the server sent before an abnormal close, if any. */
-  metadata?: MetadataMessage;
+  metadata?: MetadataMessage | FluxMetadataMessage;
   /** The text of a frame that was not a JSON message. */
   raw?: string;
 

@@ -58,6 +58,8 @@ export class FluxStream extends Duplex {
   /** Bytes of the chunk handed to the listen stream whose write has not completed here. */
   #forwarding = 0;
   #turns = 0;
+  /** The furthest audio time a TurnInfo has reached: what the server has heard. */
+  #heard = 0;
   /** The open turn's latest TurnInfo; undefined between turns. */
   #turn?: TurnInfoMessage;
   /** Waiting at end() for the open turn's EndOfTurn. */
@@ -114,6 +116,7 @@ export class FluxStream extends Duplex {
 
   #message(message: ServerMessage | FluxMessage): void {
     if (isTurnInfo(message)) {
+      this.#heard = Math.max(this.#heard, message.audio_window_end);
       if (message.event === 'EndOfTurn') {
         this.#turn = undefined;
         this.#turns++;
@@ -206,11 +209,11 @@ export class FluxStream extends Duplex {
 
   /** Flux sends no Metadata: this one is the client's, from what it sent and read. */
   #finish(): void {
-    const duration = this.#bytesPerSecond ? this.#bytes / this.#bytesPerSecond : undefined;
+    const duration = this.#bytesPerSecond ? this.#bytes / this.#bytesPerSecond : this.#heard;
     const metadata: FluxMetadataMessage = {
       type: 'Metadata',
       request_id: this.requestId ?? '',
-      ...(duration === undefined ? {} : { duration: Math.round(duration * 1e6) / 1e6 }),
+      duration: Math.round(duration * 1e6) / 1e6,
       bytes: this.#bytes,
       sha256: this.#hash.digest('hex'),
       turns: this.#turns,

@@ -12,7 +12,8 @@ export interface FluxQuery {
   model?: (typeof FLUX_MODELS)[number];
   /** Headerless audio only; leave out for WAV, Ogg/Opus and WebM/Opus. */
   encoding?: (typeof FLUX_ENCODINGS)[number];
-  sample_rate?: (typeof FLUX_SAMPLE_RATES)[number];
+  /** One of 8000, 16000, 24000, 44100, 48000; with `encoding`. */
+  sample_rate?: number;
   /** 0.5 to 1.0 (default 0.7); 1.0 leaves ending turns to `eot_timeout_ms` and ForceEndTurn. */
   eot_threshold?: number;
   /** 0.3 to 0.9, at most `eot_threshold`: turns on EagerEndOfTurn and TurnResumed. */
@@ -47,6 +48,8 @@ export const FLUX_PARAMS = {
 } as const satisfies Record<keyof FluxQuery, Kind>;
 
 export const isFluxModel = (model: unknown): boolean => FLUX_MODELS.some((m) => m === model);
+/** Whether a query names a Flux model, so is Flux's. */
+export const isFluxQuery = (query: { model?: unknown }): query is FluxQuery => isFluxModel(query.model);
 
 function rangeProblem(name: string, value: unknown, min: number, max: number, whole = false): string | undefined {
   const n = typeof value === 'number' ? value : Number(value);
@@ -241,8 +244,8 @@ export type FluxMetadataMessage = {
   type: 'Metadata';
   /** `dg-request-id` of the last session. */
   request_id: string;
-  /** Seconds of audio sent, when the encoding says (headerless audio); else undefined. */
-  duration?: number;
+  /** Seconds of audio: sent, for headerless audio; else as far as the server's TurnInfo reached. */
+  duration: number;
   /** Bytes of audio sent, and their sha256. */
   bytes: number;
   sha256: string;

@@ -1,8 +1,10 @@
-// SRT and WebVTT captions from live Results. One cue builder serves both formats; only the text differs.
+// SRT and WebVTT captions from live Results or Flux turns. One cue builder serves both formats; only the text differs.
 import type { Transform } from 'node:stream';
 import type { ServerMessage, Word } from '../protocol/messages.js';
 import { isFinal } from '../protocol/guards.js';
 import { mapObjects, wordsOf } from './results.js';
+import { turnOf } from './turns.js';
+import type { FluxMessage } from '../protocol/flux.js';
 
 export interface CaptionOptions {
   /** Longest cue, in seconds. Default 6. */
@@ -95,8 +97,12 @@ function captions(
     started = true;
     return out.filter(Boolean);
   };
-  return mapObjects<ServerMessage, string>(
-    (m) => (isFinal(m) ? render(builder.add(wordsOf(m), m.speech_final)) : undefined),
+  return mapObjects<ServerMessage | FluxMessage, string>(
+    (m) => {
+      if (isFinal(m)) return render(builder.add(wordsOf(m), m.speech_final));
+      const turn = turnOf(m); // Flux: a finished turn's words, which end their cue
+      return turn ? render(builder.add(turn.words, true)) : undefined;
+    },
     () => render(builder.flush()),
   );
 }

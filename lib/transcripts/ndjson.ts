@@ -2,6 +2,11 @@ import type { Transform } from 'node:stream';
 import split2 from 'split2';
 import { messageProblem, parseJson } from '../protocol/guards.js';
 import { mapObjects } from './results.js';
+import { fluxMessageProblem } from '../protocol/flux.js';
+
+/** Types only Flux sends, checked by Flux's guard; the rest (Error, Metadata) are checked as /v1's. */
+const FLUX_ONLY = ['Connected', 'TurnInfo', 'ConfigureSuccess', 'ConfigureFailure', 'Warning'];
+const isFluxOnly = (item: { type: unknown }) => FLUX_ONLY.includes(String(item.type));
 
 /** One JSON document per line, so a run can be saved and replayed through the same transforms. */
 export function toNdjson(): Transform {
@@ -22,7 +27,7 @@ export function fromNdjson(): Transform {
     const item = json.value;
     // Transcript objects written by this toolkit (utterances) are not server messages and pass as they are.
     const typed = item !== null && typeof item === 'object' && 'type' in item && item.type !== 'Utterance';
-    const problem = typed ? messageProblem(item) : undefined;
+    const problem = typed ? (isFluxOnly(item) ? fluxMessageProblem(item) : messageProblem(item)) : undefined;
     if (problem) throw new SyntaxError(`line ${line} is not a valid message (${problem})`);
     return item;
   });

@@ -1,6 +1,8 @@
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { ResultsMessage, ServerMessage, Word } from '../protocol/messages.js';
 import { isFinal, isResults, isSpeechStarted, isUtteranceEnd } from '../protocol/guards.js';
+import { isTurnInfo, type FluxMessage } from '../protocol/flux.js';
+import { turnOf } from './turns.js';
 
 export const transcriptOf = (results: ResultsMessage): string => results.channel.alternatives[0]?.transcript ?? '';
 export const wordsOf = (results: ResultsMessage): Word[] => results.channel.alternatives[0]?.words ?? [];
@@ -91,8 +93,11 @@ export function utterances(): Transform {
       words,
     };
   };
-  return mapObjects<ServerMessage, Utterance>(
+  return mapObjects<ServerMessage | FluxMessage, Utterance>(
     (m) => {
+      const turn = turnOf(m); // Flux: a finished turn is an utterance
+      if (turn)
+        return { type: 'Utterance', text: turn.text, start: turn.start, end: turn.end, channel: 0, words: turn.words };
       if (isUtteranceEnd(m)) return close(m.channel[0]);
       if (!isFinal(m)) return undefined;
       const channel = m.channel_index[0];
@@ -103,29 +108,35 @@ export function utterances(): Transform {
   );
 }
 
-const isUtterance = (m: ServerMessage | Utterance): m is Utterance => m.type === 'Utterance' && 'text' in m;
+const isUtterance = (m: ServerMessage | FluxMessage | Utterance): m is Utterance =>
+  m.type === 'Utterance' && 'text' in m;
 
-/** Plain text, a line per final segment or utterance that says something. */
+/** Plain text, a line per final segment, utterance or finished Flux turn that says something. */
 export function toText(): Transform {
-  return mapObjects<ServerMessage | Utterance, string>((m) => {
-    const text = isUtterance(m) ? m.text : isFinal(m) ? transcriptOf(m) : '';
+  return mapObjects<ServerMessage | FluxMessage | Utterance, string>((m) => {
+    const text = isUtterance(m) ? m.text : isFinal(m) ? transcriptOf(m) : (turnOf(m)?.text ?? '');
     return text ? `${text}\n` : undefined;
   });
 }
 
 /**
- * Text for a person watching a terminal: each interim result rewrites one grey line in place, and each final that
- * says something replaces it as a line of its own.
+ * Text for a person watching a terminal: each interim result (or Flux's turn so far) rewrites one grey line in place,
+ * and each final (or finished turn) that says something replaces it as a line of its own.
  */
 export function toLiveText(): Transform {
   let shown = false;
-  return mapObjects<ServerMessage, string>(
+  return mapObjects<ServerMessage | FluxMessage, string>(
     (m) => {
-      if (!isResults(m)) return undefined;
-      const text = transcriptOf(m);
+      const live = isResults(m)
+        ? { text: transcriptOf(m), final: m.is_final }
+        : isTurnInfo(m)
+          ? { text: m.transcript, final: m.event === 'EndOfTurn' }
+          : undefined;
+      if (!live) return undefined;
+      const { text, final } = live;
       const clear = shown ? '\r\x1b[2K' : '';
-      shown = !m.is_final && text !== '';
-      if (m.is_final) return text ? `${clear}${text}\n` : clear || undefined;
+      shown = !final && text !== '';
+      if (final) return text ? `${clear}${text}\n` : clear || undefined;
       return text ? `${clear}\x1b[90m${text}\x1b[0m` : undefined;
     },
     () => (shown ? ['\r\x1b[2K'] : []),

@@ -1,0 +1,56 @@
+// Flux runs through the same transforms as /v1 runs: a finished turn (EndOfTurn) is what a final utterance is there.
+import type { Transform } from 'node:stream';
+import { roundMicro, type Word } from '../protocol/messages.js';
+import { isEndOfTurn, type TurnInfoMessage } from '../protocol/flux.js';
+import { mapObjects } from './results.js';
+
+/** One finished Flux turn. */
+export interface Turn {
+  type: 'Turn';
+  /** `turn_index`: counts on across reconnects. */
+  index: number;
+  text: string;
+  /** Seconds on the stream's timeline: the first word's start and the last word's end (else the audio window). */
+  start: number;
+  end: number;
+  words: Word[];
+  /** What ended it: `model`, `timeout`, `manual` (ForceEndTurn), or `client` (a last Update kept at close). */
+  trigger?: string;
+  languages?: string[];
+}
+
+/**
+ * A turn's words as /v1 words: Flux words come punctuated and cased (so `punctuated_word` too), and may lack times;
+ * those share the turn's audio window evenly.
+ */
+export function turnWords(m: TurnInfoMessage): Word[] {
+  const span = (m.audio_window_end - m.audio_window_start) / Math.max(1, m.words.length);
+  return m.words.map((w, i) => ({
+    word: w.word,
+    punctuated_word: w.word,
+    confidence: w.confidence,
+    start: w.start ?? roundMicro(m.audio_window_start + i * span),
+    end: w.end ?? roundMicro(m.audio_window_start + (i + 1) * span),
+  }));
+}
+
+/** The finished turn an EndOfTurn message says, or undefined for any other message. */
+export function turnOf(m: { type: string }): Turn | undefined {
+  if (!isEndOfTurn(m) || m.transcript === '') return undefined;
+  const words = turnWords(m);
+  return {
+    type: 'Turn',
+    index: m.turn_index,
+    text: m.transcript,
+    start: words[0]?.start ?? m.audio_window_start,
+    end: words.at(-1)?.end ?? m.audio_window_end,
+    words,
+    ...(m.trigger === undefined ? {} : { trigger: m.trigger }),
+    ...(m.languages === undefined ? {} : { languages: m.languages }),
+  };
+}
+
+/** One object per finished turn of a Flux run (text, start, end, words, trigger, index, languages). */
+export function turns(): Transform {
+  return mapObjects<{ type: string }, Turn>(turnOf);
+}
