@@ -5,9 +5,10 @@
 import { createHash } from 'node:crypto';
 import { Duplex } from 'node:stream';
 import { DeepgramError } from './errors.js';
-import { kControl, ListenStream } from './stream.js';
+import { kBeforeReplay, kControl, ListenStream } from './stream.js';
 import { LISTEN_FLUX } from './protocol.js';
 import type { SessionOptions } from './options.js';
+import type { ReconnectEvent } from './reconnect.js';
 import { rawLayout, toSearchParams } from '../protocol/options.js';
 import type { ServerMessage } from '../protocol/messages.js';
 import {
@@ -43,6 +44,7 @@ export interface FluxStream {
   on(event: 'data', listener: (message: FluxMessage) => void): this;
   on(event: 'metadata', listener: (metadata: FluxMetadataMessage) => void): this;
   on(event: 'warning', listener: (warning: FluxWarning) => void): this;
+  on(event: 'reconnect', listener: (event: ReconnectEvent) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
   [Symbol.asyncIterator](): AsyncIterableIterator<FluxMessage>;
 }
@@ -52,8 +54,18 @@ export class FluxStream extends Duplex {
   readonly #hash = createHash('sha256');
   readonly #bytesPerSecond?: number;
   readonly #endTurnTimeout: number;
-  readonly #configures: { message: FluxConfigure; done: (ack: Ack) => void; failed: (e: Error) => void }[] = [];
+  readonly #configures: {
+    message: FluxConfigure;
+    done: (ack: Ack) => void;
+    failed: (e: Error) => void;
+    /** The configuration set again on a new session after a drop, by the stream itself. */
+    restore?: true;
+  }[] = [];
   #config: FluxConfig;
+  /** The configuration a new session starts with (the query's): a reconnect restores any change since. */
+  readonly #initialConfig: string;
+  /** Turns ended in earlier sessions: a reconnected session counts its turns from 0 again. */
+  #turnBase = 0;
   #bytes = 0;
   /** Bytes of the chunk handed to the listen stream whose write has not completed here. */
   #forwarding = 0;
@@ -83,7 +95,10 @@ export class FluxStream extends Duplex {
       numerals: query.numerals ?? false,
       ...(query.model === 'flux-general-multi' ? { language_hints: params.getAll('language_hint') } : {}),
     };
+    this.#initialConfig = JSON.stringify(this.#config);
     this.#listen.on('data', (message: ServerMessage) => this.#message(message));
+    this.#listen.on('reconnect', (event: ReconnectEvent) => this.#reconnected(event));
+    this.#listen[kBeforeReplay] = this.#beforeReplay;
     this.#listen.on('end', () => this.#finish());
     this.#listen.on('error', (error: Error) => this.destroy(error));
   }
@@ -114,8 +129,35 @@ export class FluxStream extends Duplex {
     this.#control({ type: 'ForceEndTurn' });
   }
 
+  /**
+   * A drop, and a new session on its way: its turns count on from the last session's; its configuration is set again
+   * to what Configure had made it, before the replayed audio (`#beforeReplay`); a Configure left unanswered and end()'s
+   * ForceEndTurn are sent again.
+   */
+  #reconnected(event: ReconnectEvent): void {
+    this.#turnBase = this.#turns;
+    this.emit('reconnect', event);
+    if (JSON.stringify(this.#config) !== this.#initialConfig) {
+      const { thresholds, keyterms, numerals, language_hints } = this.#config;
+      const restore: FluxConfigure = { type: 'Configure', thresholds, keyterms, numerals };
+      if (language_hints) restore.language_hints = language_hints;
+      this.#configures.unshift({ message: restore, done: () => {}, failed: () => {}, restore: true });
+    }
+    // Once CloseStream has gone, the new session only hears the replayed audio out, as the old one would have.
+    if (this.#listen.writableEnded) return;
+    const pending = this.#configures.find((c) => !c.restore);
+    if (pending && pending === this.#configures[0]) this.#control(pending.message);
+    if (this.#endingTurn) {
+      this.#endingTurn.timer.refresh();
+      this.forceEndTurn();
+    }
+  }
+
+  #beforeReplay = (): string[] => (this.#configures[0]?.restore ? [JSON.stringify(this.#configures[0].message)] : []);
+
   #message(message: ServerMessage | FluxMessage): void {
     if (isTurnInfo(message)) {
+      message.turn_index += this.#turnBase;
       this.#heard = Math.max(this.#heard, message.audio_window_end);
       if (message.event === 'EndOfTurn') {
         this.#turn = undefined;

@@ -17,6 +17,8 @@ export const debug = debuglog('deepgram-stream');
 export interface LinkEvents {
   /** A socket is open; `again` after a reconnect, once the replayed audio has been sent. */
   open(again: boolean): void;
+  /** After a reconnect, text frames to send before the replayed audio (a configuration to restore). */
+  beforeReplay(): string[];
   /** A valid message other than Metadata. */
   message(message: ServerMessage): void;
   /** The server closed cleanly, after this Metadata. */
@@ -131,6 +133,7 @@ export class Link {
     const again = this.#reconnecting;
     if (again) {
       this.#reconnecting = false;
+      for (const text of this.#events.beforeReplay()) this.#ws.send(text);
       const chunks = this.#settings.reconnect!.replay();
       for (const chunk of chunks) this.#ws.send(chunk, { binary: true });
       debug(

@@ -19,6 +19,8 @@ type Callback = (error?: Error | null) => void;
 
 /** Sends any control message in order with the audio: for the Flux stream, which speaks its own controls. */
 export const kControl = Symbol('control');
+/** Text frames a reconnected session needs before its replayed audio: for the Flux stream's configuration. */
+export const kBeforeReplay = Symbol('beforeReplay');
 
 export interface ListenStream {
   on(event: 'data', listener: (message: ServerMessage) => void): this;
@@ -56,6 +58,7 @@ export class ListenStream extends Duplex {
     this.#settings = listenSettings(options, protocol);
     this.#link = new Link(this.#settings, {
       open: (again) => this.#open(again),
+      beforeReplay: () => this[kBeforeReplay](),
       message: (message) => this.#message(message),
       end: (metadata) => this.#end(metadata),
       failed: (error) => this.destroy(error),
@@ -63,6 +66,8 @@ export class ListenStream extends Duplex {
     });
     if (options.signal) addAbortSignal(options.signal, this);
   }
+
+  [kBeforeReplay]: () => string[] = () => [];
 
   /** `dg-request-id` of the current session, once the upgrade has answered. */
   get requestId(): string | undefined {

@@ -15,8 +15,10 @@ import {
   type FluxMetadataMessage,
   type FluxWarning,
   type TurnInfoMessage,
+  type Turn,
+  turns,
 } from '../../lib/index.js';
-import { chunk, collector, fixture, leaks, serve, sha256, tones } from '../helpers.js';
+import { chunk, collector, fixture, leaks, seeded, serve, sha256, tones } from '../helpers.js';
 
 const RAW = readFileSync(fixture('speech.raw'));
 const SCRIPT = readFileSync(fixture('speech.txt'), 'utf8');
@@ -256,3 +258,44 @@ t.test('write and read backpressure, and writes before open held and counted', a
   for await (const m of reader) all.push(m);
   t.ok(turnInfos(all).length >= 499, `then all ${all.length} messages arrive`);
 });
+
+t.test(
+  'reconnect: drops at seeded random points give the same turns, times and turn indexes as a clean run',
+  async (t) => {
+    // 40 s of speech-like audio: tones of varied length between pauses long and short, so turns end now and then.
+    const audio = tones(Array.from({ length: 60 }, (_, i) => 0.2 + ((i * 37) % 11) / 10));
+    const run = async (drops: number[], eot?: number) => {
+      const server = await serve(t, {
+        faults: ({ index }) => (index < drops.length ? { dropAfterBytes: drops[index] } : undefined),
+      });
+      const flux = createFluxStream({
+        url: server.url,
+        query: LINEAR16,
+        reconnect: { attempts: 3, backoff: { initial: 10, max: 50 } },
+      });
+      let reconnects = 0;
+      flux.on('reconnect', () => reconnects++);
+      const out = collector<Turn>();
+      const configured = eot && flux.configure({ thresholds: { eot_threshold: eot } });
+      await pipeline(Readable.from(chunk(audio, 6400)), flux, turns(), out);
+      await configured;
+      return {
+        turns: out.messages.map(({ index, text, start, end, trigger }) => [index, text, start, end, trigger]),
+        reconnects,
+      };
+    };
+    const clean = await run([]);
+    t.ok(clean.turns.length > 5, `${clean.turns.length} turns`);
+    const next = seeded(20261126);
+    for (let round = 0; round < 3; round++) {
+      const drops = Array.from({ length: round + 1 }, () => 64000 + Math.floor(next() * 300_000));
+      const dropped = await run(drops);
+      t.equal(dropped.reconnects, drops.length, `${drops.length} reconnect(s) after drops at ${drops}`);
+      t.same(dropped.turns, clean.turns, 'the same turns, times and indexes');
+    }
+    // A Configure made before the drop holds in the new session too.
+    const configured = await run([], 0.95);
+    t.notSame(configured.turns, clean.turns, 'eot_threshold 0.95 ends turns elsewhere');
+    t.same((await run([200_000], 0.95)).turns, configured.turns, 'and still does after a reconnect');
+  },
+);
