@@ -114,7 +114,10 @@ export class FluxTurns {
     }
     if (silent && eager !== undefined && !this.#eager && confidence >= eager) {
       this.#eager = true;
-      return this.#send('EagerEndOfTurn');
+      this.#send('EagerEndOfTurn');
+      // Both thresholds crossed within one step: the turn ends in it too, its EagerEndOfTurn first.
+      if (eot < 1 && confidence >= eot) this.#endTurn('model');
+      return;
     }
     if (silent && eot < 1 && confidence >= eot) return this.#endTurn('model');
     if (silent && this.#silence * 20 >= timeout) return this.#endTurn('timeout');
