@@ -1,11 +1,12 @@
-// The same job done four ways: send `seconds` of linear16 to /v1/listen as fast as the socket takes it, read
-// every message, end with CloseStream and wait for the server's close.
+// The same job done several ways: send `seconds` of linear16 to /v1/listen as fast as the socket takes it, read
+// every message, end with CloseStream and wait for the server's close. The Flux job on /v2/listen ends the open
+// turn first (ForceEndTurn, and its answer) as the Flux Duplex does.
 import { once } from 'node:events';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import WebSocket from 'ws';
 import { DeepgramClient } from '@deepgram/sdk';
-import { createListenStream, createTranscriber } from '../lib/index.js';
+import { createFluxStream, createListenStream, createTranscriber } from '../lib/index.js';
 import { RATE, speech, speechWav } from './support.js';
 
 const QUERY = { encoding: 'linear16', sample_rate: RATE } as const;
@@ -21,22 +22,40 @@ function counter(): Writable & { count: number } {
 }
 
 /** The floor: ws itself, sending with the same bound on its buffer and parsing each message. */
-export const rawWs: Contender = async (url, seconds) => {
-  const ws = new WebSocket(`${url}/v1/listen?encoding=linear16&sample_rate=${RATE}`, { perMessageDeflate: false });
-  let messages = 0;
-  ws.on('message', (data) => {
-    JSON.parse(data.toString());
-    messages++;
-  });
-  const closed = once(ws, 'close');
-  await once(ws, 'open');
-  for await (const chunk of speech(seconds)) {
-    if (ws.bufferedAmount > 16384) await new Promise((resolve) => ws.send(chunk, resolve));
-    else ws.send(chunk);
-  }
-  ws.send('{"type":"CloseStream"}');
-  await closed;
-  return messages;
+const rawLoop =
+  (flux: boolean): Contender =>
+  async (url, seconds) => {
+    const path = flux ? '/v2/listen?model=flux-general-en&' : '/v1/listen?';
+    const ws = new WebSocket(`${url}${path}encoding=linear16&sample_rate=${RATE}`, { perMessageDeflate: false });
+    let messages = 0;
+    let turnEnded = () => {};
+    ws.on('message', (data) => {
+      const message = JSON.parse(data.toString());
+      messages++;
+      if (message.event === 'EndOfTurn' || message.type === 'Warning') turnEnded();
+    });
+    const closed = once(ws, 'close');
+    await once(ws, 'open');
+    for await (const chunk of speech(seconds)) {
+      if (ws.bufferedAmount > 16384) await new Promise((resolve) => ws.send(chunk, resolve));
+      else ws.send(chunk);
+    }
+    if (flux) {
+      const answered = new Promise<void>((resolve) => (turnEnded = resolve));
+      ws.send('{"type":"ForceEndTurn"}');
+      await answered;
+    }
+    ws.send('{"type":"CloseStream"}');
+    await closed;
+    return messages;
+  };
+export const rawWs = rawLoop(false);
+export const rawWsFlux = rawLoop(true);
+
+export const fluxDuplex: Contender = async (url, seconds) => {
+  const sink = counter();
+  await pipeline(speech(seconds), createFluxStream({ url, query: QUERY }), sink);
+  return sink.count;
 };
 
 export const listenDuplex: Contender = async (url, seconds) => {

@@ -5,19 +5,19 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
-import { createListenStream } from '../lib/index.js';
+import { createFluxStream, createListenStream } from '../lib/index.js';
 import { childServer, clock, percentile, RATE, round, speech, speechChunks } from './support.js';
 
 const QUERY = { encoding: 'linear16', sample_rate: RATE } as const;
 const FRAME = speechChunks(0.1)[0];
 
 /** Sends `frames` frames, one every `gapMs`, and returns the latency of each answer as read. */
-async function rawWs(url: string, frames: number, gapMs: number): Promise<number[]> {
+async function rawWs(url: string, frames: number, gapMs: number, flux = false): Promise<number[]> {
   const latencies: number[] = [];
-  const ws = new WebSocket(`${url}/v1/listen`, { perMessageDeflate: false });
+  const ws = new WebSocket(`${url}${flux ? '/v2/listen' : '/v1/listen'}`, { perMessageDeflate: false });
   ws.on('message', (data) => {
     const message = JSON.parse(data.toString());
-    if (message.type === 'Results') latencies.push(clock() - message.sent);
+    if (message.type === (flux ? 'TurnInfo' : 'Results')) latencies.push(clock() - message.sent);
   });
   await once(ws, 'open');
   for (let i = 0; i < frames; i++) {
@@ -30,15 +30,15 @@ async function rawWs(url: string, frames: number, gapMs: number): Promise<number
   return latencies;
 }
 
-async function duplex(url: string, frames: number, gapMs: number): Promise<number[]> {
+async function duplex(url: string, frames: number, gapMs: number, flux = false): Promise<number[]> {
   const latencies: number[] = [];
-  const listen = createListenStream({ url, query: QUERY });
+  const listen = flux ? createFluxStream({ url, query: QUERY }) : createListenStream({ url, query: QUERY });
   const reading = pipeline(
     listen,
     new Writable({
       objectMode: true,
       write(message: { type: string; sent: number }, _e, done) {
-        if (message.type === 'Results') latencies.push(clock() - message.sent);
+        if (message.type === (flux ? 'TurnInfo' : 'Results')) latencies.push(clock() - message.sent);
         done();
       },
     }),
@@ -52,15 +52,16 @@ async function duplex(url: string, frames: number, gapMs: number): Promise<numbe
   return latencies;
 }
 
-export async function latency(quick: boolean) {
+/** Read latency of the Duplex and of raw ws, interleaved, against the echo server; /v1 or Flux. */
+async function readLatency(quick: boolean, flux: boolean) {
   const server = await childServer('echo');
   const frames = quick ? 500 : 3000;
   const raw: number[] = [];
   const ours: number[] = [];
-  await duplex(server.url, 100, 1);
+  await duplex(server.url, 100, 1, flux);
   for (let round = 0; round < (quick ? 2 : 4); round++) {
-    raw.push(...(await rawWs(server.url, frames, 1)));
-    ours.push(...(await duplex(server.url, frames, 1)));
+    raw.push(...(await rawWs(server.url, frames, 1, flux)));
+    ours.push(...(await duplex(server.url, frames, 1, flux)));
   }
   await server.close();
   const p = (values: number[], q: number) => round(percentile(values, q), 3);
@@ -70,6 +71,10 @@ export async function latency(quick: boolean) {
     listenDuplex: { p50: p(ours, 50), p99: p(ours, 99) },
     addedMs: { p50: round(p(ours, 50) - p(raw, 50), 3), p99: round(p(ours, 99) - p(raw, 99), 3) },
   };
+}
+
+export async function latency(quick: boolean) {
+  return { ...(await readLatency(quick, false)), flux: await readLatency(quick, true) };
 }
 
 export async function scale(quick: boolean) {

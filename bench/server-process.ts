@@ -13,11 +13,30 @@ if (kind === 'local') {
   process.send!(server.url);
 } else {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
-  wss.on('connection', (ws) => {
+  // Flux's path (/v2/listen) answers as Flux does: TurnInfo, a Warning for ForceEndTurn, no status at the close.
+  wss.on('connection', (ws, request) => {
+    const flux = request.url?.startsWith('/v2/') ?? false;
     let n = 0;
     ws.on('message', (data, isBinary) => {
       if (isBinary && kind === 'discard') return;
-      if (isBinary) {
+      const text = data.toString();
+      if (isBinary && flux) {
+        ws.send(
+          JSON.stringify({
+            type: 'TurnInfo',
+            request_id: 'bench',
+            sequence_id: n++,
+            sent: clock(),
+            event: 'Update',
+            turn_index: 0,
+            audio_window_start: 0,
+            audio_window_end: 0,
+            transcript: 'echo',
+            words: [],
+            end_of_turn_confidence: 0,
+          }),
+        );
+      } else if (isBinary) {
         ws.send(
           JSON.stringify({
             type: 'Results',
@@ -31,7 +50,12 @@ if (kind === 'local') {
             channel: { alternatives: [{ transcript: 'echo', confidence: 1, words: [] }] },
           }),
         );
-      } else if (data.toString().includes('CloseStream')) {
+      } else if (text.includes('ForceEndTurn')) {
+        const warning = { code: 'FORCE_END_TURN_NO_ACTIVE_TURN', description: 'no turn' };
+        ws.send(JSON.stringify({ type: 'Warning', request_id: 'bench', sequence_id: n++, ...warning }));
+      } else if (text.includes('CloseStream') && flux) {
+        ws.close();
+      } else if (text.includes('CloseStream')) {
         ws.send(JSON.stringify({ type: 'Metadata', sent: clock(), duration: 0, request_id: 'bench' }));
         ws.close(1000);
       }

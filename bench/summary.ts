@@ -21,6 +21,7 @@ export function summary(): string {
   const row = (name: string) => throughput.rows.find((r: { name: string }) => r.name === name);
   const duplex = row('listen Duplex');
   const sdk = row('@deepgram/sdk 5');
+  const flux = row('Flux Duplex');
   const full = memory.rows.find((r: { name: string }) => r.name === 'full speed');
   const most = scale.rows[scale.rows.length - 1];
   const verdict = (met: boolean) => (met ? 'met' : '**missed**');
@@ -30,7 +31,7 @@ export function summary(): string {
       `throughput is the median of ${throughput.rounds} interleaved rounds of ${throughput.audioSeconds / 60} ` +
       `minutes of 16 kHz linear16.`,
     '',
-    '| contender | audio s per s | MB/s | client CPU s per audio hour | vs raw ws |',
+    '| contender | audio s per s | MB/s | client CPU s per audio hour | vs raw ws (doing the same job) |',
     '| --- | ---: | ---: | ---: | ---: |',
     ...throughput.rows.map(
       (r: any) =>
@@ -46,6 +47,10 @@ export function summary(): string {
     `| p99 added read latency under 1 ms | p50 ${latency.addedMs.p50} ms, p99 ${latency.addedMs.p99} ms (raw ws p99 ` +
       `${latency.rawWs.p99}, Duplex p99 ${latency.listenDuplex.p99}; ${latency.messages} messages) | ` +
       `${verdict(latency.addedMs.p99 < 1)} |`,
+    `| Flux Duplex at least 0.9x a raw ws loop doing the Flux job | ${flux.vsRawWs}x | ${verdict(flux.vsRawWs >= 0.9)} |`,
+    `| Flux: p99 added read latency under 1 ms | p50 ${latency.flux.addedMs.p50} ms, p99 ${latency.flux.addedMs.p99} ` +
+      `ms (raw ws p99 ${latency.flux.rawWs.p99}, Flux Duplex p99 ${latency.flux.listenDuplex.p99}; ` +
+      `${latency.flux.messages} messages) | ${verdict(latency.flux.addedMs.p99 < 1)} |`,
     `| peak RSS under 100 MB for 10 hours of audio | ${full.peakRssMb} MB (${full.audioSeconds / 3600} h in ` +
       `${full.wallSeconds} s; RSS ${full.rssMbAt10Percent} / ${full.rssMbAt50Percent} / ${full.rssMbAt90Percent} MB ` +
       `at 10 / 50 / 90 %) | ${verdict(full.peakRssMb < 100)} |`,
