@@ -13,6 +13,7 @@ export const LATENCY: Command = {
   --url URL, --api-key KEY, --local      where to measure (as for transcribe; the local server without a key)
   --svg FILE                             also write a chart of every final word's delay over the file
   --model nova-3 --endpointing 300 ...   /v1/listen parameters, by their own names
+  --model flux-general-en ...            Flux: end of speech to EndOfTurn, a turn's words being its finals
   Reports: time to the first interim; word to its final and end of speech to speech_final (p50, p95, max).`,
 };
 

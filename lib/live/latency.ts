@@ -1,6 +1,7 @@
 // What live users ask of a provider, measured: a file streamed at real-time pace, and for every final word the time
 // between the moment its audio was sent and the moment its final arrived; the same for the end of speech to
-// `speech_final`, and the time to the first interim result.
+// `speech_final` (on Flux: to EndOfTurn, a turn's words being final there), and the time to the first interim result
+// (on Flux: the first TurnInfo with words).
 import { createReadStream } from 'node:fs';
 import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -10,8 +11,11 @@ import { createFramer, pcmByteRate } from '../audio/framer.js';
 import { createPacer } from '../audio/pacer.js';
 import { isResults } from '../protocol/guards.js';
 import { DeepgramError } from '../listen/errors.js';
-import type { ServerMessage } from '../protocol/messages.js';
+import type { ServerMessage, Word } from '../protocol/messages.js';
 import type { ListenQuery } from '../protocol/options.js';
+import { createFluxStream } from '../listen/flux.js';
+import { isFluxQuery, isTurnInfo, type FluxMessage, type FluxQuery } from '../protocol/flux.js';
+import { turnOf } from '../transcripts/turns.js';
 
 export interface Delays {
   count: number;
@@ -26,8 +30,10 @@ export interface LatencyReport {
   firstInterimMs?: number;
   /** For each final word: its final's arrival less the moment its last audio was sent, ms. */
   wordFinalMs: Delays;
-  /** For each `speech_final`: its arrival less the moment the utterance's last word was sent, ms. */
+  /** For each `speech_final` (Flux: EndOfTurn): its arrival less the moment the last word was sent, ms. */
   speechFinalMs: Delays;
+  /** Measured on Flux (`/v2/listen`). */
+  flux: boolean;
   /** Each final word as [audio seconds, delay ms], for the chart. */
   points: [number, number][];
 }
@@ -46,15 +52,30 @@ function delays(values: number[]): Delays {
   return { count: values.length, p50: at(50), p95: at(95), max: at(100) };
 }
 
-/** Streams `file` (anything FFmpeg reads) at real-time pace to a listen endpoint and measures its delays. */
+/** What a message tells the report: words seen early, words made final, and whether it ends a stretch of speech. */
+function reading(m: ServerMessage | FluxMessage): { early: boolean; finals: Word[]; endOfSpeech: boolean } {
+  if (isResults(m)) {
+    const said = m.channel.alternatives[0]?.words ?? [];
+    return { early: !m.is_final && said.length > 0, finals: m.is_final ? said : [], endOfSpeech: m.speech_final };
+  }
+  const turn = turnOf(m);
+  if (turn) return { early: false, finals: turn.words, endOfSpeech: true };
+  return { early: isTurnInfo(m) && m.words.length > 0, finals: [], endOfSpeech: false };
+}
+
+/** Streams `file` (anything FFmpeg reads) at real-time pace to a listen endpoint (or Flux's) and measures delays. */
 export async function measureLatency(
   file: string,
   options: Omit<ListenStreamOptions, 'query'> & {
-    query?: Omit<ListenQuery, 'encoding' | 'sample_rate' | 'channels'>;
+    query?: Omit<ListenQuery, 'encoding' | 'sample_rate' | 'channels'> | Omit<FluxQuery, 'encoding' | 'sample_rate'>;
   } = {},
 ): Promise<LatencyReport> {
-  const query = { ...options.query, encoding: 'linear16', sample_rate: RATE, interim_results: true } as const;
-  const listen = createListenStream({ ...options, query });
+  const given = options.query ?? {};
+  const audio = { encoding: 'linear16', sample_rate: RATE } as const;
+  const flux = isFluxQuery(given);
+  const listen = isFluxQuery(given)
+    ? createFluxStream({ ...options, query: { ...given, ...audio } })
+    : createListenStream({ ...options, query: { ...given, ...audio, interim_results: true } });
   const bytesPerSecond = pcmByteRate(RATE, 1);
   let started = 0;
   let audioSeconds = 0;
@@ -73,20 +94,16 @@ export async function measureLatency(
   const points: [number, number][] = [];
   const sink = new Writable({
     objectMode: true,
-    write(message: ServerMessage, _encoding, done) {
+    write(message: ServerMessage | FluxMessage, _encoding, done) {
       const now = performance.now();
-      if (isResults(message)) {
-        const said = message.channel.alternatives[0]?.words ?? [];
-        if (!message.is_final && said.length > 0) firstInterimMs ??= Math.round(now - started);
-        if (message.is_final) {
-          for (const word of said) {
-            words.push(now - sentAt(word.end));
-            points.push([word.end, Math.round(now - sentAt(word.end))]);
-          }
-          const last = said[said.length - 1];
-          if (message.speech_final && last) speechFinals.push(now - sentAt(last.end));
-        }
+      const { early, finals, endOfSpeech } = reading(message);
+      if (early) firstInterimMs ??= Math.round(now - started);
+      for (const word of finals) {
+        words.push(now - sentAt(word.end));
+        points.push([word.end, Math.round(now - sentAt(word.end))]);
       }
+      const last = finals.at(-1);
+      if (endOfSpeech && last) speechFinals.push(now - sentAt(last.end));
       done();
     },
   });
@@ -111,6 +128,7 @@ export async function measureLatency(
     firstInterimMs,
     wordFinalMs: delays(words),
     speechFinalMs: delays(speechFinals),
+    flux,
     points,
   };
 }
@@ -122,7 +140,7 @@ export function latencyText(report: LatencyReport): string {
     `audio: ${report.audioSeconds} s, streamed at real-time pace`,
     `first interim: ${report.firstInterimMs === undefined ? 'none' : `${report.firstInterimMs} ms`}`,
     line('word to its final', report.wordFinalMs),
-    line('end of speech to speech_final', report.speechFinalMs),
+    line(`end of speech to ${report.flux ? 'EndOfTurn' : 'speech_final'}`, report.speechFinalMs),
   ].join('\n');
 }
 

@@ -23,6 +23,23 @@ t.test('the report finds an injected latency of 250 ms within a few milliseconds
   t.match(latencyChart(late), /^<svg [\s\S]*(<circle [^>]+\/>){18}/);
 });
 
+t.test('on Flux: word to its EndOfTurn and end of speech to EndOfTurn, finding the injected latency', async (t) => {
+  const script = readFileSync(fixture('speech.txt'), 'utf8');
+  const plain = await serve(t, { script });
+  const slow = await serve(t, { script, faults: { latencyMs: 250 } });
+  const query = { model: 'flux-general-en' } as const;
+  const base = await measureLatency(fixture('speech.wav'), { url: plain.url, query });
+  const late = await measureLatency(fixture('speech.wav'), { url: slow.url, query });
+  t.equal(base.flux, true);
+  t.ok(base.speechFinalMs.count >= 2, `${base.speechFinalMs.count} turns`);
+  const found = late.speechFinalMs.p50 - base.speechFinalMs.p50;
+  t.ok(Math.abs(found - 250) <= 20, `end of speech to EndOfTurn: ${found} ms more with 250 ms injected`);
+  t.match(
+    latencyText(late),
+    /first interim: \d+ ms\nword to its final: [^\n]+\nend of speech to EndOfTurn: p50 \d+ ms/,
+  );
+});
+
 t.test('deepgram-stream latency: the text report, the chart, and a clear error', async (t) => {
   const server = await serve(t);
   const svg = join(tmpdir(), `dgs-latency-${process.pid}.svg`);
