@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRelay } from '../live/relay.js';
 import { RELAY_PAGE } from '../live/page.js';
+import { isFluxQuery } from '../protocol/flux.js';
 import { integer, parse, text, UsageError, type Command } from './args.js';
 import { stopRequested, type CliIo } from './io.js';
 import { localServer, QUERY_OPTIONS, transcriptionFlags } from './transcribe.js';
@@ -26,6 +27,7 @@ export const RELAY: Command = {
   --url URL, --api-key KEY, --local      where browsers' audio goes (as for transcribe); the key stays here
   --max-connections N (100), --idle-timeout MS (30000)   browsers at once; silence before a session is ended
   --model nova-3 --language en ...       /v1/listen parameters, by their own names (interim_results is on)
+  --model flux-general-en ...            Flux, with its parameters by their own names
   Open http://HOST:PORT/ in a browser: it records the microphone and shows the transcript as it arrives.`,
 };
 
@@ -45,7 +47,13 @@ export async function relay(args: string[], io: CliIo): Promise<number> {
   const relay = createRelay({
     server,
     ...limits,
-    listen: { url: upstream?.url ?? url, apiKey, allowInsecure, query: { interim_results: true, ...query } },
+    listen: {
+      url: upstream?.url ?? url,
+      apiKey,
+      allowInsecure,
+      // Flux's turn so far comes anyway; /v1 sends interim results only when asked.
+      query: isFluxQuery(query ?? {}) ? query : { interim_results: true, ...query },
+    },
   });
   try {
     server.listen(port, text(values, 'host') ?? '127.0.0.1');

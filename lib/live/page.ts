@@ -84,9 +84,11 @@ export const RELAY_PAGE = /* HTML */ `<!doctype html>
           };
           socket.onmessage = (event) => {
             const message = JSON.parse(event.data);
-            if (message.type === 'Results') {
-              const text = message.channel.alternatives[0].transcript;
-              if (message.is_final) {
+            // Nova's Results (interim or final), or Flux's TurnInfo (the turn so far, final at EndOfTurn).
+            const flux = message.type === 'TurnInfo';
+            if (message.type === 'Results' || flux) {
+              const text = flux ? message.transcript : message.channel.alternatives[0].transcript;
+              if (flux ? message.event === 'EndOfTurn' : message.is_final) {
                 if (text) $('finals').textContent += ($('finals').textContent ? ' ' : '') + text;
                 $('interim').textContent = '';
               } else $('interim').textContent = text;

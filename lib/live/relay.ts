@@ -7,7 +7,10 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { createListenStream, type ListenStream, type ListenStreamOptions } from '../listen/stream.js';
+import { createFluxStream, type FluxStream } from '../listen/flux.js';
 import { listenSettings } from '../listen/options.js';
+import { LISTEN_FLUX } from '../listen/protocol.js';
+import { isFluxQuery, type FluxQuery } from '../protocol/flux.js';
 import { DeepgramError } from '../listen/errors.js';
 import type { ListenQuery } from '../protocol/options.js';
 import type { ServerMessage } from '../protocol/messages.js';
@@ -15,12 +18,15 @@ import type { ServerMessage } from '../protocol/messages.js';
 /** What `authorize` may set for one connection. */
 export interface RelayGrant {
   /** Merged over the relay's own query for this connection (a language, a model, a tag). */
-  query?: ListenQuery;
+  query?: ListenQuery | FluxQuery;
 }
 
 export interface RelayOptions {
-  /** The listen stream of every connection: key, URL, query, reconnect. The browser sees none of it. */
-  listen?: Omit<ListenStreamOptions, 'signal'>;
+  /**
+   * The listen stream of every connection: key, URL, query, reconnect. The browser sees none of it. A Flux model in
+   * the query opens a Flux stream instead (its messages go to the browser as they come).
+   */
+  listen?: Omit<ListenStreamOptions, 'signal' | 'query'> & { query?: ListenQuery | FluxQuery };
   /** Decides before the upgrade: false refuses with 401; a grant lets in with its options. Default: everyone. */
   authorize?: (request: IncomingMessage) => boolean | RelayGrant | Promise<boolean | RelayGrant>;
   /** The path the browser connects to. Default `/listen`. */
@@ -63,7 +69,7 @@ function refuse(socket: Duplex, status: number, reason: string, body = ''): void
 }
 
 /** One browser's session: its socket and its listen stream, each ending the other. */
-function bridge(ws: WebSocket, listen: ListenStream, idleTimeout: number): void {
+function bridge(ws: WebSocket, listen: ListenStream | FluxStream, idleTimeout: number): void {
   let unsent = 0;
   let goingAway = false;
   const send = (message: ServerMessage | RelayErrorMessage) => {
@@ -97,10 +103,13 @@ function bridge(ws: WebSocket, listen: ListenStream, idleTimeout: number): void 
         return undefined;
       }
     })();
+    const open = !listen.writableEnded;
     if (type === 'CloseStream') end();
-    else if (type === 'Finalize' && !listen.writableEnded) listen.finalize();
+    else if (type === 'Finalize' && 'finalize' in listen && open) listen.finalize();
+    else if (type === 'ForceEndTurn' && 'forceEndTurn' in listen && open) listen.forceEndTurn();
     else if (type !== 'KeepAlive') {
-      send({ type: 'RelayError', code: 'RELAY_MESSAGE', message: 'the relay takes audio, CloseStream or Finalize' });
+      const takes = 'finalize' in listen ? 'CloseStream or Finalize' : 'CloseStream or ForceEndTurn';
+      send({ type: 'RelayError', code: 'RELAY_MESSAGE', message: `the relay takes audio, ${takes}` });
       listen.destroy();
       ws.close(1003, 'RELAY_MESSAGE');
     }
@@ -149,13 +158,21 @@ export function createRelay(options: RelayOptions = {}): Relay {
     }
     if (grant === false) return refuse(socket, 401, 'Unauthorized');
     if (socket.destroyed) return;
-    const session = { ...listen, query: { ...listen.query, ...(grant === true ? {} : grant.query) } };
+    const query = { ...listen.query, ...(grant === true ? {} : grant.query) };
+    const flux = isFluxQuery(query);
     try {
-      listenSettings(session); // options that can never work are the app's to fix: refused before the upgrade
+      // Options that can never work are the app's to fix: refused before the upgrade.
+      listenSettings({ ...listen, query }, flux ? LISTEN_FLUX : undefined);
     } catch (error) {
       return refuse(socket, 500, 'Internal Server Error', (error as Error).message);
     }
-    wss.handleUpgrade(request, socket, head, (ws) => bridge(ws, createListenStream(session), idleTimeout));
+    wss.handleUpgrade(request, socket, head, (ws) =>
+      bridge(
+        ws,
+        isFluxQuery(query) ? createFluxStream({ ...listen, query }) : createListenStream({ ...listen, query }),
+        idleTimeout,
+      ),
+    );
   }
 
   const handleUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => void admit(request, socket, head);

@@ -82,6 +82,25 @@ t.test('press start, the fixture is heard and its words appear; stop ends the se
   t.equal((await relay.done).status, 0, 'the relay stops on SIGTERM');
 });
 
+t.test('with a Flux model the page shows the turn so far, then each finished turn', async (t) => {
+  const local = await serve(t, { script: SCRIPT });
+  const relay = await startRelay(t, ['--url', local.url, '--model', 'flux-general-en']);
+  const tab = await browser.newPage();
+  await tab.goto(relay.page);
+  await tab.click('#start');
+  const heard = plain(SCRIPT).slice(0, 2).join(' ');
+  await tab.waitForFunction(
+    (words) => (document.getElementById('finals')?.textContent ?? '').toLowerCase().replace(/[^a-z ]/g, '') === words,
+    heard,
+    { timeout: 30_000 },
+  );
+  await tab.click('#stop');
+  await tab.waitForFunction(() => document.getElementById('status')?.textContent === 'Done.', null, {
+    timeout: 30_000,
+  });
+  t.same(plain((await tab.textContent('#finals')) ?? '').slice(0, 2), ['hello', 'world'], "the first turn's words");
+});
+
 t.test('a refused key is shown in words on the page, and the key is not in it', async (t) => {
   const local = await serve(t, { apiKey: 'the-right-key' });
   const relay = await startRelay(t, ['--url', local.url, '--api-key', 'relay-wrong-key-42']);

@@ -178,3 +178,21 @@ t.test('backpressure: a relay whose Deepgram reads slowly stops reading the brow
   );
   session.ws.terminate();
 });
+
+t.test(
+  'with a Flux model: a Flux session per browser, its TurnInfo out, the last turn ended, a clean close',
+  async (t) => {
+    const local = await serve(t, { script: SCRIPT });
+    const { url } = await relay(t, { listen: { url: local.url, query: { model: 'flux-general-en' } } });
+    const session = browser(url, (ws) => {
+      for (const slice of chunk(WEBM, 4000)) ws.send(slice);
+      ws.send(JSON.stringify({ type: 'CloseStream' }));
+    });
+    t.equal((await session.done).code, 1000);
+    const ends = session.received.filter((m) => m.event === 'EndOfTurn');
+    t.match(ends.map((m) => m.transcript).join(' '), /^Hello world\. This is a test/);
+    const spokenTurns = session.received.filter((m) => m.type === 'TurnInfo' && m.transcript);
+    t.equal(spokenTurns.at(-1)?.event, 'EndOfTurn', 'no turn is left open');
+    t.match(session.received.at(-1), { type: 'Metadata', turns: ends.length });
+  },
+);
