@@ -47,7 +47,8 @@ export function summary(): string {
     `| p99 added read latency under 1 ms | p50 ${latency.addedMs.p50} ms, p99 ${latency.addedMs.p99} ms (raw ws p99 ` +
       `${latency.rawWs.p99}, Duplex p99 ${latency.listenDuplex.p99}; ${latency.messages} messages) | ` +
       `${verdict(latency.addedMs.p99 < 1)} |`,
-    `| Flux Duplex at least 0.9x a raw ws loop doing the Flux job | ${flux.vsRawWs}x | ${verdict(flux.vsRawWs >= 0.9)} |`,
+    `| Flux Duplex at least 0.9x a raw ws loop doing the Flux job | ${flux.vsRawWs}x | ` +
+      `${verdict(flux.vsRawWs >= 0.9)} |`,
     `| Flux: p99 added read latency under 1 ms | p50 ${latency.flux.addedMs.p50} ms, p99 ${latency.flux.addedMs.p99} ` +
       `ms (raw ws p99 ${latency.flux.rawWs.p99}, Flux Duplex p99 ${latency.flux.listenDuplex.p99}; ` +
       `${latency.flux.messages} messages) | ${verdict(latency.flux.addedMs.p99 < 1)} |`,

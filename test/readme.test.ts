@@ -29,7 +29,10 @@ const expected: Record<string, RegExp> = {
   reconnect: /^[a-z]+ [a-z]+\n/,
   twilio: /^CA1 [A-Z][a-z]+ [a-z]+\.?\n/,
   relay: /^[A-Z][a-z]+ [a-z ]+\.\n/,
-  flux: /^turn 0 \(model\): Hello world\. \[reply ready\]\nturn 1 \(manual\): This is a test[^\n]*\n2 turns, 7\.718313 s\n$/,
+  flux: new RegExp(
+    String.raw`^turn 0 \(model\): Hello world\. \[reply ready\]\n` +
+      String.raw`turn 1 \(manual\): This is a test[^\n]*\n2 turns, 7\.718313 s\n$`,
+  ),
   latency: /^audio: 7\.718 s, streamed at real-time pace\nfirst interim: \d+ ms\nword to its final: p50 \d+ ms/,
 };
 

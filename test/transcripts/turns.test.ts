@@ -107,7 +107,9 @@ t.test('the command line transcribes with Flux in every format', async (t) => {
     [wrong.code, wrong.err.split('\n')[0]],
     [
       2,
-      'deepgram-stream: punctuate is not a Flux parameter (Flux takes model, encoding, sample_rate, eot_threshold, eager_eot_threshold, eot_timeout_ms, keyterm, language_hint, numerals, profanity_filter, redact, mip_opt_out, tag)',
+      'deepgram-stream: punctuate is not a Flux parameter (Flux takes model, encoding, sample_rate, eot_threshold, ' +
+        'eager_eot_threshold, eot_timeout_ms, keyterm, language_hint, numerals, profanity_filter, redact, ' +
+        'mip_opt_out, tag)',
     ],
   );
   const notFlux = await runMain(['transcribe', '--url', server.url, '--eot_threshold', '0.8', 'x.wav']);
