@@ -94,6 +94,11 @@ t.test('the command line transcribes with Flux in every format', async (t) => {
   t.match(ndjson.at(-1), { type: 'Metadata', turns: 2 });
   const json = JSON.parse((await run('--format', 'json', '--eot_threshold', '0.8')).out);
   t.match(json, { transcript: /^Hello world\./, metadata: { type: 'Metadata' }, turns: [{ type: 'Turn' }] });
+  const live = await runMain(['transcribe', '--url', server.url, '--model', 'flux-general-en', fixture('speech.wav')], {
+    stdoutTty: true,
+  });
+  t.match(live.out, /\x1b\[90mHello\x1b\[0m/, 'on a terminal the turn so far is a grey line, rewritten');
+  t.match(live.out, /\r\x1b\[2KHello world\.\n/, 'and the finished turn replaces it as a line');
   const wrong = await runMain([
     'transcribe',
     '--url',
