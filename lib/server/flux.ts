@@ -5,7 +5,7 @@
 import { parseJson } from '../protocol/guards.js';
 import { applyConfigure, type FluxConfig } from '../protocol/flux.js';
 import { FluxTurns } from './turns.js';
-import type { Dialect, DialectHost } from './session.js';
+import type { Dialect, DialectHost } from './dialect.js';
 
 type Queued = { force: true } | { configure: Record<string, unknown> };
 

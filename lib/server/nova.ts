@@ -4,7 +4,7 @@ import { CLOSE_NORMAL, type ServerMessage } from '../protocol/messages.js';
 import { parseControl, schemaError } from '../protocol/control.js';
 import { Recognizer, recognizerSettings } from './recognizer.js';
 import { closingMetadata, modelOf, resultsMetadata } from './model.js';
-import type { Dialect, DialectHost } from './session.js';
+import type { Dialect, DialectHost } from './dialect.js';
 
 type Queued = { finalize: number | undefined } | { sync: unknown };
 

@@ -15,6 +15,7 @@ import { rawLayout } from '../protocol/options.js';
 import { Fifo } from './fifo.js';
 import { FaultInjector, type Faults } from './faults.js';
 import { Throttle } from './throttle.js';
+import type { Dialect, DialectHost } from './dialect.js';
 
 export interface SessionSettings {
   requestId: string;
@@ -29,38 +30,6 @@ export interface SessionSettings {
   /** Words to say in order; undefined for words chosen by the audio itself. */
   script?: string[];
   dialect: (host: DialectHost) => Dialect;
-}
-
-/** What a dialect is given: the session's request and the means to speak and to end it. */
-export interface DialectHost {
-  requestId: string;
-  params: URLSearchParams;
-  script?: string[];
-  faults: Faults;
-  send(message: object): void;
-  /** Ends the session; `code` undefined is the dialect's normal close. */
-  end(code: number | undefined, reason: string): void;
-}
-
-/** A protocol as the server speaks it; `Q` is what a text frame queues in order with the audio. */
-export interface Dialect<Q = any> {
-  /** Milliseconds without a frame before the session is closed, unless the server says otherwise. */
-  inactivityTimeout: number;
-  /** Whether WebSocket pings count as activity (Flux's keep-alive). */
-  pingsKeepAlive?: boolean;
-  /** Audio seconds taken so far. */
-  readonly duration: number;
-  /** A text frame: `close` for CloseStream, or something to do once the audio before it has been heard. */
-  text(raw: string): 'close' | { queue: Q } | void;
-  audio(pcm: Pcm): void;
-  control(queued: Q): void;
-  /** CloseStream reached, after all audio: the last results. */
-  flush(): void;
-  /** The session ends: what goes last, and the close code (undefined: a close frame with no status). */
-  ending(how: { code: number | undefined; reason: string; sha256: string }): {
-    code: number | undefined;
-    reason: string;
-  };
 }
 
 type Item = { pcm: Pcm } | { control: unknown } | { close: true };
