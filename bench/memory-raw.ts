@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import WebSocket from 'ws';
 import { createListenStream } from '../lib/index.js';
-import { childServer, RATE, round, speech } from './support.js';
+import { childServer, peakRssMb, RATE, round, speech } from './support.js';
 
 const [kind, secondsArg] = process.argv.slice(2);
 const seconds = Number(secondsArg ?? 3600);
@@ -49,6 +49,6 @@ process.stdout.write(
     audioSeconds: seconds,
     wallSeconds: round((performance.now() - started) / 1000, 2),
     cpuSecondsPerAudioHour: round(((used.user + used.system) / 1e6) * (3600 / seconds), 3),
-    peakRssMb: round(process.resourceUsage().maxRSS / 1024, 1),
+    peakRssMb: peakRssMb(),
   }),
 );

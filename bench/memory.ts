@@ -2,7 +2,7 @@
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createListenStream } from '../lib/index.js';
-import { childServer, RATE, round, speech } from './support.js';
+import { childServer, peakRssMb, RATE, round, speech } from './support.js';
 
 const options = JSON.parse(process.argv[2]) as {
   hours?: number;
@@ -37,7 +37,7 @@ process.stdout.write(
     audioSeconds: seconds,
     wallSeconds: round((performance.now() - started) / 1000, 1),
     messages,
-    peakRssMb: round(process.resourceUsage().maxRSS / 1024, 1),
+    peakRssMb: peakRssMb(),
     rssMbAt10Percent: samples[tenth],
     rssMbAt50Percent: samples[Math.floor(samples.length / 2)],
     rssMbAt90Percent: samples[samples.length - tenth],

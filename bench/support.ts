@@ -1,5 +1,6 @@
 // Shared by the benchmarks: speech-like audio made on the fly, servers in a child process, small statistics.
 import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +37,16 @@ export function speech(seconds: number): Readable {
       if (sent >= total) this.push(null);
     },
   });
+}
+
+/**
+ * This process's peak RSS in MB. Linux keeps `ru_maxrss` across exec, so a child spawned by a large parent reports
+ * the parent's size; the kernel's high-water mark of this process's own memory (VmHWM) does not carry over.
+ */
+export function peakRssMb(): number {
+  const status = existsSync('/proc/self/status') ? readFileSync('/proc/self/status', 'utf8') : '';
+  const kb = /^VmHWM:\s+(\d+) kB/m.exec(status)?.[1];
+  return round(Number(kb ?? process.resourceUsage().maxRSS) / 1024, 1);
 }
 
 export function speechChunks(seconds: number): Buffer[] {
