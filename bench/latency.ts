@@ -32,7 +32,9 @@ async function rawWs(url: string, frames: number, gapMs: number, flux = false): 
 
 async function duplex(url: string, frames: number, gapMs: number, flux = false): Promise<number[]> {
   const latencies: number[] = [];
-  const listen = flux ? createFluxStream({ url, query: QUERY }) : createListenStream({ url, query: QUERY });
+  // 500 streams dial one server process at once: its upgrades can take more than the default 10 s.
+  const options = { url, query: QUERY, connectTimeout: 60_000 };
+  const listen = flux ? createFluxStream(options) : createListenStream(options);
   const reading = pipeline(
     listen,
     new Writable({
@@ -87,7 +89,7 @@ export async function scale(quick: boolean) {
     const sink = () => new Writable({ objectMode: true, write: (_m, _e, done) => done() });
     await Promise.all(
       Array.from({ length: streams }, () =>
-        pipeline(speech(seconds), createListenStream({ url: local.url, query: QUERY }), sink()),
+        pipeline(speech(seconds), createListenStream({ url: local.url, query: QUERY, connectTimeout: 60_000 }), sink()),
       ),
     );
     const wall = (performance.now() - started) / 1000;
