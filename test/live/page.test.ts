@@ -4,7 +4,7 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 import { cli, fixture, serve } from '../helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -44,6 +44,23 @@ const browser = await chromium.launch({
 });
 t.teardown(() => browser.close());
 
+/** Waits for the fixture's first `count` words among the finals, presses stop, and waits for the clean end. */
+async function hearThenStop(tab: Page, count: number): Promise<void> {
+  await tab.waitForFunction(
+    (words) =>
+      (document.getElementById('finals')?.textContent ?? '')
+        .toLowerCase()
+        .replace(/[^a-z ]/g, '')
+        .includes(words),
+    plain(SCRIPT).slice(0, count).join(' '),
+    { timeout: 30_000 },
+  );
+  await tab.click('#stop');
+  await tab.waitForFunction(() => document.getElementById('status')?.textContent === 'Done.', null, {
+    timeout: 30_000,
+  });
+}
+
 t.test('press start, the fixture is heard and its words appear; stop ends the session cleanly', async (t) => {
   const local = await serve(t, { script: SCRIPT });
   const relay = await startRelay(t, ['--url', local.url]);
@@ -56,20 +73,7 @@ t.test('press start, the fixture is heard and its words appear; stop ends the se
     'rgb(136, 136, 136)',
     'interim text is grey',
   );
-  const heard = plain(SCRIPT).slice(0, 6).join(' ');
-  await tab.waitForFunction(
-    (words) =>
-      (document.getElementById('finals')?.textContent ?? '')
-        .toLowerCase()
-        .replace(/[^a-z ]/g, '')
-        .includes(words),
-    heard,
-    { timeout: 30_000 },
-  );
-  await tab.click('#stop');
-  await tab.waitForFunction(() => document.getElementById('status')?.textContent === 'Done.', null, {
-    timeout: 30_000,
-  });
+  await hearThenStop(tab, 6);
   const finals = plain((await tab.textContent('#finals')) ?? '');
   t.same(finals.slice(0, 6), plain(SCRIPT).slice(0, 6), "the fixture's words, in order");
   t.equal(await tab.textContent('#interim'), '', 'no interim text left once the session is done');
@@ -88,20 +92,7 @@ t.test('with a Flux model the page shows the turn so far, then each finished tur
   const tab = await browser.newPage();
   await tab.goto(relay.page);
   await tab.click('#start');
-  const heard = plain(SCRIPT).slice(0, 2).join(' ');
-  await tab.waitForFunction(
-    (words) =>
-      (document.getElementById('finals')?.textContent ?? '')
-        .toLowerCase()
-        .replace(/[^a-z ]/g, '')
-        .includes(words),
-    heard,
-    { timeout: 30_000 },
-  );
-  await tab.click('#stop');
-  await tab.waitForFunction(() => document.getElementById('status')?.textContent === 'Done.', null, {
-    timeout: 30_000,
-  });
+  await hearThenStop(tab, 2);
   t.same(plain((await tab.textContent('#finals')) ?? '').slice(0, 2), ['hello', 'world'], "the first turn's words");
 });
 
