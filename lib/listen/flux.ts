@@ -13,6 +13,7 @@ import { rawLayout, toSearchParams } from '../protocol/options.js';
 import type { ServerMessage } from '../protocol/messages.js';
 import {
   applyConfigure,
+  configOf,
   isConfigureAck,
   isFluxNotice,
   isTurnInfo,
@@ -85,16 +86,7 @@ export class FluxStream extends Duplex {
     this.#endTurnTimeout = endTurnTimeout;
     const params = toSearchParams(query);
     this.#bytesPerSecond = rawLayout(params)?.bytesPerSecond;
-    this.#config = {
-      thresholds: {
-        eot_threshold: query.eot_threshold ?? 0.7,
-        eot_timeout_ms: query.eot_timeout_ms ?? 5000,
-        ...(query.eager_eot_threshold === undefined ? {} : { eager_eot_threshold: query.eager_eot_threshold }),
-      },
-      keyterms: params.getAll('keyterm'),
-      numerals: query.numerals ?? false,
-      ...(query.model === 'flux-general-multi' ? { language_hints: params.getAll('language_hint') } : {}),
-    };
+    this.#config = configOf(params);
     this.#initialConfig = JSON.stringify(this.#config);
     this.#listen.on('data', (message: ServerMessage) => this.#message(message));
     this.#listen.on('reconnect', (event: ReconnectEvent) => this.#reconnected(event));

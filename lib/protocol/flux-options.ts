@@ -1,5 +1,8 @@
 // Flux's query parameters and Configure (flux spec §2, §3.1), with the one validator of each that both the client
 // (before sending) and the local server (on receipt) apply.
+/** Flux's end-of-turn threshold when the query sets none. */
+const DEFAULT_EOT = 0.7;
+
 export const FLUX_MODELS = ['flux-general-en', 'flux-general-multi'] as const;
 export const FLUX_ENCODINGS = ['linear16', 'linear32', 'mulaw', 'alaw', 'opus', 'ogg-opus'] as const;
 export const FLUX_SAMPLE_RATES = [8000, 16000, 24000, 44100, 48000] as const;
@@ -111,7 +114,7 @@ function thresholdsProblem(given: { [K in keyof FluxThresholds]?: unknown }): st
     (eot !== undefined ? rangeProblem('eot_threshold', eot, 0.5, 1) : undefined) ??
     (eager !== undefined ? rangeProblem('eager_eot_threshold', eager, 0.3, 0.9) : undefined) ??
     (timeout !== undefined ? rangeProblem('eot_timeout_ms', timeout, 500, 60000, true) : undefined) ??
-    (eager !== undefined && Number(eager) > Number(eot ?? 0.7)
+    (eager !== undefined && Number(eager) > Number(eot ?? DEFAULT_EOT)
       ? `eager_eot_threshold (${eager}) must be at most eot_threshold (${eot ?? '0.7, its default'})`
       : undefined)
   );
@@ -136,6 +139,22 @@ export type FluxConfig = {
   language_hints?: string[];
   numerals: boolean;
 };
+
+/** The configuration a session starts with: what its query sets, Flux's defaults for the rest. */
+export function configOf(params: URLSearchParams): FluxConfig {
+  const number = (name: string) => (params.has(name) ? Number(params.get(name)) : undefined);
+  const eager = number('eager_eot_threshold');
+  return {
+    thresholds: {
+      eot_threshold: number('eot_threshold') ?? DEFAULT_EOT,
+      eot_timeout_ms: number('eot_timeout_ms') ?? 5000,
+      ...(eager === undefined ? {} : { eager_eot_threshold: eager }),
+    },
+    keyterms: params.getAll('keyterm'),
+    ...(params.get('model') === 'flux-general-multi' ? { language_hints: params.getAll('language_hint') } : {}),
+    numerals: params.get('numerals') === 'true',
+  };
+}
 
 /**
  * A Configure applied to `config`: the new configuration, or why it was refused. `fatal` is a message that is not

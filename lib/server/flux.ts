@@ -3,7 +3,7 @@
 // fault turns it off, as on some deployments), and no status on the close after CloseStream. Any other text frame
 // is a fatal UNPARSABLE_CLIENT_MESSAGE.
 import { parseJson } from '../protocol/guards.js';
-import { applyConfigure, type FluxConfig } from '../protocol/flux.js';
+import { applyConfigure, configOf } from '../protocol/flux.js';
 import { FluxTurns } from './turns.js';
 import type { Dialect, DialectHost } from './dialect.js';
 
@@ -16,17 +16,7 @@ const PENDING_CONFIGURES = 1;
 export function fluxDialect(host: DialectHost): Dialect<Queued> {
   const { params, requestId } = host;
   const multi = params.get('model') === 'flux-general-multi';
-  const number = (name: string, fallback: number) => Number(params.get(name) ?? fallback);
-  let config: FluxConfig = {
-    thresholds: {
-      eot_threshold: number('eot_threshold', 0.7),
-      eot_timeout_ms: number('eot_timeout_ms', 5000),
-      ...(params.has('eager_eot_threshold') ? { eager_eot_threshold: number('eager_eot_threshold', 0) } : {}),
-    },
-    keyterms: params.getAll('keyterm'),
-    ...(multi ? { language_hints: params.getAll('language_hint') } : {}),
-    numerals: params.get('numerals') === 'true',
-  };
+  let config = configOf(params);
   let sequence = 0;
   let pending = 0;
   const send = (message: object, withRequestId = true) =>
