@@ -11,6 +11,7 @@ import { createFluxStream, type FluxStream } from '../listen/flux.js';
 import { listenSettings } from '../listen/options.js';
 import { LISTEN_FLUX } from '../listen/protocol.js';
 import { isFluxQuery, type FluxQuery } from '../protocol/flux.js';
+import { parseJson } from '../protocol/guards.js';
 import { DeepgramError } from '../listen/errors.js';
 import type { ListenQuery } from '../protocol/options.js';
 import type { ServerMessage } from '../protocol/messages.js';
@@ -84,7 +85,7 @@ function bridge(ws: WebSocket, listen: ListenStream | FluxStream, idleTimeout: n
     goingAway = true;
     end();
   };
-  let timer = setTimeout(idle, idleTimeout).unref();
+  const timer = setTimeout(idle, idleTimeout).unref();
 
   ws.on('message', (data: RawData, binary: boolean) => {
     timer.refresh();
@@ -96,13 +97,8 @@ function bridge(ws: WebSocket, listen: ListenStream | FluxStream, idleTimeout: n
       }
       return;
     }
-    const type = (() => {
-      try {
-        return (JSON.parse(data.toString()) as { type?: unknown }).type;
-      } catch {
-        return undefined;
-      }
-    })();
+    const json = parseJson(data.toString())?.value;
+    const type = json !== null && typeof json === 'object' && 'type' in json ? json.type : undefined;
     const open = !listen.writableEnded;
     if (type === 'CloseStream') end();
     else if (type === 'Finalize' && 'finalize' in listen && open) listen.finalize();
