@@ -115,8 +115,7 @@ export function createTranscriber(options: TranscriberOptions = {}): Transcriber
    */
   const flux = isFluxQuery(query);
   const open = ({ container: _, channels: count, ...sent }: SentFormat): ListenStream | FluxStream => {
-    if (!isFluxQuery(query))
-      return createListenStream({ ...listenOptions, query: { ...query, ...sent, channels: count } });
+    if (!flux) return createListenStream({ ...listenOptions, query: { ...query, ...sent, channels: count } });
     if ((count ?? 1) > 1) throw new DeepgramError('DG_OPTIONS', 'Flux takes mono audio: give channels 1');
     return createFluxStream({ ...listenOptions, query: { ...query, ...sent } });
   };

@@ -73,7 +73,7 @@ export async function measureLatency(
   const given = options.query ?? {};
   const audio = { encoding: 'linear16', sample_rate: RATE } as const;
   const flux = isFluxQuery(given);
-  const listen = isFluxQuery(given)
+  const listen = flux
     ? createFluxStream({ ...options, query: { ...given, ...audio } })
     : createListenStream({ ...options, query: { ...given, ...audio, interim_results: true } });
   const bytesPerSecond = pcmByteRate(RATE, 1);

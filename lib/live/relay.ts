@@ -163,11 +163,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
       return refuse(socket, 500, 'Internal Server Error', (error as Error).message);
     }
     wss.handleUpgrade(request, socket, head, (ws) =>
-      bridge(
-        ws,
-        isFluxQuery(query) ? createFluxStream({ ...listen, query }) : createListenStream({ ...listen, query }),
-        idleTimeout,
-      ),
+      bridge(ws, flux ? createFluxStream({ ...listen, query }) : createListenStream({ ...listen, query }), idleTimeout),
     );
   }
 
