@@ -9,6 +9,10 @@ import { WebSocketServer } from 'ws';
 import { fileURLToPath } from 'node:url';
 import { request } from 'node:http';
 import { startServer, type LocalServer, type ServerOptions } from '../lib/server/index.js';
+import { ffmpegCommand } from '../lib/audio/ffmpeg.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ServerMessage, ResultsMessage } from '../lib/protocol/messages.js';
 
 export const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
@@ -208,4 +212,37 @@ export function upgrade(url: string, path: string, headers: Record<string, strin
     req.on('error', reject);
     req.end();
   });
+}
+
+const FFMPEG = ffmpegCommand();
+const longFixtures = new Map<string, string>();
+
+/**
+ * The speech fixture looped to 92.6 s and encoded as `format` (ogg, webm, mp3, flac, or another FFmpeg encoding
+ * given as its arguments), made once per test process in a temporary folder.
+ */
+export function longFixture(format: string, codec: string[] = []): string {
+  const key = `${format}:${codec.join(' ')}`;
+  const made = longFixtures.get(key);
+  if (made) return made;
+  const dir = mkdtempSync(join(tmpdir(), 'dgs-long-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const out = join(dir, `speech-long.${format}`);
+  const codecs: Record<string, string[]> = {
+    ogg: ['-c:a', 'libopus', '-b:a', '24k'],
+    webm: ['-c:a', 'libopus', '-b:a', '24k', '-f', 'webm'],
+    mp3: ['-c:a', 'libmp3lame', '-b:a', '32k'],
+    flac: ['-c:a', 'flac'],
+  };
+  const args = ['-loglevel', 'error', '-stream_loop', '11', '-i', fixture('speech.wav')];
+  execFileSync(FFMPEG, [...args, ...(codec.length > 0 ? codec : codecs[format]), out]);
+  longFixtures.set(key, out);
+  return out;
+}
+
+/** Audio decoded by FFmpeg to 16 kHz mono samples. */
+export function decodeToSamples(bytes: Buffer): Int16Array {
+  const args = ['-loglevel', 'error', '-i', 'pipe:0', '-ac', '1', '-ar', '16000', '-f', 's16le', 'pipe:1'];
+  const out = execFileSync(FFMPEG, args, { input: bytes, maxBuffer: 1 << 28 });
+  return new Int16Array(out.buffer, out.byteOffset, out.length / 2);
 }

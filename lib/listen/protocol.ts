@@ -7,7 +7,7 @@ import { CLOSE_NORMAL, roundMicro, type MetadataMessage, type ServerMessage } fr
 
 /** A close frame with no status code, as Node's ws reports it. */
 const CLOSE_NO_STATUS = 1005;
-import { isFinal, isMetadata, parseServerMessage } from '../protocol/guards.js';
+import { isFinal, isMetadata, isResults, parseServerMessage } from '../protocol/guards.js';
 import { rebase, repeats } from './replay.js';
 import { checkQuery } from '../protocol/options.js';
 import { checkFluxQuery, isEndOfTurn, isTurnInfo, parseFluxMessage } from '../protocol/flux.js';
@@ -27,11 +27,16 @@ export interface ListenProtocol {
   closeStream: string;
   /** What keeps an idle session open: a text frame, or a WebSocket ping. */
   keepAlive: { text: string } | 'ping';
+  /**
+   * How far into the audio a message shows the server to be, or undefined: only progress moves a deadline on, so a
+   * server that talks without getting anywhere still meets it.
+   */
+  progress(message: ServerMessage): number | undefined;
   /** Audio seconds that a message makes final (the replay buffer lets go of them), or undefined. */
   finalUntil(message: ServerMessage): number | undefined;
   /** Moves a message onto the stream's timeline, in place. */
   rebase(message: ServerMessage, offset: number): void;
-  /** Whether a replayed session's message only repeats what was read. */
+  /** Whether a replayed session's message only repeats what was read (one that partly does is trimmed). */
   repeats(message: ServerMessage, until: number): boolean;
 }
 
@@ -43,6 +48,7 @@ export const LISTEN_V1: ListenProtocol = {
   isCleanClose: (code) => code === CLOSE_NORMAL,
   closeStream: JSON.stringify({ type: 'CloseStream' }),
   keepAlive: { text: JSON.stringify({ type: 'KeepAlive' }) },
+  progress: (message) => (isResults(message) ? message.start + message.duration : undefined),
   finalUntil: (message) => (isFinal(message) ? message.start + message.duration : undefined),
   rebase,
   repeats,
@@ -61,6 +67,7 @@ export const LISTEN_FLUX: ListenProtocol = {
   isCleanClose: (code, closeSent) => code === CLOSE_NORMAL || (code === CLOSE_NO_STATUS && closeSent),
   closeStream: JSON.stringify({ type: 'CloseStream' }),
   keepAlive: 'ping',
+  progress: (message) => (isTurnInfo(message) ? message.audio_window_end : undefined),
   finalUntil: (message) => (isEndOfTurn(message) ? message.audio_window_end : undefined),
   rebase: (message, offset) => {
     if (!isTurnInfo(message) || offset === 0) return;

@@ -57,8 +57,8 @@ export class Reconnect {
 
   /** A message of the current session on the stream's timeline, or undefined when it repeats what was read. */
   receive(message: ServerMessage): ServerMessage | undefined {
-    if (this.#duplicatesUntil > 0 && this.#protocol.repeats(message, this.#duplicatesUntil)) return undefined;
     this.#protocol.rebase(message, this.#offset);
+    if (this.#duplicatesUntil > 0 && this.#protocol.repeats(message, this.#duplicatesUntil)) return undefined;
     const final = this.#protocol.finalUntil(message);
     if (final !== undefined) {
       // Only progress resets the count: a server that answers and then drops every time still exhausts it.

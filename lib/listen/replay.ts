@@ -1,22 +1,18 @@
 // What a reconnect needs: the audio not yet covered by final results, and how the new session's timeline maps
 // onto the stream's.
 import { isCuttablePcm, parseWavHeader } from '../audio/wav.js';
+import { cutScanner, onGrid, type Cut, type CutScanner } from '../audio/cuts/index.js';
+import { HeldBytes } from './held.js';
 import { rawLayout } from '../protocol/options.js';
 import { roundMicro, type ServerMessage } from '../protocol/messages.js';
 import { isResults, isSpeechStarted, isUtteranceEnd } from '../protocol/guards.js';
 
 /** Bytes looked at for a WAV header before giving up on cutting the audio by time. */
 const HEADER_LIMIT = 65536;
+/** How much further back than the latest cut a cut on the grid is looked for. */
+const GRID_REACH = 2;
 /** Default bound on the audio held for a replay: 64 MiB (about 35 minutes of 16 kHz linear16 not yet final). */
 export const DEFAULT_REPLAY_LIMIT = 64 * 1024 * 1024;
-
-interface Layout {
-  byteRate: number;
-  /** Bytes per sample frame: audio is cut only between frames. */
-  block: number;
-  /** Container header to send again before replayed audio (WAV); empty for raw audio. */
-  header: Buffer;
-}
 
 export interface Replay {
   chunks: Buffer[];
@@ -27,21 +23,25 @@ export interface Replay {
 }
 
 /**
- * Audio sent but not yet covered by final results. Raw audio and WAV are trimmed as finals arrive and replayed
- * from the first uncovered sample (WAV behind its header again). Other containers cannot be cut by time: they are
- * kept whole, replayed from the start, and what the new session repeats is dropped. Past `limit` bytes held, it
- * lets go of everything and says so in `overflow`: a reconnect can then no longer be made without a gap.
+ * Audio sent but not yet covered by final results, held as copies. It is cut where finals have covered it: raw
+ * audio and PCM WAV at the first uncovered sample; Ogg/Opus, WebM (Opus or PCM), MP3 and FLAC at the last page,
+ * cluster or frame that starts by then, the rest of what the new session says again being dropped by the caller.
+ * Audio that cannot be cut (another codec or container) is kept whole and replayed from the start. A replay sends
+ * the stream's header again first. Past `limit` bytes held, it lets go of everything and says so in `overflow`: a
+ * reconnect can then no longer be made without a gap.
  */
 export class ReplayBuffer {
-  /** undefined while the first bytes are still being read; null once known that the audio cannot be cut. */
-  #layout: Layout | null | undefined;
-  #head: Buffer[] = [];
-  #chunks: Buffer[] = [];
-  /** Audio bytes trimmed from the front, after the header. */
-  #trimmed = 0;
-  #covered = 0;
-  #size = 0;
+  readonly #held = new HeldBytes();
   readonly #limit: number;
+  /** How the audio is cut: by byte rate (raw, WAV), by a container's cut points, or not at all (null). */
+  #cutter: { byteRate: number; block: number } | CutScanner | null | undefined;
+  #header?: Buffer;
+  #headerEnd = 0;
+  /** Cut points not yet passed, in order. */
+  #cuts: Cut[] = [];
+  /** Where a replay starts, and the stream time there. */
+  #cut: Cut = { at: 0, time: 0 };
+  #covered = 0;
   /** Set once more than `limit` bytes were held: why a replay is no longer possible. */
   overflow?: string;
 
@@ -50,65 +50,85 @@ export class ReplayBuffer {
     if (query.get('encoding') === null) return; // a container: its first bytes will tell
     const raw = rawLayout(query);
     // Compressed raw audio (opus, amr, …) has no byte rate to cut by.
-    this.#layout = raw ? { byteRate: raw.bytesPerSecond, block: raw.blockBytes, header: Buffer.alloc(0) } : null;
+    this.#cutter = raw ? { byteRate: raw.bytesPerSecond, block: raw.blockBytes } : null;
   }
 
   /** Held bytes, for tests and for memory figures. */
   get size(): number {
-    return this.#size;
+    return this.#held.size;
   }
 
   add(chunk: Buffer): void {
     if (this.overflow) return;
-    this.#size += chunk.length;
-    if (this.#size > this.#limit) {
+    this.#held.append(chunk);
+    if (this.#held.size > this.#limit) {
       this.overflow = `the audio not yet covered by finals outgrew the replay limit of ${this.#limit} bytes`;
-      this.#head = [];
-      this.#chunks = [];
-      this.#size = 0;
+      this.#held.clear();
+      this.#cuts = [];
       return;
     }
-    if (this.#layout !== undefined) {
-      this.#chunks.push(chunk);
-      return;
-    }
-    this.#head.push(chunk);
-    const head = Buffer.concat(this.#head);
+    if (this.#cutter === undefined) this.#choose();
+    else if (this.#cutter !== null && 'push' in this.#cutter) this.#cutter.push(chunk);
+  }
+
+  /** From the first bytes: how this audio is cut. */
+  #choose(): void {
+    const head = Buffer.concat(this.#held.from(0));
     const wav = parseWavHeader(head);
     if (wav && isCuttablePcm(wav)) {
-      this.#layout = { byteRate: wav.byteRate, block: wav.blockAlign, header: head.subarray(0, wav.dataOffset) };
-      this.#head = [];
-      if (head.length > wav.dataOffset) this.#chunks.push(head.subarray(wav.dataOffset));
-    } else if (wav || head.length >= HEADER_LIMIT || (head.length >= 4 && head.toString('latin1', 0, 4) !== 'RIFF')) {
-      this.#layout = null;
-      this.#chunks = this.#head;
-      this.#head = [];
+      this.#cutter = { byteRate: wav.byteRate, block: wav.blockAlign };
+      this.#setHeader(wav.dataOffset);
+    } else if (head.length >= 12 && head.toString('latin1', 0, 4) !== 'RIFF') {
+      const scanner = cutScanner(head, {
+        header: (end) => this.#setHeader(end),
+        cut: (cut) => this.#cuts.push(cut),
+      });
+      this.#cutter = scanner ?? null;
+      scanner?.push(head);
+    } else if (wav || head.length >= HEADER_LIMIT) {
+      this.#cutter = null;
     }
+  }
+
+  #setHeader(end: number): void {
+    this.#headerEnd = end;
+    this.#header = Buffer.concat(this.#held.from(0)).subarray(0, end);
+    this.#cut = { at: end, time: 0 };
   }
 
   /** Final results now cover the stream up to `seconds`: the audio before it will not be needed again. */
   cover(seconds: number): void {
     this.#covered = Math.max(this.#covered, seconds);
-    const layout = this.#layout;
-    if (!layout) return;
-    // Finals end on sample boundaries; rounding absorbs the float error of start + duration.
-    let drop = Math.round((seconds * layout.byteRate) / layout.block) * layout.block - this.#trimmed;
-    while (drop > 0 && this.#chunks.length > 0) {
-      const first = this.#chunks[0];
-      const taken = Math.min(first.length, drop);
-      if (taken === first.length) this.#chunks.shift();
-      else this.#chunks[0] = first.subarray(taken);
-      drop -= taken;
-      this.#trimmed += taken;
-      this.#size -= taken;
+    const cutter = this.#cutter;
+    if (!cutter || this.overflow) return;
+    if ('byteRate' in cutter) {
+      // Finals end on sample boundaries; rounding absorbs the float error of start + duration.
+      const bytes = Math.round((this.#covered * cutter.byteRate) / cutter.block) * cutter.block;
+      const at = Math.min(this.#headerEnd + bytes, this.#held.end);
+      this.#cut = { at, time: (at - this.#headerEnd) / cutter.byteRate };
+    } else {
+      // The latest cut by then, or an earlier one on the grid (CUT_GRID) within GRID_REACH of it.
+      let next = 0;
+      while (next < this.#cuts.length && this.#cuts[next].time <= this.#covered + 1e-6) next++;
+      if (next === 0) return;
+      let chosen = next - 1;
+      for (let i = chosen; i >= 0 && this.#cuts[next - 1].time - this.#cuts[i].time <= GRID_REACH; i--) {
+        if (!onGrid(this.#cuts[i].time)) continue;
+        chosen = i;
+        break;
+      }
+      this.#cut = this.#cuts[chosen];
+      this.#cuts.splice(0, chosen + 1);
     }
+    this.#held.dropBefore(this.#cut.at);
   }
 
   replay(): Replay {
-    const layout = this.#layout;
-    if (!layout) return { chunks: [...this.#head, ...this.#chunks], offset: 0, duplicatesUntil: this.#covered };
-    const chunks = layout.header.length > 0 ? [layout.header, ...this.#chunks] : [...this.#chunks];
-    return { chunks, offset: this.#trimmed / layout.byteRate, duplicatesUntil: 0 };
+    const chunks = this.#held.from(this.#cut.at);
+    const header = this.#cut.header?.() ?? this.#header;
+    if (header?.length && this.#cut.at > 0) chunks.unshift(header);
+    const { time } = this.#cut;
+    return { chunks, offset: time, duplicatesUntil: this.#covered > time + 1e-6 ? this.#covered : 0 };
   }
 }
 
@@ -131,9 +151,27 @@ export function rebase(message: ServerMessage, offset: number): ServerMessage {
   return message;
 }
 
-/** Whether a message from a replayed session only repeats what was already read. */
+/**
+ * Whether a message from a replayed session only repeats what was already read. A result that runs across the
+ * cut-off keeps only what comes after it (its start moved there, its earlier words dropped), as the session that
+ * ran through said it.
+ */
 export function repeats(message: ServerMessage, until: number): boolean {
-  if (isResults(message)) return message.start + message.duration <= until + 1e-6;
+  if (isResults(message)) {
+    const end = message.start + message.duration;
+    if (end <= until + 1e-6) return true;
+    if (message.start < until - 1e-6) {
+      message.duration = roundMicro(end - until);
+      message.start = roundMicro(until);
+      for (const alternative of message.channel.alternatives) {
+        const kept = alternative.words.filter((word) => word.start >= until - 1e-6);
+        if (kept.length === alternative.words.length) continue;
+        alternative.words = kept;
+        alternative.transcript = kept.map((word) => word.punctuated_word ?? word.word).join(' ');
+      }
+    }
+    return false;
+  }
   if (isSpeechStarted(message)) return message.timestamp < until - 1e-6;
   if (isUtteranceEnd(message)) return message.last_word_end < until - 1e-6;
   return false;

@@ -5,13 +5,14 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'n
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { checkQuery } from '../protocol/options.js';
-import { Session } from './session.js';
+import { Session, type SessionReport } from './session.js';
 import { novaDialect } from './nova.js';
 import { fluxDialect } from './flux.js';
 import { checkFluxQuery } from '../protocol/flux.js';
 import type { Faults } from './faults.js';
 
 export type { Faults } from './faults.js';
+export type { SessionReport } from './session.js';
 
 export interface ServerOptions {
   /** Default 0: a free port. */
@@ -40,6 +41,8 @@ export interface ServerOptions {
   script?: string | ((request: IncomingMessage) => string | undefined);
   /** Faults for every connection, or chosen per connection (`index` counts connections from 0). */
   faults?: Faults | ((connection: { index: number; request: IncomingMessage }) => Faults | undefined);
+  /** Told of every session once its socket has closed: its path, request id, audio bytes and close code. */
+  onSession?: (report: SessionReport) => void;
 }
 
 export interface LocalServer {
@@ -157,6 +160,7 @@ export async function startServer(options: ServerOptions = {}): Promise<LocalSer
     wss.handleUpgrade(request, socket, head, (ws) => {
       new Session(ws, socket, {
         requestId,
+        path: url.pathname,
         params: url.searchParams,
         faults: faults ?? {},
         realtimeFactor: options.realtimeFactor ?? 1.25,
@@ -164,6 +168,7 @@ export async function startServer(options: ServerOptions = {}): Promise<LocalSer
         closeDeadline: options.closeDeadline ?? 60_000,
         script: scriptFor(request),
         dialect: flux ? fluxDialect : novaDialect,
+        onEnd: options.onSession,
       });
     });
   });

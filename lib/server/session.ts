@@ -19,6 +19,7 @@ import type { Dialect, DialectHost } from './dialect.js';
 
 export interface SessionSettings {
   requestId: string;
+  path: string;
   params: URLSearchParams;
   faults: Faults;
   /** Audio seconds taken per wall second, or false for as fast as it comes. */
@@ -30,6 +31,19 @@ export interface SessionSettings {
   /** Words to say in order; undefined for words chosen by the audio itself. */
   script?: string[];
   dialect: (host: DialectHost) => Dialect;
+  /** Told once, when the socket has closed. */
+  onEnd?: (report: SessionReport) => void;
+}
+
+/** What a session did, told when it ends. */
+export interface SessionReport {
+  requestId: string;
+  /** `/v1/listen` or `/v2/listen`. */
+  path: string;
+  /** Audio bytes received. */
+  bytes: number;
+  /** The close code the socket ended with (1006: no close frame). */
+  code: number;
 }
 
 type Item = { pcm: Pcm } | { control: unknown } | { close: true };
@@ -59,6 +73,9 @@ export class Session {
   readonly #throttle: Throttle;
   #timers = new Set<NodeJS.Timeout>();
   #inactivity?: NodeJS.Timeout;
+  /** A client that does not read its messages holds the session only this long: not reset by anything it sends. */
+  #held?: NodeJS.Timeout;
+  #hung = false;
 
   constructor(ws: WebSocket, socket: Socket, settings: SessionSettings) {
     this.#ws = ws;
@@ -66,6 +83,11 @@ export class Session {
     this.#throttle = new Throttle(settings.realtimeFactor);
     this.#faults = new FaultInjector(settings.faults, {
       drop: () => socket.destroy(),
+      hang: () => {
+        this.#hung = true;
+        socket.pause();
+        this.#cleanUp();
+      },
       net0000: () => this.#end(CLOSE_NET_ERROR, NET0000_REASON, true),
       sendRaw: (text) => this.#ws.readyState === WebSocket.OPEN && this.#ws.send(text),
       after: (ms, action) => this.#after(ms, action),
@@ -83,7 +105,10 @@ export class Session {
     ws.on('message', (data: Buffer, isBinary: boolean) => this.#safely(() => this.#frame(data, isBinary)));
     if (this.#dialect.pingsKeepAlive) ws.on('ping', () => this.#inactivity?.refresh());
     ws.on('error', () => {});
-    ws.on('close', () => this.#cleanUp());
+    ws.on('close', (code: number) => {
+      this.#cleanUp();
+      settings.onEnd?.({ requestId: settings.requestId, path: settings.path, bytes: this.#bytes, code });
+    });
   }
 
   /** Every way in (frames, decoder output, timers) goes through here: a fault ends this session, never the server. */
@@ -188,7 +213,7 @@ export class Session {
    * inactivity timer stops.
    */
   #flow(): void {
-    if (this.#ended) return;
+    if (this.#ended || this.#hung) return;
     const full = this.#queuedSeconds > QUEUE_SECONDS;
     this.#decoder?.hold(full);
     const hold = full || this.#decoderFull || this.#outputBlocked || this.#queue.length > QUEUE_ITEMS;
@@ -198,6 +223,13 @@ export class Session {
     } else if (!hold && this.#ws.isPaused) {
       this.#ws.resume();
       this.#armInactivity();
+    }
+    if (!this.#outputBlocked) {
+      clearTimeout(this.#held);
+      this.#held = undefined;
+    } else if (!this.#held) {
+      const ms = this.#settings.inactivityTimeout ?? this.#dialect.inactivityTimeout;
+      this.#held = setTimeout(() => this.#ws.terminate(), ms);
     }
   }
 
@@ -243,7 +275,7 @@ export class Session {
   }
 
   #sendRaw(text: string): void {
-    if (this.#ws.readyState !== WebSocket.OPEN) return;
+    if (this.#ws.readyState !== WebSocket.OPEN || this.#hung) return;
     this.#ws.send(text, this.#onFlushed);
     if (this.#ws.bufferedAmount > OUTPUT_LIMIT && !this.#outputBlocked) {
       this.#outputBlocked = true;
@@ -262,6 +294,7 @@ export class Session {
   #cleanUp(): void {
     this.#ended = true;
     clearTimeout(this.#inactivity);
+    clearTimeout(this.#held);
     this.#throttle.stop();
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { once } from 'node:events';
 import { execFileSync } from 'node:child_process';
-import { createReadStream, readFileSync } from 'node:fs';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -14,8 +14,22 @@ import {
   type ResultsMessage,
   type ServerMessage,
 } from '../../lib/index.js';
+import type { SessionReport } from '../../lib/server/index.js';
+import { createPacer } from '../../lib/audio/pacer.js';
 import { rebase, ReplayBuffer } from '../../lib/listen/replay.js';
-import { chunk, collector, finals, fixture, LINEAR16, readAll, seeded, serve, sha256, tones } from '../helpers.js';
+import {
+  chunk,
+  collector,
+  finals,
+  fixture,
+  LINEAR16,
+  longFixture,
+  readAll,
+  seeded,
+  serve,
+  sha256,
+  tones,
+} from '../helpers.js';
 
 /** 40 s of speech-like audio: tones of varied length and loudness between pauses. */
 const AUDIO = tones(
@@ -33,12 +47,18 @@ const timeline = (messages: ServerMessage[]) =>
     f.channel.alternatives[0].words.map((w) => `${w.word}@${w.start}-${w.end}`).join(' '),
   ]);
 
-async function run(source: () => Readable, query: ListenQuery, faults?: (index: number) => Faults | undefined) {
+async function run(
+  source: () => Readable,
+  query: ListenQuery,
+  faults?: (index: number) => Faults | undefined,
+  onSession?: (report: SessionReport) => void,
+) {
   const t0 = { reconnects: 0 };
   const server = await import('../../lib/server/index.js').then((m) =>
     m.startServer({
       realtimeFactor: false,
       faults: faults && (({ index }) => faults(index)),
+      onSession,
     }),
   );
   try {
@@ -95,6 +115,52 @@ t.test('a container that cannot be cut by time is replayed whole, and what repea
     [...starts].sort((a, b) => a - b),
     'SpeechStarted stays in order',
   );
+});
+
+for (const format of ['webm', 'ogg', 'mp3', 'flac']) {
+  t.test(`${format}: a drop at 75% replays from the last cut point, and the transcript is a clean run's`, async (t) => {
+    const file = longFixture(format);
+    const size = statSync(file).size;
+    // A live source at 40x real time: at full speed the local server's FFmpeg pipe alone holds ~80 KB of audio it
+    // has received but not yet decoded (~25 s of 24 kbit/s Opus), which a live session never piles up.
+    const bytesPerSecond = size / 92.6;
+    const paced = () =>
+      createReadStream(file, { highWaterMark: 4096 }).pipe(createPacer({ bytesPerSecond, speed: 40 }));
+    const sessions: SessionReport[] = [];
+    // A session is reported once its socket has closed, which may come after the stream has ended.
+    let report: (r: SessionReport) => void = () => {};
+    const both = new Promise<void>((resolve) => (report = (r) => sessions.push(r) === 2 && resolve()));
+    const clean = await run(() => createReadStream(file), {});
+    const drop = (i: number) => (i === 0 ? { dropAfterBytes: Math.round(size * 0.75) } : undefined);
+    const faulty = await run(paced, {}, drop, (r) => report(r));
+    await both;
+    t.equal(faulty.reconnects, 1);
+    const carried = sessions[1].bytes / size;
+    t.ok(carried < 0.45, `the new connection carried ${(carried * 100).toFixed(1)}% of the file`);
+    t.ok(finals(clean.messages).length > 30);
+    t.same(timeline(faulty.messages), timeline(clean.messages), 'the same finals, words and times');
+    t.equal(faulty.metadata.sha256, sha256(readFileSync(file)), 'the metadata hashes every byte');
+  });
+}
+
+t.test('a caller that reuses one buffer: what was written is replayed, not what the buffer holds now', async (t) => {
+  const clean = await run(() => Readable.from(chunk(AUDIO, 6400)), LINEAR16);
+  const server = await serve(t, { faults: ({ index }) => (index === 0 ? { dropAfterBytes: 5 * 32000 } : undefined) });
+  const listen = createListenStream({ url: server.url, query: LINEAR16, reconnect: RECONNECT });
+  let reconnects = 0;
+  listen.on('reconnect', () => reconnects++);
+  const sink = collector();
+  const done = pipeline(listen, sink);
+  const reused = Buffer.alloc(6400);
+  for (const piece of chunk(AUDIO, 6400)) {
+    const filled = reused.subarray(0, piece.copy(reused));
+    // The buffer is refilled as soon as its write has completed, as a capture library's would be.
+    await new Promise<void>((resolve, reject) => listen.write(filled, (error) => (error ? reject(error) : resolve())));
+  }
+  listen.end();
+  await done;
+  t.equal(reconnects, 1);
+  t.same(timeline(sink.messages), timeline(clean.messages));
 });
 
 t.test('every timestamp stays monotonic: Results, words, SpeechStarted, UtteranceEnd', async (t) => {
@@ -205,8 +271,18 @@ t.test('the replay buffer keeps only audio not yet covered by finals', async (t)
   const ogg = new ReplayBuffer(new URLSearchParams());
   const oggBytes = readFileSync(fixture('speech.ogg'));
   ogg.add(oggBytes);
-  ogg.cover(3);
-  t.same(ogg.replay(), { chunks: [oggBytes], offset: 0, duplicatesUntil: 3 }, 'kept whole');
+  ogg.cover(3.5);
+  const cut = ogg.replay();
+  t.ok(cut.offset > 2.4 && cut.offset <= 3.5, `cut at the last page by 3.5 s (${cut.offset})`);
+  t.equal(cut.duplicatesUntil, 3.5, 'what the new session says again up to there is dropped');
+  t.match(cut.chunks[0].toString('latin1'), /^OggS[^]*OpusHead[^]*OpusTags/, 'the header pages go first');
+  t.ok(Buffer.concat(cut.chunks).length < oggBytes.length * 0.6);
+
+  const m4a = new ReplayBuffer(new URLSearchParams());
+  const m4aBytes = readFileSync(fixture('speech.m4a'));
+  m4a.add(m4aBytes);
+  m4a.cover(3);
+  t.same(m4a.replay(), { chunks: [m4aBytes], offset: 0, duplicatesUntil: 3 }, 'a container not cut is kept whole');
 });
 
 t.test('rebase moves every timestamp', async (t) => {

@@ -1,0 +1,17 @@
+// Cut points for a replay, by container: each reader reads the stream once, as it is sent.
+import { detectContainer } from '../probe.js';
+import { CutScanner, type CutEvents } from './scan.js';
+import { oggReader } from './ogg.js';
+import { webmReader } from './webm.js';
+import { mp3Reader } from './mp3.js';
+import { flacReader } from './flac.js';
+
+export { CutScanner, onGrid, type Cut, type CutEvents } from './scan.js';
+
+const READERS = { ogg: oggReader, webm: webmReader, mp3: mp3Reader, flac: flacReader };
+
+/** A scanner for the container that `head` (a stream's first bytes, 4 at least) starts, or undefined. */
+export function cutScanner(head: Buffer, events: CutEvents): CutScanner | undefined {
+  const container = detectContainer(head);
+  return container && container !== 'wav' ? new CutScanner(READERS[container](events)) : undefined;
+}
