@@ -7,6 +7,7 @@ export type DeepgramErrorCode =
   | 'DG_CLOSE' // the server closed with a code other than 1000
   | 'DG_CONNECT_TIMEOUT'
   | 'DG_CLOSE_TIMEOUT' // CloseStream went out and the server never closed
+  | 'DG_TIMEOUT' // the connection went quiet: no frame and no pong within liveness.timeout
   | 'DG_PROTOCOL' // the server sent something that is not a JSON message
   | 'DG_CLOSED' // used after the socket closed
   | 'DG_SERVER' // Flux sent a fatal Error message (its code in dgError)

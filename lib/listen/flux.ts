@@ -63,6 +63,8 @@ export class FluxStream extends Duplex {
     restore?: true;
   }[] = [];
   #config: FluxConfig;
+  /** Whether the first of `#configures` is on the wire, awaiting its acknowledgement. */
+  #configureSent = false;
   /** The configuration a new session starts with (the query's): a reconnect restores any change since. */
   readonly #initialConfig: string;
   /** Turns ended in earlier sessions: a reconnected session counts its turns from 0 again. */
@@ -128,6 +130,7 @@ export class FluxStream extends Duplex {
    */
   #reconnected(event: ReconnectEvent): void {
     this.#turnBase = this.#turns;
+    this.#configureSent = false; // the old session's answer will never come
     this.emit('reconnect', event);
     if (JSON.stringify(this.#config) !== this.#initialConfig) {
       const { thresholds, keyterms, numerals, language_hints } = this.#config;
@@ -145,11 +148,17 @@ export class FluxStream extends Duplex {
     }
   }
 
-  #beforeReplay = (): string[] => (this.#configures[0]?.restore ? [JSON.stringify(this.#configures[0].message)] : []);
+  #beforeReplay = (): string[] => {
+    if (!this.#configures[0]?.restore) return [];
+    this.#configureSent = true;
+    return [JSON.stringify(this.#configures[0].message)];
+  };
 
   #message(message: ServerMessage | FluxMessage): void {
     if (isTurnInfo(message)) {
       message.turn_index += this.#turnBase;
+      // Only progress through the audio moves end()'s deadline on: Updates that get nowhere do not.
+      if (message.audio_window_end > this.#heard) this.#endingTurn?.timer.refresh();
       this.#heard = Math.max(this.#heard, message.audio_window_end);
       if (message.event === 'EndOfTurn') {
         this.#turn = undefined;
@@ -164,11 +173,13 @@ export class FluxStream extends Duplex {
       if (this.#endingTurn && message.code === 'FORCE_END_TURN_NO_ACTIVE_TURN') return this.#endingTurn.done();
       this.emit('warning', { code: message.code, description: message.description });
     }
-    this.#endingTurn?.timer.refresh();
     if (!this.push(message)) this.#listen.pause();
   }
 
   #acknowledged(ack: Ack): void {
+    // An acknowledgement with none in flight (a server answering one Configure twice) answers nothing of ours.
+    if (!this.#configureSent) return;
+    this.#configureSent = false;
     const sent = this.#configures.shift();
     if (ack.type === 'ConfigureSuccess') {
       const { type: _, request_id: __, sequence_id: ___, ...config } = ack;
@@ -206,6 +217,7 @@ export class FluxStream extends Duplex {
 
   /** In order with the audio written before it, including what this stream still holds. */
   #control(message: { type: string }): void {
+    if (message.type === 'Configure') this.#configureSent = true;
     this.#listen[kControl](message, this.writableLength - this.#forwarding);
   }
 

@@ -44,6 +44,12 @@ export class Link {
   #connectTimer?: NodeJS.Timeout;
   #reconnectTimer?: NodeJS.Timeout;
   #closeTimer?: NodeJS.Timeout;
+  #livenessTimer?: NodeJS.Timeout;
+  /** Whether anything came since the last liveness tick, and how many ticks in a row nothing has. */
+  #heard = false;
+  #silentTicks = 0;
+  /** The furthest the server has shown it got into the audio: the close deadline moves on only past it. */
+  #reached = 0;
 
   constructor(settings: ListenSettings, events: LinkEvents) {
     this.#settings = settings;
@@ -92,7 +98,7 @@ export class Link {
     if (!this.#closing || this.#paused || this.#retired.has(this.#ws)) return;
     const ms = this.#settings.closeTimeout;
     this.#closeTimer = setTimeout(() => {
-      const why = `the server did not close within ${ms} ms of its last message after CloseStream`;
+      const why = `the server did not close within ${ms} ms of its last progress through the audio after CloseStream`;
       this.#fail(
         new DeepgramError('DG_CLOSE_TIMEOUT', why, { requestId: this.#requestId, metadata: this.#heldMetadata }),
       );
@@ -112,6 +118,7 @@ export class Link {
           : this.#fail(error),
       open: () => this.#open(),
       message: (data, isBinary) => this.#message(data, isBinary),
+      heard: () => (this.#heard = true),
       close: (code, reason) => this.#closed(code, reason),
       // An error is followed by a close, which decides between reconnecting and failing; before any open there
       // is nothing to reconnect, so it fails at once.
@@ -129,13 +136,15 @@ export class Link {
   #open(): void {
     clearTimeout(this.#connectTimer);
     this.#opened = true;
+    this.#reached = 0; // a new session's timeline starts again
+    this.#watch();
     debug('open, request %s', this.#requestId);
     const again = this.#reconnecting;
     if (again) {
       this.#reconnecting = false;
       for (const text of this.#events.beforeReplay()) this.#ws.send(text);
       const chunks = this.#settings.reconnect!.replay();
-      for (const chunk of chunks) this.#ws.send(chunk, { binary: true });
+      for (const chunk of chunks) if (chunk.length > 0) this.#ws.send(chunk, { binary: true });
       debug(
         'replayed %d bytes',
         chunks.reduce((n, c) => n + c.length, 0),
@@ -144,8 +153,31 @@ export class Link {
     this.#events.open(again);
   }
 
+  /**
+   * A ping when a tick found nothing had come since the last; a drop once nothing has come for the timeout. Ticks
+   * while this stream has paused reading count as heard: the server cannot be heard through a paused socket.
+   */
+  #watch(): void {
+    clearInterval(this.#livenessTimer);
+    const liveness = this.#settings.liveness;
+    if (!liveness) return;
+    this.#silentTicks = 0;
+    const ticks = Math.max(1, Math.ceil(liveness.timeout / liveness.interval));
+    this.#livenessTimer = setInterval(() => {
+      if (this.#heard || this.#paused) {
+        this.#heard = false;
+        this.#silentTicks = 0;
+        return;
+      }
+      if (++this.#silentTicks < ticks) return void this.send('ping');
+      const why = `nothing came from the server for ${liveness.timeout} ms (no message, no pong)`;
+      if (this.#settings.reconnect) return this.#retry(1006, why);
+      this.#fail(new DeepgramError('DG_TIMEOUT', `the connection went quiet: ${why}`, { requestId: this.#requestId }));
+    }, liveness.interval).unref();
+  }
+
   #message(data: Buffer, isBinary: boolean): void {
-    this.#armCloseTimer();
+    this.#heard = true;
     const text = data.toString('utf8');
     // Refused where it enters: no transform downstream ever meets a missing field or a NaN time.
     const parsed = isBinary ? { problem: 'a binary frame' } : this.#settings.protocol.parse(text);
@@ -155,6 +187,11 @@ export class Link {
     } else if (this.#settings.protocol.isClosing(parsed.message)) {
       this.#heldMetadata = parsed.message;
     } else {
+      const reached = this.#settings.protocol.progress(parsed.message);
+      if (reached !== undefined && reached > this.#reached) {
+        this.#reached = reached;
+        if (this.#closing) this.#armCloseTimer();
+      }
       this.#events.message(parsed.message);
     }
   }
@@ -163,6 +200,7 @@ export class Link {
   #closed(code: number, reason: string): void {
     clearTimeout(this.#connectTimer);
     clearTimeout(this.#closeTimer);
+    clearInterval(this.#livenessTimer);
     debug('closed %d %s', code, reason);
     const metadata = this.#heldMetadata;
     this.#heldMetadata = undefined;
@@ -178,6 +216,8 @@ export class Link {
     if (refused !== undefined) return this.#fail(closeError(code, reason, { requestId: this.#requestId }, refused));
     this.#retired.add(this.#ws);
     clearTimeout(this.#connectTimer);
+    clearTimeout(this.#closeTimer);
+    clearInterval(this.#livenessTimer);
     this.#reconnecting = true;
     const { attempt, delay } = reconnect.next();
     debug('reconnecting after %d in %d ms (attempt %d)', code, delay, attempt);
@@ -189,6 +229,7 @@ export class Link {
   #fail(error: Error): void {
     if (this.#retired.has(this.#ws)) return;
     this.#retired.add(this.#ws);
+    clearInterval(this.#livenessTimer);
     this.#events.failed(error);
   }
 
@@ -198,6 +239,7 @@ export class Link {
     clearTimeout(this.#connectTimer);
     clearTimeout(this.#reconnectTimer);
     clearTimeout(this.#closeTimer);
+    clearInterval(this.#livenessTimer);
     if (this.#ws.readyState !== this.#ws.CLOSED) this.#ws.terminate();
   }
 }

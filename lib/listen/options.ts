@@ -21,6 +21,13 @@ export interface SessionOptions<Q extends object> extends ConnectionOptions {
   highWaterMark?: number;
   /** Server messages held before the socket stops being read. Default 16. */
   readableHighWaterMark?: number;
+  /**
+   * How a dead connection is noticed: a ping goes out when nothing has come for `interval` ms, and a connection that
+   * sends nothing (no message, no pong) for `timeout` ms is dropped: reconnected when `reconnect` is on, else a
+   * `DG_TIMEOUT` error. Time while this stream's reader has paused it does not count. Default { interval: 5000,
+   * timeout: 10000 }: noticed 10 to 15 s after the last frame. false: never.
+   */
+  liveness?: { interval?: number; timeout?: number } | false;
   /** Reconnect after an abnormal close (1006, 1011, a network error; never 1000, 1008 or a 4xx). Off by default. */
   reconnect?: ReconnectOptions;
   signal?: AbortSignal;
@@ -34,6 +41,7 @@ export interface ListenSettings {
   connectTimeout: number;
   closeTimeout: number;
   keepAlive: number | false;
+  liveness: { interval: number; timeout: number } | false;
   reconnect?: Reconnect;
 }
 
@@ -48,6 +56,7 @@ export function listenSettings(options: SessionOptions<object>, protocol: Listen
     connectTimeout: options.connectTimeout ?? 10_000,
     closeTimeout: options.closeTimeout ?? 15_000,
     keepAlive: options.keepAlive ?? 3000,
+    liveness: options.liveness === false ? false : { interval: 5000, timeout: 10_000, ...options.liveness },
     reconnect: options.reconnect && new Reconnect(options.reconnect, query, protocol),
   };
 }

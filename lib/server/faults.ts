@@ -15,6 +15,11 @@ export interface Faults {
   malformedAfter?: number;
   /** Take CloseStream and then say nothing more, never closing. */
   hangOnClose?: boolean;
+  /**
+   * Hang once this many audio bytes have arrived: stop reading the TCP socket and say nothing more, pongs included,
+   * without closing, as a dead proxy or a lost network does.
+   */
+  hangAfterBytes?: number;
   /** Flux: refuse ForceEndTurn as a deployment without it does (a fatal UNPARSABLE_CLIENT_MESSAGE). */
   noForceEndTurn?: boolean;
 }
@@ -23,6 +28,8 @@ export interface Faults {
 export interface FaultActions {
   /** Drop the TCP connection, with no close frame. */
   drop(): void;
+  /** Stop reading the TCP connection and sending anything on it, never closing. */
+  hang(): void;
   /** Metadata, then 1011 NET-0000. */
   net0000(): void;
   /** A frame as it is, bypassing the faults. */
@@ -53,7 +60,11 @@ export class FaultInjector {
 
   /** `total` audio bytes have arrived; true when the connection was dropped for it. */
   audio(total: number): boolean {
-    const { dropAfterBytes } = this.#faults;
+    const { dropAfterBytes, hangAfterBytes } = this.#faults;
+    if (hangAfterBytes !== undefined && total >= hangAfterBytes) {
+      this.#act.hang();
+      return true;
+    }
     if (dropAfterBytes === undefined || total < dropAfterBytes) return false;
     this.#act.drop();
     return true;

@@ -1,0 +1,128 @@
+import t, { type Test } from 'tap';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { createFluxStream, createListenStream, type DeepgramError } from '../../lib/index.js';
+import { roundMicro } from '../../lib/protocol/messages.js';
+import { chunk, collector, finals, LINEAR16, serve, tones } from '../helpers.js';
+
+/** 20 s of speech-like audio. */
+const AUDIO = tones(Array.from({ length: 40 }, (_, i) => 0.2 + ((i * 37) % 7) / 10));
+const FAST = { interval: 100, timeout: 400 };
+
+/** Writes `audio` in 100 ms pieces, each once the last has been taken, then ends. */
+function feed(stream: NodeJS.WritableStream, audio: Buffer): void {
+  void pipeline(Readable.from(chunk(audio, 3200)), stream).catch(() => {});
+}
+
+t.test('a server that hangs (stops reading and answering, never closes) is a clear DG_TIMEOUT', async (t) => {
+  const server = await serve(t, { faults: { hangAfterBytes: 3 * 32000 } });
+  const listen = createListenStream({ url: server.url, query: LINEAR16, liveness: FAST });
+  const started = performance.now();
+  feed(listen, AUDIO);
+  listen.resume();
+  const [error] = (await once(listen, 'error')) as [DeepgramError];
+  const waited = performance.now() - started;
+  t.equal(error.code, 'DG_TIMEOUT');
+  t.match(error.message, /went quiet: nothing came from the server for 400 ms \(no message, no pong\)/);
+  t.ok(waited < 3000, `noticed after ${Math.round(waited)} ms`);
+});
+
+t.test('with the defaults, a hung server is noticed within 20 s: reconnected, or an error', async (t) => {
+  const server = await serve(t, {
+    faults: ({ index }) => (index === 1 || index === 2 ? { hangAfterBytes: 3 * 32000 } : undefined),
+  });
+  const clean = collector();
+  await pipeline(Readable.from(chunk(AUDIO, 3200)), createListenStream({ url: server.url, query: LINEAR16 }), clean);
+
+  const off = createListenStream({ url: server.url, query: LINEAR16 });
+  const on = createListenStream({ url: server.url, query: LINEAR16, reconnect: { attempts: 2 } });
+  feed(off, AUDIO);
+  off.resume();
+  const started = performance.now();
+  const reconnected = once(on, 'reconnect').then(() => performance.now() - started);
+  const sink = collector();
+  const [failed, [, sinkDone]] = await Promise.all([
+    once(off, 'error').then(([error]) => ({ error: error as DeepgramError, after: performance.now() - started })),
+    Promise.all([reconnected, pipeline(Readable.from(chunk(AUDIO, 3200)), on, sink)]),
+  ]);
+  void sinkDone;
+  t.equal(failed.error.code, 'DG_TIMEOUT', `reconnect off: DG_TIMEOUT after ${Math.round(failed.after)} ms`);
+  t.ok(failed.after < 20_000);
+  const after = await reconnected;
+  t.ok(after < 20_000, `reconnect on: reconnected after ${Math.round(after)} ms`);
+  const text = (m: typeof clean.messages) => finals(m).map((f) => [f.start, f.channel.alternatives[0].transcript]);
+  t.same(text(sink.messages), text(clean.messages), 'and the transcript is complete');
+});
+
+t.test('a Flux session that hangs is noticed too', async (t) => {
+  const server = await serve(t, { faults: { hangAfterBytes: 2 * 32000 } });
+  const flux = createFluxStream({ url: server.url, query: LINEAR16, liveness: FAST });
+  feed(flux, AUDIO);
+  flux.resume();
+  const [error] = (await once(flux, 'error')) as [DeepgramError];
+  t.equal(error.code, 'DG_TIMEOUT');
+});
+
+t.test('a reader that pauses does not count against the server, and a slow server is not dead', async (t) => {
+  // The server takes audio at 4x real time, so it holds the socket while it works through 8 s written at once.
+  const server = await serve(t, { realtimeFactor: 4 });
+  const audio = tones(Array.from({ length: 16 }, (_, i) => 0.2 + ((i * 37) % 7) / 10));
+  const listen = createListenStream({ url: server.url, query: LINEAR16, liveness: FAST, readableHighWaterMark: 1 });
+  feed(listen, audio);
+  await once(listen, 'readable');
+  // Not read for 2.5 times the timeout: the stream stops reading its socket, and cannot hear the server through it.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const sink = collector();
+  await pipeline(listen, sink);
+  const last = finals(sink.messages).pop()!;
+  t.equal(roundMicro(last.start + last.duration), audio.length / 32000, 'every final arrived, with no DG_TIMEOUT');
+});
+
+t.test('liveness: false turns it off', async (t) => {
+  const server = await serve(t, { faults: { hangAfterBytes: 3200 } });
+  const listen = createListenStream({ url: server.url, query: LINEAR16, liveness: false, closeTimeout: 600 });
+  listen.end(tones([0.5]));
+  listen.resume();
+  const [error] = (await once(listen, 'error')) as [DeepgramError];
+  t.equal(error.code, 'DG_CLOSE_TIMEOUT', 'only the close deadline ends it');
+});
+
+/** A stand-in /v2/listen that answers nothing, but sends the same Update every 100 ms, forever. */
+async function chatty(t: Test) {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  t.teardown(() => wss.close());
+  wss.on('connection', (ws) => {
+    let sequence_id = 0;
+    const send = (m: object) => ws.send(JSON.stringify({ ...m, request_id: 'r', sequence_id: sequence_id++ }));
+    send({ type: 'Connected' });
+    const update = {
+      type: 'TurnInfo',
+      event: 'Update',
+      turn_index: 0,
+      audio_window_start: 0,
+      audio_window_end: 0.24,
+      transcript: '',
+      words: [],
+      end_of_turn_confidence: 0,
+    };
+    const timer = setInterval(() => send(update), 100);
+    ws.on('close', () => clearInterval(timer));
+  });
+  await once(wss, 'listening');
+  return `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
+}
+
+t.test('Flux end() meets its deadlines against a server that talks without getting anywhere', async (t) => {
+  const url = await chatty(t);
+  const flux = createFluxStream({ url, query: LINEAR16, endTurnTimeout: 300, closeTimeout: 300 });
+  flux.resume();
+  const started = performance.now();
+  flux.end(tones([0.3]));
+  const [error] = (await once(flux, 'error')) as [DeepgramError];
+  const waited = performance.now() - started;
+  t.equal(error.code, 'DG_CLOSE_TIMEOUT', 'no answer to ForceEndTurn, no close after CloseStream');
+  t.ok(waited < 3000, `ended after ${Math.round(waited)} ms, though an Update came every 100 ms`);
+});
