@@ -4,6 +4,7 @@
 // CloseStream. Flux sends no Metadata, so the stream makes its own.
 import { createHash } from 'node:crypto';
 import { Duplex } from 'node:stream';
+import { isDeepStrictEqual } from 'node:util';
 import { DeepgramError } from './errors.js';
 import { kBeforeReplay, kControl, ListenStream } from './stream.js';
 import { LISTEN_FLUX } from './protocol.js';
@@ -177,14 +178,21 @@ export class FluxStream extends Duplex {
   }
 
   #acknowledged(ack: Ack): void {
-    // An acknowledgement with none in flight (a server answering one Configure twice) answers nothing of ours.
+    // A server answering one Configure twice: an answer with none in flight, or a success that repeats the
+    // configuration held when the one in flight changes it, answers nothing of ours.
     if (!this.#configureSent) return;
+    let config: FluxConfig | undefined;
+    if (ack.type === 'ConfigureSuccess') {
+      const { type: _, request_id: __, sequence_id: ___, ...echoed } = ack;
+      const multi = this.#config.language_hints !== undefined;
+      const next = applyConfigure(this.#config, this.#configures[0].message, multi);
+      const changes = 'config' in next && !isDeepStrictEqual(next.config, this.#config);
+      if (changes && isDeepStrictEqual(echoed, this.#config)) return;
+      config = echoed;
+    }
     this.#configureSent = false;
     const sent = this.#configures.shift();
-    if (ack.type === 'ConfigureSuccess') {
-      const { type: _, request_id: __, sequence_id: ___, ...config } = ack;
-      this.#config = config;
-    }
+    if (config) this.#config = config;
     sent?.done(ack);
     if (this.#configures.length > 0) this.#control(this.#configures[0].message);
   }

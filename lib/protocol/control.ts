@@ -12,13 +12,17 @@ export interface ReceivedControl {
   id?: unknown;
 }
 
-/** The SchemaError for a text frame that is not a control message. */
+/** The most of a refused frame echoed back: a client's megabytes are not held again, escaped, in its queue. */
+export const ECHO_LIMIT = 1024;
+
+/** The SchemaError for a text frame that is not a control message; its echo cut to `ECHO_LIMIT` characters. */
 export function schemaError(raw: string, detail: string): ErrorMessage {
+  const cut = (text: string) => (text.length > ECHO_LIMIT ? `${text.slice(0, ECHO_LIMIT)}…` : text);
   return {
     type: 'Error',
     variant: 'SchemaError',
-    description: `Could not deserialize last text message: ${detail}`,
-    message: raw,
+    description: `Could not deserialize last text message: ${cut(detail)}`,
+    message: cut(raw),
   };
 }
 

@@ -108,6 +108,8 @@ export type FluxThresholds = {
   eot_timeout_ms?: number;
 };
 
+const THRESHOLD_KEYS = ['eot_threshold', 'eager_eot_threshold', 'eot_timeout_ms'];
+
 function thresholdsProblem(given: { [K in keyof FluxThresholds]?: unknown }): string | undefined {
   const { eot_threshold: eot, eager_eot_threshold: eager, eot_timeout_ms: timeout } = given;
   return (
@@ -173,6 +175,10 @@ export function applyConfigure(
   const list = (v: unknown) => v === undefined || (Array.isArray(v) && v.every((s) => typeof s === 'string'));
   if (typeof thresholds !== 'object' || thresholds === null || !list(keyterms) || !list(hints ?? undefined))
     return { fatal: 'invalid type' };
+  // Kept and echoed, an unknown key would grow every later acknowledgement (and the work of every Configure).
+  const unknownThreshold = Object.keys(thresholds).find((k) => !THRESHOLD_KEYS.includes(k));
+  if (unknownThreshold !== undefined)
+    return { fatal: `unknown field \`${unknownThreshold.slice(0, 64)}\` in thresholds` };
   if (numerals !== undefined && typeof numerals !== 'boolean') return { fatal: 'numerals is not a boolean' };
   const next = { ...config.thresholds, ...(thresholds as FluxThresholds) };
   const problem = thresholdsProblem(next);

@@ -93,7 +93,7 @@ export type FluxMessage =
   | { type: string; [field: string]: unknown };
 
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-const number = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+const number = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 /** Why a Flux message cannot be used, or undefined; unknown types pass when they are objects with a `type`. */
 export function fluxMessageProblem(m: unknown): string | undefined {
@@ -103,6 +103,9 @@ export function fluxMessageProblem(m: unknown): string | undefined {
     if (!number(m.turn_index)) return 'TurnInfo: turn_index is not a number';
     if (!number(m.audio_window_start) || !number(m.audio_window_end))
       return 'TurnInfo: audio_window_start and audio_window_end must be numbers';
+    if (m.audio_window_start < 0 || m.audio_window_end < m.audio_window_start)
+      return 'TurnInfo: the audio window must not start below 0 or end before it starts';
+    if (!number(m.end_of_turn_confidence)) return 'TurnInfo: end_of_turn_confidence is not a number';
     if (typeof m.transcript !== 'string') return 'TurnInfo: transcript is not a string';
     if (!Array.isArray(m.words)) return 'TurnInfo: words is not a list';
     for (const [i, w] of m.words.entries()) {
@@ -111,8 +114,19 @@ export function fluxMessageProblem(m: unknown): string | undefined {
         return `TurnInfo: words[${i}].start and .end must be numbers`;
     }
   }
-  if ((m.type === 'Error' || m.type === 'Warning') && (typeof m.code !== 'string' || typeof m.description !== 'string'))
+  const notice = m.type === 'Error' || m.type === 'Warning' || m.type === 'ConfigureFailure';
+  if (notice && (typeof m.code !== 'string' || typeof m.description !== 'string'))
     return `${m.type}: code and description must be strings`;
+  if (m.type === 'ConfigureSuccess') {
+    const t = m.thresholds;
+    if (!isRecord(t) || !number(t.eot_threshold) || !number(t.eot_timeout_ms))
+      return 'ConfigureSuccess: thresholds must hold eot_threshold and eot_timeout_ms as numbers';
+    if (t.eager_eot_threshold !== undefined && !number(t.eager_eot_threshold))
+      return 'ConfigureSuccess: thresholds.eager_eot_threshold is not a number';
+    if (!Array.isArray(m.keyterms) || !m.keyterms.every((k) => typeof k === 'string'))
+      return 'ConfigureSuccess: keyterms is not a list of strings';
+    if (typeof m.numerals !== 'boolean') return 'ConfigureSuccess: numerals is not a boolean';
+  }
   return undefined;
 }
 

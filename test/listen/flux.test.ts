@@ -18,7 +18,7 @@ import {
   type Turn,
   turns,
 } from '../../lib/index.js';
-import { chunk, collector, fixture, leaks, seeded, serve, sha256, tones } from '../helpers.js';
+import { chunk, collector, fixture, leaks, scriptedServer, seeded, serve, sha256, tones } from '../helpers.js';
 
 const RAW = readFileSync(fixture('speech.raw'));
 const SCRIPT = readFileSync(fixture('speech.txt'), 'utf8');
@@ -110,6 +110,68 @@ t.test('keep-alive is WebSocket pings while no audio goes; never a KeepAlive or 
   idle.end(tones([0.5]));
   await once(idle, 'end');
 });
+
+t.test('a server that acknowledges one Configure twice: the next configure() gets its own answer', async (t) => {
+  const config = { thresholds: { eot_threshold: 0.8, eot_timeout_ms: 5000 }, keyterms: [], numerals: false };
+  let configures = 0;
+  const fake = await standIn(t, (text, send) => {
+    if (!text.includes('Configure')) return;
+    if (++configures === 1) {
+      send({ type: 'ConfigureSuccess', ...config });
+      send({ type: 'ConfigureSuccess', ...config }); // the same answer again
+    } else send({ type: 'ConfigureFailure', code: 'INVALID_KEYTERMS', description: 'refused' });
+  });
+  const flux = createFluxStream({ url: fake.url, query: LINEAR16 });
+  flux.resume();
+  const [first, second] = await Promise.all([
+    flux.configure({ thresholds: { eot_threshold: 0.8 } }),
+    flux.configure({ keyterms: ['deepgram'] }),
+  ]);
+  t.equal(first.type, 'ConfigureSuccess');
+  t.equal(second.type, 'ConfigureFailure', "the second Configure's own answer, not the repeated first");
+  flux.destroy();
+});
+
+t.test(
+  'Flux messages are checked where they enter: a TurnInfo or ConfigureSuccess missing a field is refused',
+  async (t) => {
+    for (const bad of [
+      {
+        type: 'TurnInfo',
+        event: 'Update',
+        turn_index: 0,
+        audio_window_start: 0,
+        audio_window_end: 1,
+        transcript: '',
+        words: [],
+      },
+      {
+        type: 'TurnInfo',
+        event: 'Update',
+        turn_index: 0,
+        audio_window_start: 2,
+        audio_window_end: 1,
+        transcript: '',
+        words: [],
+        end_of_turn_confidence: 0,
+      },
+      { type: 'ConfigureSuccess', thresholds: { eot_threshold: '0.8' }, keyterms: [], numerals: false },
+      {
+        type: 'ConfigureSuccess',
+        thresholds: { eot_threshold: 0.8, eot_timeout_ms: 5000 },
+        keyterms: [1],
+        numerals: false,
+      },
+      { type: 'ConfigureFailure', code: 4 },
+    ]) {
+      const url = await scriptedServer(t, [JSON.stringify({ ...bad, request_id: 'r', sequence_id: 0 })]);
+      const flux = createFluxStream({ url, query: LINEAR16 });
+      flux.resume();
+      const [error] = await once(flux, 'error');
+      t.equal(error.code, 'DG_PROTOCOL', `${bad.type}: ${error.message}`);
+    }
+  },
+);
 
 t.test(
   'Configure: one in flight, the next after its acknowledgement; a failure resolves as ConfigureFailure',

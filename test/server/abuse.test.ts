@@ -69,13 +69,13 @@ t.test('the inactivity timer stops while the server itself holds the socket', as
 
 t.test('a client that sends without reading cannot make the server read or hold without bound', async (t) => {
   const server = await serve(t, { realtimeFactor: 1 });
-  const bufferedAfter = async (frame: (i: number) => string | Buffer, first?: Buffer) => {
+  const bufferedAfter = async (frame: (i: number) => string | Buffer, first?: Buffer, count = 3000) => {
     const ws = new WebSocket(`${server.url}/v1/listen?encoding=linear16&sample_rate=16000`);
     t.teardown(() => ws.terminate());
     await once(ws, 'open');
     ws.pause(); // never reads what the server sends
     if (first) ws.send(first);
-    for (let i = 0; i < 3000; i++) ws.send(frame(i));
+    for (let i = 0; i < count; i++) ws.send(frame(i));
     await sleep(500);
     return ws.bufferedAmount;
   };
@@ -83,8 +83,9 @@ t.test('a client that sends without reading cannot make the server read or hold 
   // Sync items wait behind throttled audio; SchemaErrors echo each invalid frame back to a client that never reads.
   const syncs = await bufferedAfter(() => `{"type":"Sync","id":"${big}"}`, tones([30]));
   t.ok(syncs > 10_000_000, `the server stopped reading Sync frames (${syncs} bytes still with the client)`);
-  const invalid = await bufferedAfter(() => `not json ${big}`);
-  t.ok(invalid > 10_000_000, `the server stopped reading invalid frames (${invalid} bytes still with the client)`);
+  // Each answer echoes at most 1 KiB of its frame, so frames of 1 KiB take the longest to refuse.
+  const invalid = await bufferedAfter(() => `not json ${big.slice(0, 1000)}`, undefined, 20_000);
+  t.ok(invalid > 5_000_000, `the server stopped reading invalid frames (${invalid} bytes still with the client)`);
 });
 
 t.test(
@@ -129,6 +130,61 @@ t.test('a session that sent CloseStream closes by the deadline, whatever it stil
   t.equal(error?.closeCode, 1011, 'NET-0000: the server gave up, and said so');
   await sleep(50);
   t.equal(server.connections, 0, 'and the slot is free');
+});
+
+t.test(
+  'a client that stops reading holds its session only for the inactivity timeout, whatever it sends',
+  async (t) => {
+    const server = await serve(t, { inactivityTimeout: 400 });
+    const url = `${server.url}/v1/listen?encoding=linear16&sample_rate=16000`;
+    const sockets = Array.from({ length: 5 }, () => new WebSocket(url));
+    await Promise.all(sockets.map((ws) => once(ws, 'open')));
+    const closed = sockets.map((ws) => once(ws, 'close'));
+    // Each Sync's id comes back in its answer: 12 MB of answers that are never read, so the server holds the socket.
+    const sync = JSON.stringify({ type: 'Sync', id: 'x'.repeat(60_000) });
+    for (const ws of sockets) {
+      ws.pause();
+      t.teardown(() => ws.terminate());
+      for (let i = 0; i < 200; i++) ws.send(sync);
+      // More frames every 50 ms: traffic that must not move the deadline.
+      const timer = setInterval(() => ws.readyState === ws.OPEN && ws.send(sync), 50);
+      ws.once('close', () => clearInterval(timer));
+    }
+    await Promise.all(closed);
+    await new Promise((resolve) => setImmediate(resolve));
+    t.equal(server.connections, 0, 'every held session was ended');
+  },
+);
+
+t.test('a SchemaError echoes at most 1 KiB of the frame it refuses', async (t) => {
+  const server = await serve(t);
+  const ws = new WebSocket(`${server.url}/v1/listen?encoding=linear16&sample_rate=16000`);
+  t.teardown(() => ws.terminate());
+  await once(ws, 'open');
+  ws.send(`"${'\\'.repeat(1 << 20)}`);
+  const [data] = await once(ws, 'message');
+  const error = JSON.parse(String(data));
+  t.equal(error.variant, 'SchemaError');
+  t.ok(error.message.length <= 1025, `the echo is ${error.message.length} characters, not 2 MiB escaped`);
+  t.ok(String(data).length < 4096);
+});
+
+t.test('Flux: a Configure with unknown keys in thresholds is refused, not kept and echoed', async (t) => {
+  const server = await serve(t);
+  const ws = new WebSocket(`${server.url}/v2/listen?model=flux-general-en&encoding=linear16&sample_rate=16000`);
+  t.teardown(() => ws.terminate());
+  const messages: { type: string; code?: string }[] = [];
+  ws.on('message', (data) => messages.push(JSON.parse(String(data))));
+  await once(ws, 'open');
+  const thresholds = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`k${i}`, i]));
+  ws.send(JSON.stringify({ type: 'Configure', thresholds }));
+  await once(ws, 'close');
+  t.match(
+    messages.at(-1),
+    { type: 'Error', code: 'UNPARSABLE_CLIENT_MESSAGE' },
+    'a fatal error, as for an unknown field',
+  );
+  t.notOk(messages.some((m) => m.type === 'ConfigureSuccess'));
 });
 
 t.test('Fifo: takes in order, stays correct across compaction', async (t) => {
