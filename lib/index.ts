@@ -44,5 +44,12 @@ export { FORMATS, formatter, type Format } from './batch/outputs.js';
 export { measureLatency, latencyText, latencyChart, type LatencyReport, type Delays } from './live/latency.js';
 export { createTwilioBridge, type TwilioBridgeOptions, type TwilioCall, type TwilioAudioEvent } from './live/twilio.js';
 export { RELAY_PAGE } from './live/page.js';
-export { createRelay, type Relay, type RelayOptions, type RelayGrant, type RelayErrorMessage } from './live/relay.js';
+export {
+  createRelay,
+  type Relay,
+  type RelayOptions,
+  type RelayGrant,
+  type RelayErrorMessage,
+  type RelaySessionLog,
+} from './live/relay.js';
 // The Redis queue is `deepgram-stream/queue`: importing the core must not load BullMQ and ioredis.

@@ -246,3 +246,23 @@ export function decodeToSamples(bytes: Buffer): Int16Array {
   const out = execFileSync(FFMPEG, args, { input: bytes, maxBuffer: 1 << 28 });
   return new Int16Array(out.buffer, out.byteOffset, out.length / 2);
 }
+
+/** Waits until `condition()` holds, checking every 10 ms; fails with `what` after `ms` (default 10 s). */
+export async function until(condition: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** `deepgram-stream relay` as a real process, once it says where its page is. */
+export async function startRelay(t: Test, args: string[]) {
+  const relay = cli(['relay', '--port', '0', ...args], { openStdin: true, timeout: 60_000 });
+  t.teardown(() => relay.child.kill('SIGTERM'));
+  while (!/relay on (http:\S+)/.test(relay.output())) {
+    if (relay.child.exitCode !== null) throw new Error(`the relay exited: ${(await relay.done).stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { ...relay, page: relay.output().match(/relay on (http:\S+)/)![1] };
+}

@@ -1,20 +1,19 @@
 // A WebSocket endpoint for browsers. Each browser connection gets its own listen stream, opened here with the
-// server's key and URL, which nothing from the browser can change. Audio frames go in with backpressure (the
-// browser's socket is not read while the listen stream is full), every server message goes back as JSON text, and
-// the browser's end (a CloseStream message, or its socket closing) ends the listen stream, so every final arrives
-// before the browser's socket is closed.
+// server's key and URL, which nothing from the browser can change (relay-session.ts bridges the two). Its doors:
+// only the Host names it serves, only its own page's origin (and any listed), authorize, a cap on connections and
+// on sessions per address; a reset mid-handshake or a path it does not serve is answered, never left open.
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { createListenStream, type ListenStream, type ListenStreamOptions } from '../listen/stream.js';
-import { createFluxStream, type FluxStream } from '../listen/flux.js';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { bridge, type RelaySessionLog } from './relay-session.js';
+import { createListenStream, type ListenStreamOptions } from '../listen/stream.js';
+import { createFluxStream } from '../listen/flux.js';
 import { listenSettings } from '../listen/options.js';
 import { LISTEN_FLUX } from '../listen/protocol.js';
 import { isFluxQuery, type FluxQuery } from '../protocol/flux.js';
-import { parseJson } from '../protocol/guards.js';
-import { DeepgramError } from '../listen/errors.js';
 import type { ListenQuery } from '../protocol/options.js';
-import type { ServerMessage } from '../protocol/messages.js';
+
+export type { RelayErrorMessage, RelaySessionLog } from './relay-session.js';
 
 /** What `authorize` may set for one connection. */
 export interface RelayGrant {
@@ -28,28 +27,41 @@ export interface RelayOptions {
    * the query opens a Flux stream instead (its messages go to the browser as they come).
    */
   listen?: Omit<ListenStreamOptions, 'signal' | 'query'> & { query?: ListenQuery | FluxQuery };
-  /** Decides before the upgrade: false refuses with 401; a grant lets in with its options. Default: everyone. */
+  /**
+   * Decides before the upgrade: false refuses with 401; true or a grant lets in (the grant with its options); any
+   * other answer, or a throw, refuses with 500. Default: everyone who passes the doors below.
+   */
   authorize?: (request: IncomingMessage) => boolean | RelayGrant | Promise<boolean | RelayGrant>;
+  /**
+   * Host names served: a browser's `Host` must be one (`name` for any port, or `name:port`); another is refused
+   * with 403, so a page that rebinds its own name to this machine gets nothing. Default: localhost, 127.0.0.1 and
+   * [::1]: list the public names when serving on one.
+   */
+  hosts?: string[];
+  /**
+   * Origins whose pages may use the relay (`https://app.example`), besides the relay's own (an Origin whose host is
+   * the Host asked for); any other browser page is refused with 403. A client that sends no Origin is no browser
+   * page, and is let through to `authorize`.
+   */
+  origins?: string[];
+  /** Sessions at once from one client address; more are told RELAY_LIMIT and closed with 1008. Default: no cap. */
+  maxPerAddress?: number;
+  /** Ms a session may last; then it ends with its last results (RELAY_SESSION_LIMIT, 1008). Default: no limit. */
+  maxSessionMs?: number;
+  /** Pings to each browser every `interval` ms; one silent for `timeout` ms is closed. Default 10000 and 30000. */
+  liveness?: { interval?: number; timeout?: number } | false;
+  /** Told once of every session when it has ended (one line to log): never the key. */
+  onSession?: (log: RelaySessionLog) => void;
   /** The path the browser connects to. Default `/listen`. */
   path?: string;
   /** Browser connections at once; more are refused with 503. Default 100. */
   maxConnections?: number;
   /** Largest frame a browser may send (bytes); a larger one closes its socket with 1009. Default 1 MiB. */
   maxFrameBytes?: number;
-  /** Ms without a frame from the browser before its session is ended (CloseStream, then 1001). Default 30000. */
+  /** Ms without audio from the browser before its session is ended (its last results, RELAY_IDLE, 1001). Default 30000. */
   idleTimeout?: number;
   /** Serve on this HTTP server's upgrades (other paths are left to its other listeners). */
   server?: Server;
-}
-
-/** What the relay itself tells a browser: one of these, then the socket closes. */
-export interface RelayErrorMessage {
-  type: 'RelayError';
-  /** A `DeepgramError` code, or `RELAY_IDLE` / `RELAY_MESSAGE` for the relay's own reasons. */
-  code: string;
-  message: string;
-  /** `dg-request-id`, to quote to Deepgram support. */
-  requestId?: string;
 }
 
 export interface Relay {
@@ -57,119 +69,127 @@ export interface Relay {
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Browser connections held now, from the upgrade request until the socket closes. */
   readonly connections: number;
-  /** Stops taking connections and ends every session at once. */
-  close(): Promise<void>;
+  /**
+   * Stops taking connections and ends every session with its last results (RELAY_STOPPING, 1001), waiting at most
+   * `graceMs` (default 5000) before closing what is left at once.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
-/** Server messages waiting to be written to a browser before its listen stream is paused. */
-const SEND_HIGH_WATER = 64;
+const LOOPBACK = ['localhost', '127.0.0.1', '[::1]'];
+
+const isGrant = (answer: unknown): answer is RelayGrant =>
+  answer !== null && typeof answer === 'object' && !Array.isArray(answer);
 
 function refuse(socket: Duplex, status: number, reason: string, body = ''): void {
   const length = Buffer.byteLength(body);
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: ${length}\r\n\r\n${body}`);
 }
 
-/** One browser's session: its socket and its listen stream, each ending the other. */
-function bridge(ws: WebSocket, listen: ListenStream | FluxStream, idleTimeout: number): void {
-  let unsent = 0;
-  let goingAway = false;
-  const send = (message: ServerMessage | RelayErrorMessage) => {
-    if (ws.readyState !== ws.OPEN) return;
-    unsent++;
-    ws.send(JSON.stringify(message), () => --unsent < SEND_HIGH_WATER / 2 && listen.isPaused() && listen.resume());
-    if (unsent >= SEND_HIGH_WATER) listen.pause();
-  };
-  const end = () => !listen.writableEnded && !listen.destroyed && listen.end();
-  const idle = () => {
-    send({ type: 'RelayError', code: 'RELAY_IDLE', message: `no audio from the browser for ${idleTimeout} ms` });
-    goingAway = true;
-    end();
-  };
-  const timer = setTimeout(idle, idleTimeout).unref();
+/** `name` or `name:port` as a host and port ('' for any port), or undefined when it is no host. */
+function hostOf(text: string): { hostname: string; port: string } | undefined {
+  try {
+    const url = new URL(`http://${text}`);
+    return url.username || url.pathname !== '/' ? undefined : { hostname: url.hostname, port: url.port };
+  } catch {
+    return undefined;
+  }
+}
 
-  ws.on('message', (data: RawData, binary: boolean) => {
-    timer.refresh();
-    if (binary) {
-      if (listen.writableEnded) return;
-      if (!listen.write(data as Buffer)) {
-        ws.pause();
-        listen.once('drain', () => ws.resume());
-      }
-      return;
-    }
-    const json = parseJson(data.toString())?.value;
-    const type = json !== null && typeof json === 'object' && 'type' in json ? json.type : undefined;
-    const open = !listen.writableEnded;
-    if (type === 'CloseStream') end();
-    else if (type === 'Finalize' && 'finalize' in listen && open) listen.finalize();
-    else if (type === 'ForceEndTurn' && 'forceEndTurn' in listen && open) listen.forceEndTurn();
-    else if (type !== 'KeepAlive') {
-      const takes = 'finalize' in listen ? 'CloseStream or Finalize' : 'CloseStream or ForceEndTurn';
-      send({ type: 'RelayError', code: 'RELAY_MESSAGE', message: `the relay takes audio, ${takes}` });
-      listen.destroy();
-      ws.close(1003, 'RELAY_MESSAGE');
-    }
-  });
-  // Drain is not emitted once the stream is ending: its finish and end resume the socket too, which must be read
-  // for the close handshake to complete.
-  listen.on('finish', () => ws.resume());
-  ws.on('error', () => {}); // a browser's protocol error (too big a frame) is followed by its close, handled there
-  ws.on('close', () => {
-    clearTimeout(timer);
-    listen.resume(); // nobody reads now: let the session drain to its end
-    end();
-  });
-  listen.on('data', send);
-  listen.on('end', () => {
-    clearTimeout(timer);
-    ws.resume();
-    ws.close(goingAway ? 1001 : 1000, goingAway ? 'RELAY_IDLE' : '');
-  });
-  listen.on('error', (error: Error) => {
-    clearTimeout(timer);
-    const { code, requestId } = error instanceof DeepgramError ? error : { code: 'DG_ERROR', requestId: undefined };
-    send({ type: 'RelayError', code, message: error.message, requestId });
-    ws.resume();
-    ws.close(1011, code);
-  });
+/** Why the doors refuse `request` (403), or undefined. */
+function doorProblem(request: IncomingMessage, hosts: string[], origins: string[]): string | undefined {
+  const host = request.headers.host ?? '';
+  const asked = hostOf(host);
+  const served = hosts
+    .map(hostOf)
+    .some((h) => h && asked && h.hostname === asked.hostname && (!h.port || h.port === asked.port));
+  if (!served) return `this relay does not serve the host "${host.slice(0, 100)}"`;
+  const origin = request.headers.origin;
+  if (origin === undefined || origins.includes(origin)) return undefined;
+  const own = hostOf(origin.replace(/^https?:\/\//, ''));
+  if (own && own.hostname === asked!.hostname && own.port === asked!.port && /^https?:\/\//.test(origin))
+    return undefined;
+  return `pages from ${origin.slice(0, 100)} may not use this relay`;
 }
 
 /** A relay for browsers: mount it on an HTTP server (`server`) or hand it upgrades (`handleUpgrade`). */
 export function createRelay(options: RelayOptions = {}): Relay {
   const { listen = {}, authorize = () => true, path = '/listen', maxConnections = 100 } = options;
-  const idleTimeout = options.idleTimeout ?? 30_000;
+  const { hosts = LOOPBACK, origins = [], maxPerAddress = Infinity } = options;
+  const limits = { idleTimeout: options.idleTimeout ?? 30_000, maxSessionMs: options.maxSessionMs };
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes ?? 1 << 20 });
+  const perAddress = new Map<string, number>();
+  const sessions = new Set<{ stop(): void }>();
+  const heard = new WeakMap<WebSocket, number>();
   let connections = 0;
 
+  const liveness = options.liveness === false ? undefined : { interval: 10_000, timeout: 30_000, ...options.liveness };
+  const pinger =
+    liveness &&
+    setInterval(() => {
+      for (const ws of wss.clients) {
+        if (performance.now() - (heard.get(ws) ?? 0) > liveness.timeout) ws.terminate();
+        else ws.ping();
+      }
+    }, liveness.interval).unref();
+
   async function admit(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => {}); // a reset before the handshake is done is that browser's loss alone
     if (new URL(request.url ?? '/', 'http://relay').pathname !== path) return refuse(socket, 404, 'Not Found');
+    const door = doorProblem(request, hosts, origins);
+    if (door) return refuse(socket, 403, 'Forbidden', door);
     if (connections >= maxConnections) return refuse(socket, 503, 'Service Unavailable');
+    const address = request.socket.remoteAddress ?? 'unknown';
     connections++;
-    socket.once('close', () => connections--);
-    let grant: boolean | RelayGrant;
+    perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
+    socket.once('close', () => {
+      connections--;
+      const left = perAddress.get(address)! - 1;
+      if (left > 0) perAddress.set(address, left);
+      else perAddress.delete(address);
+    });
+    let answer: unknown;
     try {
-      grant = await authorize(request);
+      answer = await authorize(request);
     } catch {
       return refuse(socket, 500, 'Internal Server Error');
     }
-    if (grant === false) return refuse(socket, 401, 'Unauthorized');
+    if (answer === false) return refuse(socket, 401, 'Unauthorized');
+    const grant: RelayGrant | undefined = answer === true ? {} : isGrant(answer) ? answer : undefined;
+    if (!grant) return refuse(socket, 500, 'Internal Server Error', 'authorize must answer true, false or a grant');
     if (socket.destroyed) return;
-    const query = { ...listen.query, ...(grant === true ? {} : grant.query) };
+    const query = { ...listen.query, ...grant.query };
     const flux = isFluxQuery(query);
     try {
       // Options that can never work are the app's to fix: refused before the upgrade.
       listenSettings({ ...listen, query }, flux ? LISTEN_FLUX : undefined);
     } catch (error) {
-      return refuse(socket, 500, 'Internal Server Error', (error as Error).message);
+      return refuse(socket, 500, 'Internal Server Error', error instanceof Error ? error.message : String(error));
     }
-    wss.handleUpgrade(request, socket, head, (ws) =>
-      bridge(ws, flux ? createFluxStream({ ...listen, query }) : createListenStream({ ...listen, query }), idleTimeout),
-    );
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      heard.set(ws, performance.now());
+      const alive = () => heard.set(ws, performance.now());
+      ws.on('pong', alive).on('message', alive);
+      if (perAddress.get(address)! > maxPerAddress) {
+        const message = `at most ${maxPerAddress} sessions at once from one address`;
+        ws.send(JSON.stringify({ type: 'RelayError', code: 'RELAY_LIMIT', message }));
+        return ws.close(1008, 'RELAY_LIMIT');
+      }
+      const started = new Date();
+      const stream = flux ? createFluxStream({ ...listen, query }) : createListenStream({ ...listen, query });
+      const session = bridge(ws, stream, limits, (log) => {
+        sessions.delete(session);
+        options.onSession?.({ address, started, ...log });
+      });
+      sessions.add(session);
+    });
   }
 
   const handleUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => void admit(request, socket, head);
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (new URL(request.url ?? '/', 'http://relay').pathname === path) handleUpgrade(request, socket, head);
+    // A path nobody else serves is answered now, not left holding a descriptor.
+    else if (options.server?.listenerCount('upgrade') === 1) refuse(socket, 404, 'Not Found');
   };
   options.server?.on('upgrade', onUpgrade);
   return {
@@ -177,11 +197,16 @@ export function createRelay(options: RelayOptions = {}): Relay {
     get connections() {
       return connections;
     },
-    close: () =>
-      new Promise((resolve) => {
-        options.server?.off('upgrade', onUpgrade);
-        for (const ws of wss.clients) ws.terminate();
-        wss.close(() => resolve());
-      }),
+    close: async (graceMs = 5000) => {
+      options.server?.off('upgrade', onUpgrade);
+      clearInterval(pinger);
+      for (const session of sessions) session.stop();
+      const closed = [...wss.clients].map((ws) => new Promise((resolve) => ws.once('close', resolve)));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(closed), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(timer);
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
   };
 }

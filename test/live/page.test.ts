@@ -2,10 +2,10 @@
 // against `deepgram-stream relay` run as a real process in front of the local server. The page's words must be the
 // fixture's, and stop must end the session cleanly. A screenshot is kept in .tap/artifacts/.
 import t from 'tap';
-import type { Test } from 'tap';
+
 import { mkdirSync, readFileSync } from 'node:fs';
 import { chromium, type Page } from 'playwright-core';
-import { cli, fixture, serve } from '../helpers.js';
+import { fixture, serve, startRelay } from '../helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCRIPT = readFileSync(fixture('speech.txt'), 'utf8');
@@ -15,17 +15,6 @@ const plain = (text: string) =>
     .replace(/[^a-z ]/g, '')
     .split(/\s+/)
     .filter(Boolean);
-
-/** `deepgram-stream relay` as a real process, once it says where its page is. */
-async function startRelay(t: Test, args: string[]) {
-  const relay = cli(['relay', '--port', '0', ...args], { openStdin: true, timeout: 60_000 });
-  t.teardown(() => relay.child.kill('SIGTERM'));
-  while (!/relay on (http:\S+)/.test(relay.output())) {
-    if (relay.child.exitCode !== null) throw new Error(`the relay exited: ${(await relay.done).stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return { ...relay, page: relay.output().match(/relay on (http:\S+)/)![1] };
-}
 
 const browser = await chromium.launch({
   executablePath: CHROMIUM,

@@ -7,8 +7,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
-import { createRelay, type RelayOptions } from '../../lib/index.js';
-import { chunk, fixture, leaks, LINEAR16, serve, tones } from '../helpers.js';
+import { createRelay, type RelayOptions, type RelaySessionLog } from '../../lib/index.js';
+import { chunk, fixture, leaks, LINEAR16, serve, startRelay, tones, until, upgrade } from '../helpers.js';
+import { connect } from 'node:net';
+import { get as httpGet } from 'node:http';
 
 const KEY = 'relay-secret-key-0123456789';
 const WEBM = readFileSync(fixture('speech.webm'));
@@ -27,8 +29,8 @@ async function relay(t: Test, options: RelayOptions) {
 }
 
 /** A browser's session: what it received (parsed), the close code and reason, and any refusal's status. */
-function browser(url: string, send: (ws: WebSocket) => void = () => {}) {
-  const ws = new WebSocket(url);
+function browser(url: string, send: (ws: WebSocket) => void = () => {}, headers: Record<string, string> = {}) {
+  const ws = new WebSocket(url, { headers });
   const received: Record<string, unknown>[] = [];
   const texts: string[] = [];
   ws.on('message', (data) => {
@@ -133,7 +135,12 @@ t.test('limits: connections (503), frame size (1009), idle browser (RELAY_IDLE, 
   t.equal((await browser(url).done).status, 503);
   const ended = await first.done;
   t.same([ended.code, ended.reason], [1001, 'RELAY_IDLE']);
-  t.equal(first.received[0].code, 'RELAY_IDLE');
+  t.same(
+    first.received.slice(-2).map((m) => m.type),
+    ['Metadata', 'RelayError'],
+    'the session ended with its Metadata, and then the relay said why',
+  );
+  t.equal(first.received.at(-1)?.code, 'RELAY_IDLE');
   t.ok(spoken(first.received).length > 0, 'the idle session still delivered its finals');
   t.equal((await browser(url, (ws) => ws.send(Buffer.alloc(65 * 1024))).done).code, 1009);
   while (r.connections > 0 || local.connections > 0) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -196,3 +203,227 @@ t.test(
     t.match(session.received.at(-1), { type: 'Metadata', turns: ends.length });
   },
 );
+
+t.test(
+  'doors: a page from another origin or a foreign Host is refused (403); its own page and listed origins pass',
+  async (t) => {
+    const local = await serve(t);
+    const { url } = await relay(t, { listen: { url: local.url, query: LINEAR16 }, origins: ['https://app.example'] });
+    const own = `http://${new URL(url).host}`;
+    const status = async (headers: Record<string, string>) => {
+      const session = browser(url, (ws) => ws.close(), headers);
+      return (await session.done).status ?? 'open';
+    };
+    t.equal(await status({ Origin: 'https://evil.example' }), 403, 'another site');
+    t.equal(await status({ Origin: 'http://evil.example', Host: 'evil.example' }), 403, 'a rebound name');
+    t.equal(await status({ Origin: own.replace('127.0.0.1', 'localhost') }), 403, 'another origin on this machine');
+    t.equal(await status({ Origin: own }), 'open', 'its own page');
+    t.equal(await status({ Origin: own, Host: new URL(url).host.replace('127.0.0.1', 'localhost') }), 403);
+    t.equal(await status({ Origin: 'https://app.example' }), 'open', 'a listed origin');
+    t.equal(await status({}), 'open', 'no Origin: no browser page');
+    const named = await relay(t, { listen: { url: local.url, query: LINEAR16 }, hosts: ['dictation.example'] });
+    const host = { Host: 'dictation.example', Origin: 'https://dictation.example' };
+    t.equal((await browser(named.url, (ws) => ws.close(), host).done).status, undefined, 'a listed host');
+  },
+);
+
+t.test(
+  'resets mid-handshake with the slots full, a path not served, authorize slips: answered, never a crash',
+  async (t) => {
+    const local = await serve(t);
+    let answer: unknown = true;
+    const { url, relay: r } = await relay(t, {
+      listen: { url: local.url, query: LINEAR16 },
+      maxConnections: 2,
+      authorize: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return answer as boolean;
+      },
+    });
+    const { port } = new URL(url);
+    const reset = async (path: string) => {
+      const socket = connect(Number(port), '127.0.0.1');
+      await once(socket, 'connect');
+      socket.write(
+        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+      );
+      socket.resetAndDestroy();
+    };
+    for (let i = 0; i < 20; i++) await reset('/listen');
+    await until(() => r.connections === 0, 'the reset upgrades gave their slots back');
+    const other = await upgrade(url.replace('/listen', ''), '/elsewhere');
+    t.equal(other.status, 404, 'a path it does not serve is answered at once');
+    answer = undefined;
+    t.equal((await browser(url).done).status, 500, 'authorize answering undefined: 500, not a crash');
+    answer = true;
+    const session = browser(url, (ws) => {
+      ws.send(tones([1]));
+      ws.send(JSON.stringify({ type: 'CloseStream' }));
+    });
+    t.equal((await session.done).code, 1000, 'and the relay still serves');
+  },
+);
+
+t.test('the CLI relay: doors, resets, floods, and a graceful stop', async (t) => {
+  // The relay in a process of its own (in front of its embedded local server), so that its memory is its own.
+  const child = await startRelay(t, ['--local', '--max-connections', '3', '--max-per-address', '3']);
+  void child.done.then(({ status, stderr }) => status && t.comment(`relay stderr: ${stderr}`));
+  const { port } = new URL(child.page);
+  const url = `ws://127.0.0.1:${port}/listen`;
+  const page = async (host: string) =>
+    new Promise<number>((resolve, reject) =>
+      httpGet({ host: '127.0.0.1', port, path: '/', headers: { host } }, (res) => resolve(res.resume().statusCode!)).on(
+        'error',
+        reject,
+      ),
+    );
+  t.equal(await page(`127.0.0.1:${port}`), 200, 'its own page is served');
+  t.equal((await browser(url, () => {}, { Origin: 'https://evil.example' }).done).status, 403, 'another site: 403');
+  t.equal((await browser(url, () => {}, { Host: `evil.example:${port}` }).done).status, 403, 'a foreign Host: 403');
+  t.equal((await upgrade(`ws://127.0.0.1:${port}`, '/elsewhere')).status, 404, 'a path it does not serve: 404');
+
+  const held = [0, 1, 2].map(() => browser(url));
+  await Promise.all(held.map((s) => once(s.ws, 'open')));
+  for (let i = 0; i < 10; i++) {
+    const socket = connect(Number(port), '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write(
+      `GET /listen HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
+    socket.resetAndDestroy(); // with every slot full
+  }
+  for (const session of held) session.ws.terminate();
+  t.equal(child.child.exitCode, null, 'resets mid-handshake with the slots full: still running');
+
+  const rss = () => {
+    if (child.child.exitCode !== null) throw new Error(`the relay exited: ${child.child.exitCode}`);
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.child.pid}/status`, 'utf8'))![1]) / 1024;
+  };
+  const grew = async (frame: (i: number) => string | Buffer, count: number) => {
+    const session = browser(url);
+    await once(session.ws, 'open');
+    session.ws.pause(); // reads nothing the relay sends
+    const before = rss();
+    for (let i = 0; i < count; i++) session.ws.send(frame(i));
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const mib = rss() - before;
+    session.ws.terminate();
+    return mib;
+  };
+  const finalize = JSON.stringify({ type: 'Finalize' });
+  const only = await grew(() => finalize, 300_000);
+  t.ok(only < 40, `300,000 Finalize from a browser that reads nothing: the relay grew ${only.toFixed(1)} MiB`);
+  if (child.child.exitCode !== null) t.fail((await child.done).stderr);
+  const mixed = await grew((i) => (i % 2 ? finalize : Buffer.alloc(320)), 300_000);
+  t.ok(mixed < 40, `150,000 Finalize between audio: the relay grew ${mixed.toFixed(1)} MiB`);
+
+  const live = browser(url, (ws) => ws.send(readFileSync(fixture('speech.webm'))));
+  await until(() => live.received.some((m) => m.type === 'Results'), 'a session under way');
+  child.child.kill('SIGTERM');
+  t.same(Object.values(await live.done).slice(0, 2), [1001, 'RELAY_STOPPING'], 'SIGTERM ends the session gracefully');
+  t.equal(live.received.at(-2)?.type, 'Metadata', 'with its last results');
+  const { status, stderr } = await child.done;
+  t.equal(status, 0);
+  t.match(
+    stderr,
+    /relay: session from 127\.0\.0\.1, started .*, lasted [\d.]+ s, [\d.]+ s of audio, request [0-9a-f-]{36}, ok/,
+  );
+});
+
+t.test('idle is a deadline on audio: KeepAlive does not defeat it, and a finished session is not idle', async (t) => {
+  const local = await serve(t, { realtimeFactor: 1.25 });
+  const { url } = await relay(t, { listen: { url: local.url, query: LINEAR16 }, idleTimeout: 300 });
+  const chatty = browser(url, (ws) => {
+    ws.send(tones([0.5]));
+    const timer = setInterval(() => ws.readyState === ws.OPEN && ws.send(JSON.stringify({ type: 'KeepAlive' })), 50);
+    ws.on('close', () => clearInterval(timer));
+  });
+  t.same(Object.values(await chatty.done).slice(0, 2), [1001, 'RELAY_IDLE'], 'KeepAlive every 50 ms: still idle');
+  // 1.5 s of audio takes the server 1.2 s: longer than the idle timeout, after CloseStream.
+  const finished = browser(url, (ws) => {
+    ws.send(tones([1.5]));
+    ws.send(JSON.stringify({ type: 'CloseStream' }));
+  });
+  t.equal((await finished.done).code, 1000, 'a clean close, not RELAY_IDLE');
+  t.notOk(finished.received.some((m) => m.type === 'RelayError'));
+});
+
+t.test('failures the browser sees: no internal address; undecodable audio is the decode error', async (t) => {
+  const unreachable = await relay(t, { listen: { url: 'ws://127.0.0.1:1', query: LINEAR16 } });
+  const refused = browser(unreachable.url, (ws) => ws.send(tones([0.2])));
+  t.equal((await refused.done).code, 1011);
+  t.match(refused.received[0], { type: 'RelayError', code: 'RELAY_UPSTREAM' });
+  t.notMatch(refused.texts.join(''), /127\.0\.0\.1|ECONNREFUSED/, "nothing of the relay's network");
+
+  const local = await serve(t);
+  const { url } = await relay(t, { listen: { url: local.url }, idleTimeout: 300 });
+  const garbage = browser(url, (ws) => ws.send(Buffer.alloc(20_000, 0x5a)));
+  t.equal((await garbage.done).code, 1011);
+  t.match(garbage.received.at(-1), { type: 'RelayError', code: 'DG_CLOSE' }, 'the decode failure, not RELAY_IDLE');
+});
+
+t.test('limits the operator sets: a longest session, sessions per address', async (t) => {
+  const local = await serve(t, { realtimeFactor: 1.25 });
+  const { url } = await relay(t, { listen: { url: local.url, query: LINEAR16 }, maxSessionMs: 400, maxPerAddress: 1 });
+  const long = browser(url, (ws) => {
+    const timer = setInterval(() => ws.readyState === ws.OPEN && ws.send(tones([0.1])), 100);
+    ws.on('close', () => clearInterval(timer));
+  });
+  await once(long.ws, 'open');
+  const second = browser(url);
+  t.same(Object.values(await second.done).slice(0, 2), [1008, 'RELAY_LIMIT'], 'a second session from the address');
+  t.match(second.received, [{ type: 'RelayError', code: 'RELAY_LIMIT', message: /at most 1 session/ }]);
+  t.same(Object.values(await long.done).slice(0, 2), [1008, 'RELAY_SESSION_LIMIT']);
+  t.same(
+    long.received.slice(-2).map((m) => m.type),
+    ['Metadata', 'RelayError'],
+    'ended with its last results',
+  );
+});
+
+t.test('close() ends every session with its last results, RELAY_STOPPING and 1001; one log line each', async (t) => {
+  const local = await serve(t, { realtimeFactor: 1.25 });
+  const logs: RelaySessionLog[] = [];
+  const server = createServer();
+  const r = createRelay({
+    server,
+    listen: { url: local.url, apiKey: KEY, query: LINEAR16 },
+    onSession: (l) => logs.push(l),
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => server.close());
+  const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/listen`;
+  const sessions = [0, 1].map(() => browser(url, (ws) => ws.send(tones([1, 0.5, 1])), {}));
+  await Promise.all(sessions.map((s) => once(s.ws, 'open')));
+  await until(() => sessions.every((s) => s.received.length > 0), 'both sessions under way');
+  await r.close(5000);
+  for (const session of sessions) {
+    t.same(Object.values(await session.done).slice(0, 2), [1001, 'RELAY_STOPPING']);
+    t.same(
+      session.received.slice(-2).map((m) => m.type),
+      ['Metadata', 'RelayError'],
+    );
+  }
+  await until(() => logs.length === 2, 'a log line per session');
+  t.match(logs[0], { address: '127.0.0.1', audioSeconds: 2.5, requestId: /^[0-9a-f-]{36}$/ });
+  t.ok(logs[0].ended >= logs[0].started);
+  t.same(leaks(KEY, logs), []);
+});
+
+t.test('a browser that stops answering pings is closed', async (t) => {
+  const local = await serve(t);
+  const { url, relay: r } = await relay(t, {
+    listen: { url: local.url, query: LINEAR16 },
+    liveness: { interval: 100, timeout: 300 },
+  });
+  const session = browser(url, (ws) => ws.send(tones([0.2])));
+  await once(session.ws, 'open');
+  await until(() => r.connections === 1, 'the session under way');
+  (session.ws as unknown as { _socket: { pause(): void } })._socket.pause(); // a browser that went away silently
+  await until(() => r.connections === 0, 'the silent browser closed', 5000);
+  t.pass('closed');
+  session.ws.terminate();
+});
