@@ -1,7 +1,8 @@
 // Twilio Media Streams to a listen stream: Twilio's JSON messages in (text or parsed), server messages out, each
 // carrying the call's identifiers. Audio (8 kHz mu-law, one channel per track) is placed by its timestamp: a late
-// chunk within the jitter window takes its place, a gap is filled with silence, and both are reported, so nothing
-// is ever shifted in time.
+// chunk within the jitter window takes its place, a gap is filled with silence, and both are reported. Its input
+// is a stranger's: a gap longer than `maxGapMs` is not filled (the audio after it follows on, and the event says by
+// how much it moved), and a message that cannot be used is reported as `invalid` and dropped, never a crash.
 import { Duplex } from 'node:stream';
 import { createListenStream, type ListenStream, type ListenStreamOptions } from '../listen/stream.js';
 import { DeepgramError } from '../listen/errors.js';
@@ -24,6 +25,18 @@ export interface TwilioBridgeOptions extends Omit<ListenStreamOptions, 'query'> 
   query?: Omit<ListenQuery, 'encoding' | 'sample_rate' | 'channels' | 'multichannel'>;
   /** How long a chunk may arrive late (ms) and still take its place. Default 200. */
   jitterMs?: number;
+  /**
+   * The longest gap filled with silence (ms). A timestamp further ahead is not believed: the gap is reported with
+   * `skipped: true` and the audio after it follows on at once, its times earlier by the gap. Default 5000.
+   */
+  maxGapMs?: number;
+  /** The largest `media` payload taken, in decoded bytes; a larger one is `invalid`. Default 16384 (2 s). */
+  maxPayloadBytes?: number;
+}
+
+/** A message the bridge could not use, and dropped. */
+export interface TwilioInvalidEvent {
+  reason: string;
 }
 
 /** A gap filled with silence, or a chunk too late for its place (dropped). */
@@ -32,7 +45,12 @@ export interface TwilioAudioEvent {
   /** Milliseconds from the start of the stream. */
   at: number;
   ms: number;
+  /** A gap longer than `maxGapMs`: not filled, the audio after it moved earlier by `ms`. */
+  skipped?: true;
 }
+
+/** Twilio sends two tracks at most: inbound and outbound. */
+const MAX_TRACKS = 2;
 
 interface Track {
   /** Chunks not yet placed, by their offset in bytes. */
@@ -41,8 +59,6 @@ interface Track {
   latest: number;
 }
 
-type TwilioMessage = { event?: unknown; [field: string]: unknown };
-
 function record(value: unknown): Record<string, unknown> {
   return value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : {};
 }
@@ -50,6 +66,11 @@ function record(value: unknown): Record<string, unknown> {
 class TwilioBridge extends Duplex {
   readonly #options: TwilioBridgeOptions;
   readonly #jitter: number;
+  readonly #maxGap: number;
+  readonly #maxPayload: number;
+  /** Bytes taken off every timestamp: the gaps skipped so far. */
+  #skipped = 0;
+  #stopped = false;
   #call?: TwilioCall;
   #listen?: ListenStream;
   #tracks = new Map<string, Track>();
@@ -60,6 +81,12 @@ class TwilioBridge extends Duplex {
     super({ writableObjectMode: true, readableObjectMode: true });
     this.#options = options;
     this.#jitter = (options.jitterMs ?? 200) * BYTES_PER_MS;
+    this.#maxGap = (options.maxGapMs ?? 5000) * BYTES_PER_MS;
+    this.#maxPayload = options.maxPayloadBytes ?? 16384;
+  }
+
+  #invalid(reason: string): void {
+    this.emit('invalid', { reason } satisfies TwilioInvalidEvent);
   }
 
   /** The call, once Twilio's `start` has arrived. */
@@ -67,20 +94,26 @@ class TwilioBridge extends Duplex {
     return this.#call;
   }
 
-  override _write(
-    chunk: string | Buffer | TwilioMessage,
-    _encoding: BufferEncoding,
-    callback: (e?: Error | null) => void,
-  ) {
-    let message: TwilioMessage;
+  override _write(chunk: string | Buffer | object, _encoding: BufferEncoding, callback: (e?: Error | null) => void) {
+    let message: unknown;
     try {
       message = typeof chunk === 'string' || Buffer.isBuffer(chunk) ? JSON.parse(chunk.toString()) : chunk;
     } catch {
       return callback(new DeepgramError('DG_PROTOCOL', 'a Twilio Media Streams message that is not JSON'));
     }
-    if (message.event === 'start') this.#start(record(message.start));
-    else if (message.event === 'media') return this.#media(record(message.media), callback);
-    else if (message.event === 'stop') return this.#finish(callback);
+    const { event } = record(message);
+    if (event === 'start') {
+      if (this.#call) this.#invalid('a second start: the call has started already');
+      else this.#start(record(record(message).start));
+    } else if (event === 'media') {
+      if (!this.#listen) this.#invalid('media before start');
+      else if (this.#stopped) this.#invalid('media after stop');
+      else return this.#media(record(record(message).media), callback);
+    } else if (event === 'stop') {
+      return this.#finish(callback);
+    } else if (typeof event !== 'string') {
+      this.#invalid('a message with no event');
+    }
     callback();
   }
 
@@ -89,7 +122,9 @@ class TwilioBridge extends Duplex {
   }
 
   #start(start: Record<string, unknown>): void {
-    const tracks = Array.isArray(start.tracks) && start.tracks.length > 0 ? start.tracks.map(String) : ['inbound'];
+    const named = Array.isArray(start.tracks) ? [...new Set(start.tracks.map(String))] : [];
+    if (named.length > MAX_TRACKS) this.#invalid(`${named.length} tracks: the first ${MAX_TRACKS} are taken`);
+    const tracks = named.length > 0 ? named.slice(0, MAX_TRACKS) : ['inbound'];
     const format = record(start.mediaFormat);
     if (format.encoding !== undefined && format.encoding !== 'audio/x-mulaw') {
       this.destroy(
@@ -134,18 +169,27 @@ class TwilioBridge extends Duplex {
   }
 
   #media(media: Record<string, unknown>, callback: (e?: Error | null) => void): void {
-    const track = this.#tracks.get(String(media.track ?? 'inbound'));
-    const at = Number(media.timestamp);
-    if (!this.#listen || !track || !Number.isFinite(at) || typeof media.payload !== 'string') return callback();
+    const name = String(media.track ?? 'inbound');
+    const track = this.#tracks.get(name);
+    const at =
+      typeof media.timestamp === 'string' || typeof media.timestamp === 'number' ? Number(media.timestamp) : NaN;
+    if (!track) return (this.#invalid(`media of a track the start did not name (${name.slice(0, 40)})`), callback());
+    if (!Number.isFinite(at) || at < 0) return (this.#invalid('media whose timestamp is not a time'), callback());
+    if (typeof media.payload !== 'string') return (this.#invalid('media with no payload'), callback());
+    if (media.payload.length > (this.#maxPayload * 4) / 3 + 4)
+      return (this.#invalid(`a payload over ${this.#maxPayload} bytes`), callback());
     const audio = Buffer.from(media.payload, 'base64');
-    const offset = Math.round(at) * BYTES_PER_MS;
+    let offset = Math.round(at) * BYTES_PER_MS - this.#skipped;
+    const latest = Math.max(...[...this.#tracks.values()].map((t) => t.latest), this.#placed);
+    if (offset - latest > this.#maxGap) {
+      // Not believed: the audio follows on from the latest, and the event says how far it moved.
+      const ms = (offset - latest) / BYTES_PER_MS;
+      this.emit('gap', { track: name, at: latest / BYTES_PER_MS, ms, skipped: true } satisfies TwilioAudioEvent);
+      this.#skipped += offset - latest;
+      offset = latest;
+    }
     if (offset < this.#placed) {
-      this.#report(
-        'late',
-        String(media.track ?? 'inbound'),
-        offset - this.#placed,
-        offset - this.#placed + audio.length,
-      );
+      this.#report('late', name, offset - this.#placed, offset - this.#placed + audio.length);
       return callback();
     }
     track.pending.set(offset, audio);
@@ -191,6 +235,7 @@ class TwilioBridge extends Duplex {
   }
 
   #finish(callback: (e?: Error | null) => void): void {
+    this.#stopped = true;
     const listen = this.#listen;
     if (!listen) {
       callback(new DeepgramError('DG_NO_AUDIO', 'the Twilio stream ended before its start message: there is no audio'));
@@ -214,7 +259,8 @@ class TwilioBridge extends Duplex {
 /**
  * A bridge for one Twilio `<Stream>`: write Twilio's messages (text or parsed), read server messages with `call`
  * (streamSid, callSid). `stop` (or ending it) ends the listen stream, after which every final is delivered. Emits
- * `gap` and `late` ({ track, at, ms }) for audio that did not arrive in time, and `metadata`.
+ * `gap` and `late` ({ track, at, ms }) for audio that did not arrive in time, `invalid` ({ reason }) for a message
+ * it dropped, and `metadata`.
  */
 export function createTwilioBridge(options: TwilioBridgeOptions = {}): Duplex & { readonly call?: TwilioCall } {
   return new TwilioBridge(options);

@@ -123,3 +123,101 @@ t.test('a stream that stops before its start is an error, not an empty success',
     code: 'DG_NO_AUDIO',
   });
 });
+
+/** A media message of `track` at `timestamp` (ms) carrying `payload`. */
+const media = (timestamp: unknown, payload = Buffer.alloc(160, 0xff), track = 'inbound') =>
+  JSON.stringify({
+    event: 'media',
+    streamSid: 'MZ0001',
+    media: { track, timestamp, payload: payload.toString('base64') },
+  });
+
+t.test(
+  'hostile messages are reported and dropped: the process runs on and the good audio is transcribed',
+  async (t) => {
+    const server = await serve(t, { script: SCRIPT });
+    const direct = createListenStream({ url: server.url, query: { encoding: 'mulaw', sample_rate: 8000 } });
+    direct.end(MULAW);
+    const want = timeline(await readAll(direct));
+    const good = session((m) => m);
+    const start = JSON.parse(good[1]);
+    const cases: [string, (messages: string[]) => string[], RegExp][] = [
+      ['JSON null', (m) => [m[0], 'null', ...m.slice(1)], /no event/],
+      ['media before start', (m) => [m[0], media(0), ...m.slice(1)], /media before start/],
+      ['a second start', (m) => [...m.slice(0, 100), m[1], ...m.slice(100)], /second start/],
+      [
+        'a timestamp that is no time',
+        (m) => [...m.slice(0, 100), media('soon'), media(-5), ...m.slice(100)],
+        /not a time/,
+      ],
+      [
+        'a payload over the bound',
+        (m) => [...m.slice(0, 100), media(1960, Buffer.alloc(20_000)), ...m.slice(100)],
+        /payload over/,
+      ],
+      ['media after stop', (m) => [...m, media(99_999), media(100_000)], /media after stop/],
+      [
+        'a track the start did not name',
+        (m) => [...m.slice(0, 100), media(1960, undefined, 'x'), ...m.slice(100)],
+        /did not name/,
+      ],
+    ];
+    for (const [name, edit, reason] of cases) {
+      const bridge = createTwilioBridge({ url: server.url });
+      const invalid: { reason: string }[] = [];
+      bridge.on('invalid', (e) => invalid.push(e));
+      const sink = collector();
+      await pipeline(Readable.from(edit(good)), bridge, sink);
+      t.match(invalid[0]?.reason, reason, `${name}: reported (${invalid[0]?.reason})`);
+      t.same(timeline(sink.messages), want, `${name}: every word of the good audio, at its time`);
+    }
+    const tracks = { ...start, start: { ...start.start, tracks: Array.from({ length: 64 }, (_, i) => `t${i}`) } };
+    const many = createTwilioBridge({ url: server.url });
+    const invalid: { reason: string }[] = [];
+    many.on('invalid', (e) => invalid.push(e));
+    const sink = collector();
+    await pipeline(
+      Readable.from([good[0], JSON.stringify(tracks), ...good.slice(2).map((m) => m.replace('"inbound"', '"t0"'))]),
+      many,
+      sink,
+    );
+    t.match(invalid[0].reason, /64 tracks: the first 2/);
+    t.match(sink.messages.at(-1), { type: 'Metadata', channels: 2 });
+    const same = { ...start, start: { ...start.start, tracks: ['inbound', 'inbound'] } };
+    const doubled = collector();
+    await pipeline(
+      Readable.from([good[0], JSON.stringify(same), ...good.slice(2)]),
+      createTwilioBridge({ url: server.url }),
+      doubled,
+    );
+    t.match(doubled.messages.at(-1), { type: 'Metadata', channels: 1 }, 'a track named twice is one track');
+    t.same(timeline(doubled.messages), want);
+  },
+);
+
+t.test(
+  'a timestamp hours ahead is not filled: the gap is reported, memory stays flat, later audio follows on',
+  async (t) => {
+    const server = await serve(t, { script: SCRIPT });
+    for (const ahead of [30 * 3600 * 1000, 1e12, 3600 * 1000]) {
+      const bridge = createTwilioBridge({ url: server.url });
+      const gaps: { ms: number; skipped?: true }[] = [];
+      bridge.on('gap', (e) => gaps.push(e));
+      const before = process.memoryUsage().rss;
+      // Half the call, then the rest stamped `ahead` ms later.
+      const messages = session((list) => list.map((m, i) => (i < 190 ? m : { ...m, timestamp: m.timestamp + ahead })));
+      const sink = collector();
+      await pipeline(Readable.from(messages), bridge, sink);
+      const grown = (process.memoryUsage().rss - before) / 2 ** 20;
+      t.ok(grown < 64, `${ahead} ms ahead: RSS grew ${grown.toFixed(1)} MiB`);
+      t.match(gaps, [{ ms: ahead, skipped: true }], 'reported as a skipped gap');
+      const metadata = sink.messages.at(-1) as { type: string; duration: number };
+      t.equal(metadata.type, 'Metadata');
+      t.ok(
+        Math.abs(metadata.duration - MULAW.length / 8000) < 0.05,
+        `the audio sent is the call's (${metadata.duration} s)`,
+      );
+      t.ok(finals(sink.messages).length > 3, 'and its finals arrived');
+    }
+  },
+);
