@@ -11,7 +11,8 @@ export type DeepgramErrorCode =
   | 'DG_PROTOCOL' // the server sent something that is not a JSON message
   | 'DG_CLOSED' // used after the socket closed
   | 'DG_SERVER' // Flux sent a fatal Error message (its code in dgError)
-  | 'DG_NO_AUDIO'; // the input was empty, or held no audio: never an empty success
+  | 'DG_NO_AUDIO' // the input was empty, or held no audio: never an empty success
+  | 'DG_INPUT'; // the input cannot be used as it is (a file too long to measure in real time)
 
 /** The one error type of this library; `code` says which failure it is, the other fields what a person needs. */
 export class DeepgramError extends Error {

@@ -2,7 +2,8 @@
 // between the moment its audio was sent and the moment its final arrived; the same for the end of speech to
 // `speech_final` (on Flux: to EndOfTurn, a turn's words being final there), and the time to the first interim result
 // (on Flux: the first TurnInfo with words).
-import { createReadStream } from 'node:fs';
+import { createReadStream, openSync, readSync, closeSync, statSync } from 'node:fs';
+import { durationOf } from '../audio/duration.js';
 import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createListenStream, type ListenStreamOptions } from '../listen/stream.js';
@@ -68,14 +69,29 @@ export async function measureLatency(
   file: string,
   options: Omit<ListenStreamOptions, 'query'> & {
     query?: Omit<ListenQuery, 'encoding' | 'sample_rate' | 'channels'> | Omit<FluxQuery, 'encoding' | 'sample_rate'>;
+    /** The longest audio measured (it plays in real time): a longer file is refused. Default 3600 s. */
+    maxSeconds?: number;
   } = {},
 ): Promise<LatencyReport> {
+  const { maxSeconds = 3600, ...listenOptions } = options;
+  const tooLong = (seconds: number) =>
+    new DeepgramError(
+      'DG_INPUT',
+      `${file} holds ${seconds > 1e6 ? 'over a million' : seconds.toFixed(0)} s of audio, more than the ${maxSeconds} s ` +
+        'measured at most (it plays in real time): cut it, or raise maxSeconds (--max-seconds)',
+    );
+  // Where the header says how long the audio is (WAV, FLAC), a file that would play for hours is refused now.
+  const head = Buffer.alloc(4096);
+  const fd = openSync(file, 'r');
+  const claimed = durationOf(head.subarray(0, readSync(fd, head, 0, head.length, 0)), statSync(file).size);
+  closeSync(fd);
+  if (claimed !== undefined && claimed > maxSeconds) throw tooLong(claimed);
   const given = options.query ?? {};
   const audio = { encoding: 'linear16', sample_rate: RATE } as const;
   const flux = isFluxQuery(given);
   const listen = flux
-    ? createFluxStream({ ...options, query: { ...given, ...audio } })
-    : createListenStream({ ...options, query: { ...given, ...audio, interim_results: true } });
+    ? createFluxStream({ ...listenOptions, query: { ...given, ...audio } })
+    : createListenStream({ ...listenOptions, query: { ...given, ...audio, interim_results: true } });
   const bytesPerSecond = pcmByteRate(RATE, 1);
   let started = 0;
   let audioSeconds = 0;
@@ -84,7 +100,7 @@ export async function measureLatency(
     transform(chunk: Buffer, _encoding, done) {
       started ||= performance.now();
       audioSeconds += chunk.length / bytesPerSecond;
-      done(null, chunk);
+      done(audioSeconds > maxSeconds ? tooLong(audioSeconds) : null, chunk);
     },
   });
   const sentAt = (seconds: number) => started + seconds * 1000;

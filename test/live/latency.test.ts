@@ -59,3 +59,33 @@ t.test('deepgram-stream latency: the text report, the chart, and a clear error',
   t.equal(quiet.code, 1, 'silence: no word, no figures');
   t.match(quiet.err, /no final word arrived in 7\.7 s of audio: nothing to measure/);
 });
+
+t.test(
+  'a file that would play for hours is refused at once (a WAV claiming 1 Hz), and the bound is a flag',
+  async (t) => {
+    const wav = Buffer.alloc(44 + 200_000);
+    wav.write('RIFF', 0, 'latin1');
+    wav.writeUInt32LE(wav.length - 8, 4);
+    wav.write('WAVEfmt ', 8, 'latin1');
+    wav.writeUInt32LE(16, 16);
+    wav.writeUInt16LE(1, 20);
+    wav.writeUInt16LE(1, 22);
+    wav.writeUInt32LE(1, 24); // 1 Hz: 100,000 samples are 27 hours
+    wav.writeUInt32LE(2, 28);
+    wav.writeUInt16LE(2, 32);
+    wav.writeUInt16LE(16, 34);
+    wav.write('data', 36, 'latin1');
+    wav.writeUInt32LE(200_000, 40);
+    const file = join(t.testdir(), 'one-hertz.wav');
+    writeFileSync(file, wav);
+    const started = performance.now();
+    await t.rejects(measureLatency(file, { url: 'ws://127.0.0.1:1' }), {
+      code: 'DG_INPUT',
+      message: /100000 s of audio, more than the 3600 s measured at most/,
+    });
+    t.ok(performance.now() - started < 1000, 'refused before anything is streamed');
+    const cli = await runMain(['latency', '--local', '--max-seconds', '5', fixture('speech.wav')]);
+    t.equal(cli.code, 1);
+    t.match(cli.err, /7\.718? s|8 s of audio, more than the 5 s measured at most/);
+  },
+);
