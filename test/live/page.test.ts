@@ -5,7 +5,12 @@ import t from 'tap';
 
 import { mkdirSync, readFileSync } from 'node:fs';
 import { chromium, type Page } from 'playwright-core';
-import { fixture, serve, startRelay } from '../helpers.js';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createListenStream, createRelay, RELAY_PAGE, type ServerMessage } from '../../lib/index.js';
+import type { SessionReport } from '../../lib/server/index.js';
+import { finals, fixture, readAll, serve, startRelay, until } from '../helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCRIPT = readFileSync(fixture('speech.txt'), 'utf8');
@@ -97,3 +102,84 @@ t.test('a refused key is shown in words on the page, and the key is not in it', 
   t.notMatch(await tab.content(), /relay-wrong-key-42/);
   t.equal(await tab.isDisabled('#start'), false, 'start can be pressed again');
 });
+
+t.test(
+  'a session from the page survives an upstream drop: a cluster of margin, the transcript of a clean run',
+  async (t) => {
+    const sessions: SessionReport[] = [];
+    const local = await serve(t, {
+      faults: ({ index }) => (index === 0 ? { dropAfterBytes: 120_000 } : undefined),
+      onSession: (report) => sessions.push(report),
+    });
+    const app = createServer((_request, response) => response.end(RELAY_PAGE));
+    const query = { interim_results: true } as const;
+    const relay = createRelay({ server: app, listen: { url: local.url, query, reconnect: { attempts: 3 } } });
+    app.listen(0, '127.0.0.1');
+    await once(app, 'listening');
+    t.teardown(async () => {
+      await relay.close(0);
+      app.close();
+    });
+    const tab = await browser.newPage();
+    // What the page sends and receives, kept in the page: the bytes for a clean run, the messages to compare with it.
+    await tab.addInitScript(() => {
+      const sent: Blob[] = [];
+      const got: string[] = [];
+      const send = WebSocket.prototype.send;
+      WebSocket.prototype.send = function (data) {
+        if (data instanceof Blob) sent.push(data);
+        return send.call(this, data);
+      };
+      const Native = WebSocket;
+      window.WebSocket = class extends Native {
+        constructor(url: string | URL, protocols?: string | string[]) {
+          super(url, protocols);
+          this.addEventListener('message', (event) => got.push(String(event.data)));
+        }
+      };
+      Object.assign(window, { captured: { sent, got } });
+    });
+    await tab.goto(`http://127.0.0.1:${(app.address() as AddressInfo).port}/`);
+    await tab.click('#start');
+    // Past the drop at 120 kB, and on to about 160 kB: the drop falls at three quarters of the session.
+    const sentBytes = () =>
+      tab.evaluate(() =>
+        (window as unknown as { captured: { sent: Blob[] } }).captured.sent.reduce((n, b) => n + b.size, 0),
+      );
+    await tab.waitForFunction(
+      () =>
+        (window as unknown as { captured: { sent: Blob[] } }).captured.sent.reduce((n, b) => n + b.size, 0) > 160_000,
+      null,
+      { timeout: 60_000, polling: 100 },
+    );
+    await tab.click('#stop');
+    await tab.waitForFunction(() => document.getElementById('status')?.textContent === 'Done.', null, {
+      timeout: 30_000,
+    });
+    const total = await sentBytes();
+    const { bytes, messages } = await tab.evaluate(async () => {
+      const { sent, got } = (window as unknown as { captured: { sent: Blob[]; got: string[] } }).captured;
+      const all = new Uint8Array(await new Blob(sent).arrayBuffer());
+      let binary = '';
+      for (const byte of all) binary += String.fromCharCode(byte);
+      return { bytes: btoa(binary), messages: got };
+    });
+    await until(() => sessions.length >= 2, 'both upstream sessions reported');
+    t.equal(sessions.length, 2, 'one drop, one reconnect');
+    const carried = sessions[1].bytes / total;
+    t.ok(carried < 0.45, `the new connection carried ${(carried * 100).toFixed(1)}% of the session's ${total} bytes`);
+
+    const clean = createListenStream({ url: local.url, query });
+    clean.end(Buffer.from(bytes, 'base64'));
+    const want = await readAll(clean);
+    const timeline = (list: ServerMessage[]) =>
+      finals(list).map((f) => [
+        f.start,
+        f.duration,
+        f.channel.alternatives[0].words.map((w) => `${w.word}@${w.start}`),
+      ]);
+    const page = messages.map((m) => JSON.parse(m) as ServerMessage);
+    t.ok(finals(want).flatMap((f) => f.channel.alternatives[0].words).length > 10, 'a clean run of many words');
+    t.same(timeline(page), timeline(want), "the page's finals are a clean run's: same words, same times");
+  },
+);
