@@ -9,6 +9,7 @@ import { latency, scale } from './latency.js';
 import { decoding } from './decoding.js';
 import { batch } from './batch.js';
 import { versusRaw } from './versus.js';
+import { replayCost } from './replay.js';
 import { publish } from './summary.js';
 
 const results = fileURLToPath(new URL('../../bench/results/', import.meta.url));
@@ -94,6 +95,7 @@ const all = {
   latency: await latency(quick),
   memory: await memory(),
   'versus-raw': await versusRaw(quick),
+  replay: await replayCost(quick),
   scale: await scale(quick),
   decoding: await decoding(quick),
   batch: await batch(quick),

@@ -266,3 +266,25 @@ export async function startRelay(t: Test, args: string[]) {
   }
   return { ...relay, page: relay.output().match(/relay on (http:\S+)/)![1] };
 }
+
+/**
+ * A 16-bit mono WAV whose header claims `sampleRate` (1 Hz makes 100,000 samples last 27 hours), holding a square
+ * wave of `dataBytes` bytes.
+ */
+export function wavClaiming(sampleRate: number, dataBytes = 200_000): Buffer {
+  const wav = Buffer.alloc(44 + dataBytes);
+  wav.write('RIFF', 0, 'latin1');
+  wav.writeUInt32LE(wav.length - 8, 4);
+  wav.write('WAVEfmt ', 8, 'latin1');
+  wav.writeUInt32LE(16, 16);
+  wav.writeUInt16LE(1, 20);
+  wav.writeUInt16LE(1, 22);
+  wav.writeUInt32LE(sampleRate, 24);
+  wav.writeUInt32LE(sampleRate * 2, 28);
+  wav.writeUInt16LE(2, 32);
+  wav.writeUInt16LE(16, 34);
+  wav.write('data', 36, 'latin1');
+  wav.writeUInt32LE(dataBytes, 40);
+  for (let i = 44; i < wav.length; i += 2) wav.writeInt16LE(i % 4 === 0 ? 8000 : -8000, i);
+  return wav;
+}

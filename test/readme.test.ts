@@ -22,7 +22,7 @@ const expected: Record<string, RegExp> = {
     [
       String.raw`(?=[\s\S]*^done test/fixtures/speech\.wav /tmp/dgs-out/test/fixtures/speech\.wav\.srt$)`,
       String.raw`(?=[\s\S]*^done test/fixtures/speech\.mp3 )`,
-      String.raw`(?=[\s\S]*^failed test/fixtures/missing\.wav ENOENT)`,
+      String.raw`(?=[\s\S]*^failed test/fixtures/missing\.wav cannot read test/fixtures/missing\.wav: ENOENT)`,
     ].join(''),
     'm',
   ),

@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { DeepgramError } from '../listen/errors.js';
 
 let resolved: string | undefined;
 
@@ -27,7 +28,8 @@ export function ffmpegCommand(): string {
 export function firstWorking(candidates: (string | undefined)[]): string {
   const found = candidates.find((candidate) => candidate && runs(candidate));
   if (found) return found;
-  throw new Error(
+  throw new DeepgramError(
+    'DG_DECODE',
     'FFmpeg was not found: run `npm install @ffmpeg-installer/ffmpeg`, install it (`apt-get install ffmpeg`), or ' +
       'set FFMPEG_PATH to its binary',
   );
@@ -71,9 +73,11 @@ export function runFfmpeg(args: string[], inputBytes: () => number): FfmpegRun {
       .map((l) => l.trim())
       .filter(Boolean);
     const words = [...new Set(lines)].slice(-2).join('; ');
-    if (code !== 0) return new Error(`FFmpeg could not decode the input: ${words || `exit code ${code}`}`);
+    if (code !== 0)
+      return new DeepgramError('DG_DECODE', `FFmpeg could not decode the input: ${words || `exit code ${code}`}`);
     if (outputBytes === 0 && inputBytes() > 0) {
-      return new Error(`FFmpeg decoded no audio from ${inputBytes()} bytes of input: ${words || 'it said nothing'}`);
+      const why = `FFmpeg decoded no audio from ${inputBytes()} bytes of input: ${words || 'it said nothing'}`;
+      return new DeepgramError('DG_DECODE', why);
     }
     return undefined;
   });

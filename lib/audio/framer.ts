@@ -1,3 +1,4 @@
+import { DeepgramError } from '../listen/errors.js';
 import { Transform, type TransformCallback } from 'node:stream';
 
 export interface FramerOptions {
@@ -18,7 +19,7 @@ export function createFramer(options: FramerOptions): Transform {
   const size =
     options.frameBytes ??
     Math.round(((options.bytesPerSecond ?? pcmByteRate(16000, 1)) * (options.frameMs ?? 100)) / 1000);
-  if (!(size > 0)) throw new RangeError('a frame must be at least one byte');
+  if (!(size > 0)) throw new DeepgramError('DG_OPTIONS', 'a frame must be at least one byte');
   let pending: Buffer[] = [];
   let held = 0;
   return new Transform({

@@ -1,6 +1,7 @@
 // An MP4 whose index (`moov`) comes after its samples (`mdat`), as phones and FFmpeg write by default, cannot be
 // decoded from a pipe: FFmpeg must seek to the end first. This stage writes the input to a temporary file (up to
 // a bound), then decodes the file; the file is removed however the stream ends.
+import { DeepgramError } from '../listen/errors.js';
 import { mkdtempSync, rmSync, createWriteStream, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,7 +38,8 @@ class SpooledDecoder extends Duplex {
     this.#size += chunk.length;
     if (this.#size > this.#limit) {
       callback(
-        new Error(
+        new DeepgramError(
+          'DG_INPUT',
           `this MP4 keeps its index (moov) at the end, so it is decoded from a temporary file, and it is larger ` +
             `than the ${this.#limit} bytes allowed for one: move the index to the front ` +
             '(ffmpeg -movflags +faststart) or raise spoolLimit',

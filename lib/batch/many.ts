@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createTranscriber, type TranscriberOptions } from '../transcribe.js';
 import { backoffDelay, isRetryable } from '../listen/retry.js';
+import { DeepgramError } from '../listen/errors.js';
 import type { MetadataMessage, ServerMessage } from '../protocol/messages.js';
 import type { FluxMessage, FluxMetadataMessage } from '../protocol/flux.js';
 import { turnOf } from '../transcripts/turns.js';
@@ -82,12 +83,22 @@ export function outputName(input: string, format: Format): string {
 
 async function open(input: string, signal?: AbortSignal): Promise<{ source: Readable; size?: number }> {
   if (isUrl(input)) {
-    const response = await fetch(input, { signal });
-    if (!response.ok || !response.body) throw new Error(`GET ${input} answered ${response.status}`);
+    const response = await fetch(input, { signal }).catch((cause: unknown) => {
+      if (signal?.aborted) throw cause;
+      const why = cause instanceof Error && cause.cause instanceof Error ? cause.cause.message : String(cause);
+      throw new DeepgramError('DG_FETCH', `GET ${input} failed: ${why}`, { cause });
+    });
+    if (!response.ok || !response.body) {
+      const { status } = response;
+      throw new DeepgramError('DG_FETCH', `GET ${input} answered ${status}`, { status });
+    }
     const size = Number(response.headers.get('content-length')) || undefined;
     return { source: Readable.fromWeb(response.body as never), size };
   }
-  const { size } = await stat(input); // first, so that a missing file fails here, not as a stray stream error
+  // First, so that a missing file fails here, not as a stray stream error.
+  const { size } = await stat(input).catch((cause: Error) => {
+    throw new DeepgramError('DG_INPUT', `cannot read ${input}: ${cause.message}`, { cause });
+  });
   return { source: createReadStream(input), size };
 }
 

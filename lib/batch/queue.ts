@@ -5,6 +5,7 @@ import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { transcribeToFile, type BatchOptions } from './many.js';
 import { isRetryable } from '../listen/retry.js';
+import { DeepgramError } from '../listen/errors.js';
 
 export const DEFAULT_QUEUE = 'deepgram-stream';
 
@@ -45,7 +46,9 @@ export async function connectRedis(redis = process.env.REDIS_URL ?? 'redis://127
   } catch (error) {
     connection.disconnect();
     const where = redis.replace(/\/\/[^@/]*@/, '//'); // never the password
-    throw new Error(`cannot reach Redis at ${where}: ${(last ?? (error as Error)).message}`);
+    const cause = last ?? error;
+    const why = cause instanceof Error ? cause.message : String(cause);
+    throw new DeepgramError('DG_QUEUE', `cannot reach Redis at ${where}: ${why}`, { cause });
   }
   connection.options.retryStrategy = (times) => Math.min(times * 200, 2000);
   return connection;

@@ -12,7 +12,11 @@ export type DeepgramErrorCode =
   | 'DG_CLOSED' // used after the socket closed
   | 'DG_SERVER' // Flux sent a fatal Error message (its code in dgError)
   | 'DG_NO_AUDIO' // the input was empty, or held no audio: never an empty success
-  | 'DG_INPUT'; // the input cannot be used as it is (a file too long to measure in real time)
+  | 'DG_INPUT' // the input cannot be used as it is (missing, too long to measure, too large to spool); `cause`
+  | 'DG_DECODE' // FFmpeg is missing, could not decode the input, or decoded no audio from it
+  | 'DG_FETCH' // an input URL answered an error (`status`) or could not be reached (`cause`)
+  | 'DG_CONNECT' // the network failed under the socket (refused, reset, unreachable); `cause` holds the system error
+  | 'DG_QUEUE'; // the queue's Redis cannot be reached
 
 /** The one error type of this library; `code` says which failure it is, the other fields what a person needs. */
 export class DeepgramError extends Error {
@@ -32,8 +36,8 @@ export class DeepgramError extends Error {
   /** The text of a frame that was not a JSON message. */
   raw?: string;
 
-  constructor(code: DeepgramErrorCode, message: string, fields: Partial<DeepgramError> = {}) {
-    super(message);
+  constructor(code: DeepgramErrorCode, message: string, fields: Partial<DeepgramError> & { cause?: unknown } = {}) {
+    super(message, fields.cause === undefined ? undefined : { cause: fields.cause });
     this.name = 'DeepgramError';
     this.code = code;
     Object.assign(this, fields);

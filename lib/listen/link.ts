@@ -230,7 +230,10 @@ export class Link {
     if (this.#retired.has(this.#ws)) return;
     this.#retired.add(this.#ws);
     clearInterval(this.#livenessTimer);
-    this.#events.failed(error);
+    if (error instanceof DeepgramError) return this.#events.failed(error);
+    // A system error (refused, reset, unreachable): its details stay in `cause`, out of the message a relay shows.
+    const why = `the connection to the server failed (${'code' in error ? String(error.code) : error.name})`;
+    this.#events.failed(new DeepgramError('DG_CONNECT', why, { cause: error, requestId: this.#requestId }));
   }
 
   /** Torn down at once, with no CloseStream. */

@@ -30,8 +30,13 @@ export function isRetryable(error: unknown): boolean {
       return retryableStatus(e.status ?? 0);
     case 'DG_CLOSE':
       return retryableClose(e.closeCode ?? 0);
+    case 'DG_FETCH':
+      // An input URL: its server's faults, its rate limit and the network, as for Deepgram's.
+      return e.status === undefined || retryableStatus(e.status);
+    case 'DG_CONNECT':
     case 'DG_CONNECT_TIMEOUT':
     case 'DG_CLOSE_TIMEOUT':
+    case 'DG_TIMEOUT':
       return true;
     default:
       return NETWORK_ERRORS.has(e.code ?? '');

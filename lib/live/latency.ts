@@ -77,7 +77,8 @@ export async function measureLatency(
   const tooLong = (seconds: number) =>
     new DeepgramError(
       'DG_INPUT',
-      `${file} holds ${seconds > 1e6 ? 'over a million' : seconds.toFixed(0)} s of audio, more than the ${maxSeconds} s ` +
+      `${file} holds ${seconds > 1e6 ? 'over a million' : seconds.toFixed(0)} s of audio, ` +
+        `more than the ${maxSeconds} s ` +
         'measured at most (it plays in real time): cut it, or raise maxSeconds (--max-seconds)',
     );
   // Where the header says how long the audio is (WAV, FLAC), a file that would play for hours is refused now.

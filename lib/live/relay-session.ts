@@ -55,11 +55,14 @@ const REASONS = {
 };
 type Reason = keyof typeof REASONS;
 
-/** A failure as the browser may see it: the relay's network errors say nothing of its internal addresses. */
+/**
+ * A failure as the browser may see it: its code and words, which say nothing of the relay's network (a DG_CONNECT's
+ * system error, with its addresses, stays in its `cause`).
+ */
 function forBrowser(error: Error): RelayErrorMessage {
-  if (!(error instanceof DeepgramError))
-    return { type: 'RelayError', code: 'RELAY_UPSTREAM', message: 'the relay could not reach the speech service' };
-  return { type: 'RelayError', code: error.code, message: error.message, requestId: error.requestId };
+  const { code, requestId } = error instanceof DeepgramError ? error : { code: 'DG_ERROR', requestId: undefined };
+  const message = code === 'DG_ERROR' ? 'the relay failed' : error.message;
+  return { type: 'RelayError', code, message, requestId };
 }
 
 /** Bridges a browser's socket and its listen stream; `stop` ends it gracefully from the relay's side. */

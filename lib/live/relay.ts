@@ -58,7 +58,7 @@ export interface RelayOptions {
   maxConnections?: number;
   /** Largest frame a browser may send (bytes); a larger one closes its socket with 1009. Default 1 MiB. */
   maxFrameBytes?: number;
-  /** Ms without audio from the browser before its session is ended (its last results, RELAY_IDLE, 1001). Default 30000. */
+  /** Ms without audio from the browser before its session ends (its last results, RELAY_IDLE, 1001). Default 30000. */
   idleTimeout?: number;
   /** Serve on this HTTP server's upgrades (other paths are left to its other listeners). */
   server?: Server;

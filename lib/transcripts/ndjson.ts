@@ -1,5 +1,6 @@
 import type { Transform } from 'node:stream';
 import split2 from 'split2';
+import { DeepgramError } from '../listen/errors.js';
 import { messageProblem, parseJson } from '../protocol/guards.js';
 import { mapObjects } from './results.js';
 import { fluxMessageProblem } from '../protocol/flux.js';
@@ -23,12 +24,13 @@ export function fromNdjson(): Transform {
     line++;
     if (text.trim() === '') return undefined;
     const json = parseJson(text);
-    if (!json) throw new SyntaxError(`line ${line} is not JSON: ${text.slice(0, 80)}`);
+    if (!json) throw new DeepgramError('DG_PROTOCOL', `line ${line} is not JSON: ${text.slice(0, 80)}`, { raw: text });
     const item = json.value;
     // Transcript objects written by this toolkit (utterances) are not server messages and pass as they are.
     const typed = item !== null && typeof item === 'object' && 'type' in item && item.type !== 'Utterance';
     const problem = typed ? (isFluxOnly(item) ? fluxMessageProblem(item) : messageProblem(item)) : undefined;
-    if (problem) throw new SyntaxError(`line ${line} is not a valid message (${problem})`);
+    if (problem)
+      throw new DeepgramError('DG_PROTOCOL', `line ${line} is not a valid message (${problem})`, { raw: text });
     return item;
   });
 }

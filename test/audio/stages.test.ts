@@ -69,7 +69,7 @@ t.test('the framer re-chunks into frames of N ms; the last carries the rest', as
     [...Array(10).fill(3200), 1600],
   );
   t.ok(Buffer.concat(sink.messages).equals(audio), 'the bytes are unchanged');
-  t.throws(() => createFramer({ frameBytes: 0 }), RangeError);
+  t.throws(() => createFramer({ frameBytes: 0 }), { code: 'DG_OPTIONS' });
 });
 
 t.test('the pacer releases audio no faster than k times real time', async (t) => {

@@ -155,7 +155,12 @@ t.test('retries with backoff on 429 and 1011; fails fast on 401 and on input tha
   t.match(refused, { status: 'failed', attempts: 1 });
   t.equal((refused.error as DeepgramError).status, 401);
   const [notAudio] = await all(transcribeMany([fixture('speech.txt')], { url: flaky.url, backoff: { initial: 1 } }));
-  t.match(notAudio, { status: 'failed', attempts: 1, error: { message: /FFmpeg could not decode/ } });
+  t.match(notAudio, {
+    status: 'failed',
+    attempts: 1,
+    error: { code: 'DG_DECODE', message: /FFmpeg could not decode/ },
+  });
+  t.type(notAudio.error, DeepgramError, 'an undecodable file is a DeepgramError');
   // File descriptors this process holds on the input (Linux names them in /proc).
   const holding = (path: string) =>
     readdirSync('/proc/self/fd').filter((fd) => {
@@ -172,7 +177,11 @@ t.test('retries with backoff on 429 and 1011; fails fast on 401 and on input tha
   await new Promise((r) => setTimeout(r, 50));
   t.equal(holding(FILES[0]), 0, 'the input it had opened is closed again');
   const [missing] = await all(transcribeMany([fixture('nope.wav')], { url: flaky.url }));
-  t.match(missing, { status: 'failed', attempts: 1, error: { code: 'ENOENT' } });
+  t.match(missing, {
+    status: 'failed',
+    attempts: 1,
+    error: { code: 'DG_INPUT', message: /ENOENT/, cause: { code: 'ENOENT' } },
+  });
 
   const dead = await serve(t, { faults: { dropAfterBytes: 1 } });
   const [gaveUp] = await all(transcribeMany([FILES[0]], { url: dead.url, retries: 2, backoff: { initial: 1 } }));
@@ -210,6 +219,12 @@ t.test('which errors are worth another try', async (t) => {
   t.notOk(isRetryable(e({ code: 'DG_CLOSE', closeCode: 1008 })));
   t.ok(isRetryable(e({ code: 'ECONNRESET' })));
   t.notOk(isRetryable(e({ code: 'ENOENT' })));
+  t.ok(isRetryable(e({ code: 'DG_FETCH', status: 503 })), "an input URL's 5xx");
+  t.ok(isRetryable(e({ code: 'DG_FETCH' })), "an input URL's network failure");
+  t.notOk(isRetryable(e({ code: 'DG_FETCH', status: 404 })));
+  t.ok(isRetryable(e({ code: 'DG_CONNECT' })));
+  t.ok(isRetryable(e({ code: 'DG_TIMEOUT' })));
+  t.notOk(isRetryable(e({ code: 'DG_DECODE' })));
 });
 
 t.test('URLs as inputs, and progress as the audio is read and transcribed', async (t) => {
@@ -236,7 +251,10 @@ t.test('URLs as inputs, and progress as the audio is read and transcribed', asyn
   );
   const byInput = Object.fromEntries(results.map((r) => [r.input, r]));
   t.match(byInput[`${base}/speech.mp3`], { status: 'done', transcript: /\w+ \w+/ });
-  t.match(byInput[`${base}/absent.wav`], { status: 'failed', error: { message: /answered 404/ } });
+  t.match(byInput[`${base}/absent.wav`], {
+    status: 'failed',
+    error: { code: 'DG_FETCH', status: 404, message: /answered 404/ },
+  });
   const mp3 = progress.filter((p) => p.input.endsWith('.mp3'));
   const last = mp3[mp3.length - 1];
   t.equal(last.bytesRead, last.bytesTotal, 'every byte read');
@@ -247,3 +265,27 @@ t.test('URLs as inputs, and progress as the audio is read and transcribed', asyn
   );
   t.match(outputName(`${base}/speech.mp3`, 'vtt'), /^speech\.mp3-[0-9a-f]{8}\.vtt$/);
 });
+
+t.test(
+  'an input URL: a 503 twice then 200 is transcribed; one nobody answers is DG_FETCH with its cause',
+  async (t) => {
+    let asked = 0;
+    const flaky: Server = createServer((_request, response) => {
+      if (++asked <= 2) return void response.writeHead(503).end();
+      response.writeHead(200);
+      createReadStream(fixture('speech.mp3')).pipe(response);
+    });
+    flaky.listen(0, '127.0.0.1');
+    await once(flaky, 'listening');
+    t.teardown(() => flaky.close());
+    const server = await serve(t);
+    const url = `http://127.0.0.1:${(flaky.address() as AddressInfo).port}/speech.mp3`;
+    const [result] = await all(transcribeMany([url], { url: server.url, backoff: { initial: 1, max: 5 } }));
+    t.match(result, { status: 'done', attempts: 3, transcript: /\w+ \w+/ }, String(result.error?.message));
+    const [unreachable] = await all(
+      transcribeMany(['http://127.0.0.1:1/x.wav'], { url: server.url, retries: 1, backoff: { initial: 1 } }),
+    );
+    t.match(unreachable, { status: 'failed', attempts: 2, error: { code: 'DG_FETCH', cause: Error } });
+    t.type(unreachable.error, DeepgramError);
+  },
+);

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { latencyChart, latencyText, measureLatency } from '../../lib/live/latency.js';
-import { fixture, runMain, serve } from '../helpers.js';
+import { fixture, runMain, serve, wavClaiming } from '../helpers.js';
 
 t.test('the report finds an injected latency of 250 ms within a few milliseconds', async (t) => {
   const plain = await serve(t, { script: readFileSync(fixture('speech.txt'), 'utf8') });
@@ -63,19 +63,7 @@ t.test('deepgram-stream latency: the text report, the chart, and a clear error',
 t.test(
   'a file that would play for hours is refused at once (a WAV claiming 1 Hz), and the bound is a flag',
   async (t) => {
-    const wav = Buffer.alloc(44 + 200_000);
-    wav.write('RIFF', 0, 'latin1');
-    wav.writeUInt32LE(wav.length - 8, 4);
-    wav.write('WAVEfmt ', 8, 'latin1');
-    wav.writeUInt32LE(16, 16);
-    wav.writeUInt16LE(1, 20);
-    wav.writeUInt16LE(1, 22);
-    wav.writeUInt32LE(1, 24); // 1 Hz: 100,000 samples are 27 hours
-    wav.writeUInt32LE(2, 28);
-    wav.writeUInt16LE(2, 32);
-    wav.writeUInt16LE(16, 34);
-    wav.write('data', 36, 'latin1');
-    wav.writeUInt32LE(200_000, 40);
+    const wav = wavClaiming(1); // 100,000 samples are 27 hours
     const file = join(t.testdir(), 'one-hertz.wav');
     writeFileSync(file, wav);
     const started = performance.now();

@@ -326,6 +326,7 @@ t.test('the CLI relay: doors, resets, floods, and a graceful stop', async (t) =>
   t.equal(live.received.at(-2)?.type, 'Metadata', 'with its last results');
   const { status, stderr } = await child.done;
   t.equal(status, 0);
+  t.notMatch(stderr, /MaxListenersExceeded/, 'no warning from the flood');
   t.match(
     stderr,
     /relay: session from 127\.0\.0\.1, started .*, lasted [\d.]+ s, [\d.]+ s of audio, request [0-9a-f-]{36}, ok/,
@@ -354,8 +355,8 @@ t.test('failures the browser sees: no internal address; undecodable audio is the
   const unreachable = await relay(t, { listen: { url: 'ws://127.0.0.1:1', query: LINEAR16 } });
   const refused = browser(unreachable.url, (ws) => ws.send(tones([0.2])));
   t.equal((await refused.done).code, 1011);
-  t.match(refused.received[0], { type: 'RelayError', code: 'RELAY_UPSTREAM' });
-  t.notMatch(refused.texts.join(''), /127\.0\.0\.1|ECONNREFUSED/, "nothing of the relay's network");
+  t.match(refused.received[0], { type: 'RelayError', code: 'DG_CONNECT' });
+  t.notMatch(refused.texts.join(''), /127\.0\.0\.1/, "nothing of the relay's network");
 
   const local = await serve(t);
   const { url } = await relay(t, { listen: { url: local.url }, idleTimeout: 300 });

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { createListenStream } from '../../lib/index.js';
 import { Fifo } from '../../lib/server/fifo.js';
-import { readAll, serve, tones } from '../helpers.js';
+import { readAll, serve, tones, wavClaiming } from '../helpers.js';
 
 /** Sends raw HTTP and returns everything the server answered until it closed. */
 async function rawRequest(port: number, text: string): Promise<string> {
@@ -92,20 +92,7 @@ t.test(
   'FFmpeg output is held while the queue is full: a WAV that claims 1 Hz cannot expand without bound',
   async (t) => {
     const server = await serve(t);
-    const wav = Buffer.alloc(44 + 200_000);
-    wav.write('RIFF', 0, 'latin1');
-    wav.writeUInt32LE(wav.length - 8, 4);
-    wav.write('WAVEfmt ', 8, 'latin1');
-    wav.writeUInt32LE(16, 16);
-    wav.writeUInt16LE(1, 20);
-    wav.writeUInt16LE(1, 22);
-    wav.writeUInt32LE(1, 24); // 1 Hz: 100,000 samples become 100,000 s at the server's 16 kHz
-    wav.writeUInt32LE(2, 28);
-    wav.writeUInt16LE(2, 32);
-    wav.writeUInt16LE(16, 34);
-    wav.write('data', 36, 'latin1');
-    wav.writeUInt32LE(200_000, 40);
-    for (let i = 44; i < wav.length; i += 2) wav.writeInt16LE(i % 4 === 0 ? 8000 : -8000, i);
+    const wav = wavClaiming(1); // 100,000 samples become 100,000 s at the server's 16 kHz
     const ws = new WebSocket(`${server.url}/v1/listen`);
     t.teardown(() => ws.terminate());
     await once(ws, 'open');
