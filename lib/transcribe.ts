@@ -1,7 +1,7 @@
-// createTranscriber: file bytes in, transcript objects out. One Duplex (pumpify) over the audio stages and
+// createTranscriber: file bytes in, transcript objects out. One Duplex (a Chain) over the audio stages and
 // the listen stream, with the listen stream's encoding, sample_rate and channels set from what is really sent.
 import { Transform, type Duplex } from 'node:stream';
-import Pumpify from 'pumpify';
+import { Chain } from './audio/chain.js';
 import { createListenStream, type ListenStream, type ListenStreamOptions } from './listen/stream.js';
 import { createFluxStream, type FluxStream } from './listen/flux.js';
 import { isFluxQuery, type FluxMessage, type FluxMetadataMessage, type FluxQuery } from './protocol/flux.js';
@@ -58,12 +58,6 @@ export interface Transcriber extends Duplex {
 /** Containers Flux takes as they are (WAV, Ogg/Opus, WebM/Opus); the rest are decoded for it. */
 const FLUX_CONTAINERS: readonly Container[] = ['wav', 'ogg', 'webm'];
 
-const TranscriberPipeline = Pumpify.ctor({
-  autoDestroy: false,
-  destroy: false,
-  readableObjectMode: true,
-} as unknown as Parameters<typeof Pumpify.ctor>[0]);
-
 const emptyInput = () =>
   new DeepgramError('DG_NO_AUDIO', 'the input is empty (0 bytes): there is no audio to transcribe');
 
@@ -102,7 +96,8 @@ export function createTranscriber(options: TranscriberOptions = {}): Transcriber
       );
     }
   }
-  const transcriber = new TranscriberPipeline() as unknown as Transcriber & Pumpify;
+  const chain = new Chain();
+  const transcriber: Transcriber = chain;
   /** Every stage made, so that destroying the transcriber (or a failing neighbour in a pipeline) ends them all. */
   const stages: Duplex[] = [];
   transcriber.on('close', () => {
@@ -138,7 +133,7 @@ export function createTranscriber(options: TranscriberOptions = {}): Transcriber
       });
       // On the next tick, so that a listener added right after createTranscriber() hears it.
       process.nextTick(() => transcriber.emit('format', format));
-      transcriber.setPipeline(...built, listen);
+      chain.setPipeline(listen, ...built);
     } catch (error) {
       transcriber.destroy(error as Error);
     }
@@ -164,7 +159,7 @@ export function createTranscriber(options: TranscriberOptions = {}): Transcriber
   } else {
     const probe = new Probe();
     stages.push(probe);
-    transcriber.setWritable(probe);
+    chain.setWritable(probe);
     probe.once('format', (container: Container | undefined, held: number, indexAtEnd: boolean) => {
       if (held === 0) transcriber.destroy(emptyInput());
       else if (container && (!flux || FLUX_CONTAINERS.includes(container)))

@@ -2,10 +2,10 @@ import t from 'tap';
 import { once } from 'node:events';
 import { createReadStream, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { Readable, Writable } from 'node:stream';
+import { Duplex, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createDecoder, createTranscriber, type SentFormat } from '../lib/index.js';
+import { createDecoder, createTranscriber, type SentFormat, type ServerMessage } from '../lib/index.js';
 import { parseWavHeader } from '../lib/audio/wav.js';
 import { collector, ffmpegChildren, fixture, serve, words } from './helpers.js';
 
@@ -203,4 +203,20 @@ t.test('destroying the transcriber, or a failing stage after it, ends its sessio
     );
     t.same(await ended(), { connections: 0, ffmpeg: 0 }, `${name}: so does a stage after it failing`);
   }
+});
+
+t.test('the transcriber is a node:stream Duplex: instanceof, and the stream helpers work', async (t) => {
+  const server = await serve(t, { script: SCRIPT });
+  const transcriber = createTranscriber({ url: server.url });
+  t.ok(transcriber instanceof Duplex, 'instanceof Duplex');
+  createReadStream(fixture('speech.ogg')).pipe(transcriber);
+  const messages: ServerMessage[] = await transcriber.toArray();
+  t.equal(messages.at(-1)?.type, 'Metadata', 'toArray() gives every message');
+  t.same(words(messages), SCRIPT_WORDS.filter(Boolean));
+  const finals = await createReadStream(fixture('speech.flac'))
+    .pipe(createTranscriber({ url: server.url }))
+    .filter((m: ServerMessage) => m.type === 'Results')
+    .map((m: ServerMessage) => m.type)
+    .toArray();
+  t.ok(finals.length > 3, `filter() and map() too (${finals.length} Results)`);
 });
