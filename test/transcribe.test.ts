@@ -220,3 +220,15 @@ t.test('the transcriber is a node:stream Duplex: instanceof, and the stream help
     .toArray();
   t.ok(finals.length > 3, `filter() and map() too (${finals.length} Results)`);
 });
+
+t.test(
+  'a session that fails after every byte was written still fails the pipeline: no hang, no stray error',
+  async (t) => {
+    // The server drops the connection once audio arrives, by when the client has handed over the whole file.
+    const dead = await serve(t, { faults: { dropAfterBytes: 1 } });
+    await t.rejects(
+      pipeline(createReadStream(fixture('speech.wav')), createTranscriber({ url: dead.url }), collector()),
+      { code: 'DG_CLOSE', closeCode: 1006 },
+    );
+  },
+);

@@ -32,7 +32,9 @@ export class Chain extends Duplex {
     this.#first ??= stages[0];
     this.#last = last;
     if (stages.length > 1) pipeline(stages, (error) => error && this.destroy(error));
-    else last.on('error', (error) => this.destroy(error));
+    // pipeline() is done once the last stage has taken every byte, but its readable side goes on (a listen stream
+    // has results to give, and may still fail): its errors are this Duplex's from start to end.
+    last.on('error', (error) => this.destroy(error));
     last.on('data', (item) => {
       if (!this.push(item)) last.pause();
     });
