@@ -122,6 +122,24 @@ void enqueue;
 await server.close();
 `,
   );
+  // What every TypeScript user writes first: narrowing on `type` (and Flux's `event`), with no guard and no cast.
+  writeFileSync(
+    join(consumer, 'narrow.ts'),
+    `
+import { createFluxStream, createListenStream, createTranscriber } from 'deepgram-stream';
+for await (const m of createListenStream({ url: 'ws://127.0.0.1:1' })) {
+  if (m.type === 'Results') console.log(m.channel.alternatives[0].transcript);
+  else if (m.type === 'Metadata') console.log(m.duration);
+  else if (m.type === 'Unknown') console.log(m.message.type);
+}
+for await (const m of createFluxStream({ url: 'ws://127.0.0.1:1' })) {
+  if (m.type === 'TurnInfo' && m.event === 'EndOfTurn') console.log(m.transcript, m.words[0]?.word);
+}
+createTranscriber({ url: 'ws://127.0.0.1:1' }).on('data', (m) => {
+  if (m.type === 'Results') console.log(m.is_final);
+});
+`,
+  );
   // The README's `for await` example, as it stands, in the same strict project.
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
   const iterate = /```js\n\/\/ example: iterate\n([\s\S]*?)```/.exec(readme)?.[1];
@@ -137,7 +155,7 @@ await server.close();
   t.equal(
     problems,
     '',
-    "the public types and the README's for await example compile in a strict consumer, skipLibCheck off",
+    "the public types, narrowing on type, and the README's for await example compile in a strict consumer, skipLibCheck off",
   );
   t.ok(readdirSync(join(consumer, 'node_modules', '@types')).includes('ws'), '@types/ws comes with the package');
 });

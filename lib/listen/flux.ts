@@ -11,7 +11,6 @@ import { LISTEN_FLUX } from './protocol.js';
 import type { SessionOptions } from './options.js';
 import type { ReconnectEvent } from './reconnect.js';
 import { rawLayout, toSearchParams } from '../protocol/options.js';
-import type { ServerMessage } from '../protocol/messages.js';
 import {
   applyConfigure,
   configOf,
@@ -25,6 +24,7 @@ import {
   type FluxMessage,
   type FluxMetadataMessage,
   type FluxQuery,
+  type SessionMessage,
   type TurnInfoMessage,
 } from '../protocol/flux.js';
 
@@ -91,7 +91,7 @@ export class FluxStream extends Duplex {
     this.#bytesPerSecond = rawLayout(params)?.bytesPerSecond;
     this.#config = configOf(params);
     this.#initialConfig = JSON.stringify(this.#config);
-    this.#listen.on('data', (message: ServerMessage) => this.#message(message));
+    this.#listen.on('data', (message: SessionMessage) => this.#message(message));
     this.#listen.on('reconnect', (event: ReconnectEvent) => this.#reconnected(event));
     this.#listen[kBeforeReplay] = this.#beforeReplay;
     this.#listen.on('end', () => this.#finish());
@@ -155,7 +155,7 @@ export class FluxStream extends Duplex {
     return [JSON.stringify(this.#configures[0].message)];
   };
 
-  #message(message: ServerMessage | FluxMessage): void {
+  #message(message: SessionMessage): void {
     if (isTurnInfo(message)) {
       message.turn_index += this.#turnBase;
       // Only progress through the audio moves end()'s deadline on: Updates that get nowhere do not.

@@ -9,7 +9,8 @@ import { closeError, dial, header } from './connection.js';
 import { retryableStatus } from './retry.js';
 import type { ListenSettings } from './options.js';
 import type { ReconnectEvent } from './reconnect.js';
-import type { MetadataMessage, ServerMessage } from '../protocol/messages.js';
+import type { MetadataMessage } from '../protocol/messages.js';
+import type { SessionMessage } from '../protocol/flux.js';
 
 /** `NODE_DEBUG=deepgram-stream` shows connects, closes and reconnects (never the key). */
 export const debug = debuglog('deepgram-stream');
@@ -20,7 +21,7 @@ export interface LinkEvents {
   /** After a reconnect, text frames to send before the replayed audio (a configuration to restore). */
   beforeReplay(): string[];
   /** A valid message other than Metadata. */
-  message(message: ServerMessage): void;
+  message(message: SessionMessage): void;
   /** The server closed cleanly, after this Metadata. */
   end(metadata: MetadataMessage | undefined): void;
   /** The link is lost for good: the stream fails with this. */

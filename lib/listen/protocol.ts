@@ -3,22 +3,22 @@
 // idle one open, and how its messages sit on the timeline (for a replay). `/v1/listen` is the first; a second
 // (Flux, on `/v2/listen`) is another object of this shape, with no copy of the link, the reconnect layer or the
 // stream's flow control.
-import { CLOSE_NORMAL, roundMicro, type MetadataMessage, type ServerMessage } from '../protocol/messages.js';
+import { CLOSE_NORMAL, roundMicro, type MetadataMessage } from '../protocol/messages.js';
 
 /** A close frame with no status code, as Node's ws reports it. */
 const CLOSE_NO_STATUS = 1005;
 import { isFinal, isMetadata, isResults, parseServerMessage } from '../protocol/guards.js';
 import { rebase, repeats } from './replay.js';
 import { checkQuery } from '../protocol/options.js';
-import { checkFluxQuery, isEndOfTurn, isTurnInfo, parseFluxMessage } from '../protocol/flux.js';
+import { checkFluxQuery, isEndOfTurn, isTurnInfo, parseFluxMessage, type SessionMessage } from '../protocol/flux.js';
 
 export interface ListenProtocol {
   /** Path under the base URL. */
   path: string;
   /** A text frame as a valid message, or why it is not one. */
-  parse(text: string): { message: ServerMessage } | { problem: string };
+  parse(text: string): { message: SessionMessage } | { problem: string };
   /** The message held until the close code says what it means, then the stream's `metadata`. */
-  isClosing(message: ServerMessage): message is MetadataMessage;
+  isClosing(message: SessionMessage): message is MetadataMessage;
   /** Why a query cannot work, or undefined: checked before anything is dialled. */
   checkQuery(params: URLSearchParams): string | undefined;
   /** Whether a close code ends the stream cleanly; `closeSent` once CloseStream has gone out. */
@@ -31,13 +31,13 @@ export interface ListenProtocol {
    * How far into the audio a message shows the server to be, or undefined: only progress moves a deadline on, so a
    * server that talks without getting anywhere still meets it.
    */
-  progress(message: ServerMessage): number | undefined;
+  progress(message: SessionMessage): number | undefined;
   /** Audio seconds that a message makes final (the replay buffer lets go of them), or undefined. */
-  finalUntil(message: ServerMessage): number | undefined;
+  finalUntil(message: SessionMessage): number | undefined;
   /** Moves a message onto the stream's timeline, in place. */
-  rebase(message: ServerMessage, offset: number): void;
+  rebase(message: SessionMessage, offset: number): void;
   /** Whether a replayed session's message only repeats what was read (one that partly does is trimmed). */
-  repeats(message: ServerMessage, until: number): boolean;
+  repeats(message: SessionMessage, until: number): boolean;
 }
 
 export const LISTEN_V1: ListenProtocol = {

@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import { backoffDelay, retryableClose } from './retry.js';
 import { ReplayBuffer } from './replay.js';
 import type { ListenProtocol } from './protocol.js';
-import { roundMicro, type MetadataMessage, type ServerMessage } from '../protocol/messages.js';
+import { roundMicro, type MetadataMessage } from '../protocol/messages.js';
+import type { SessionMessage } from '../protocol/flux.js';
 
 export interface ReconnectOptions {
   /** Reconnects tried in a row before giving up; a connection that delivers a new final resets the count. */
@@ -56,7 +57,7 @@ export class Reconnect {
   }
 
   /** A message of the current session on the stream's timeline, or undefined when it repeats what was read. */
-  receive(message: ServerMessage): ServerMessage | undefined {
+  receive(message: SessionMessage): SessionMessage | undefined {
     this.#protocol.rebase(message, this.#offset);
     if (this.#duplicatesUntil > 0 && this.#protocol.repeats(message, this.#duplicatesUntil)) return undefined;
     const final = this.#protocol.finalUntil(message);

@@ -4,7 +4,8 @@ import { isCuttablePcm, parseWavHeader } from '../audio/wav.js';
 import { cutScanner, onGrid, type Cut, type CutScanner } from '../audio/cuts/index.js';
 import { HeldBytes } from './held.js';
 import { rawLayout } from '../protocol/options.js';
-import { roundMicro, type ServerMessage } from '../protocol/messages.js';
+import { roundMicro } from '../protocol/messages.js';
+import type { SessionMessage } from '../protocol/flux.js';
 import { isResults, isSpeechStarted, isUtteranceEnd } from '../protocol/guards.js';
 
 /** Bytes looked at for a WAV header before giving up on cutting the audio by time. */
@@ -135,7 +136,7 @@ export class ReplayBuffer {
 const shift = (seconds: number, offset: number) => roundMicro(seconds + offset);
 
 /** Moves a message from a session's own timeline onto the stream's, in place. */
-export function rebase(message: ServerMessage, offset: number): ServerMessage {
+export function rebase(message: SessionMessage, offset: number): SessionMessage {
   if (offset === 0) return message;
   if (isResults(message)) {
     message.start = shift(message.start, offset);
@@ -156,7 +157,7 @@ export function rebase(message: ServerMessage, offset: number): ServerMessage {
  * cut-off keeps only what comes after it (its start moved there, its earlier words dropped), as the session that
  * ran through said it.
  */
-export function repeats(message: ServerMessage, until: number): boolean {
+export function repeats(message: SessionMessage, until: number): boolean {
   if (isResults(message)) {
     const end = message.start + message.duration;
     if (end <= until + 1e-6) return true;

@@ -10,6 +10,7 @@ import { listenSettings, type ListenSettings, type ListenStreamOptions, type Ses
 import type { ListenProtocol } from './protocol.js';
 import type { ReconnectEvent } from './reconnect.js';
 import type { ControlMessage, MetadataMessage, ServerMessage } from '../protocol/messages.js';
+import type { SessionMessage } from '../protocol/flux.js';
 
 export { DEFAULT_URL } from './connection.js';
 export type { ListenStreamOptions } from './options.js';
@@ -109,7 +110,7 @@ export class ListenStream extends Duplex {
     pending?.();
   }
 
-  #message(received: ServerMessage): void {
+  #message(received: SessionMessage): void {
     const message = this.#settings.reconnect ? this.#settings.reconnect.receive(received) : received;
     if (message && !this.push(message)) this.#pauseReading();
   }

@@ -7,7 +7,7 @@ import type { WebSocket, RawData } from 'ws';
 import type { ListenStream } from '../listen/stream.js';
 import type { FluxStream } from '../listen/flux.js';
 import { DeepgramError } from '../listen/errors.js';
-import { parseJson } from '../protocol/guards.js';
+import { parseJson, wireForm } from '../protocol/guards.js';
 import type { ServerMessage } from '../protocol/messages.js';
 
 /** What the relay itself tells a browser: one of these, then the socket closes. */
@@ -80,7 +80,7 @@ export function bridge(
   const send = (message: ServerMessage | RelayErrorMessage) => {
     if (ws.readyState !== ws.OPEN) return;
     unsent++;
-    ws.send(JSON.stringify(message), () => {
+    ws.send(JSON.stringify(wireForm(message)), () => {
       if (--unsent >= SEND_HIGH_WATER / 2 || !listen.isPaused()) return;
       listen.resume();
       ws.resume();

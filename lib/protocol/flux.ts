@@ -1,6 +1,7 @@
 // Flux's messages on /v2/listen (flux spec §4), and their guards: what a known type must hold before anything reads
 // it. Its query and Configure are in flux-options.ts.
-import { parseJson } from './guards.js';
+import { parseJson, unknownMessage } from './guards.js';
+import type { ServerMessage, UnknownMessage } from './messages.js';
 import type { FluxConfig } from './flux-options.js';
 
 export * from './flux-options.js';
@@ -90,7 +91,13 @@ export type FluxMessage =
   | FluxWarningMessage
   | FluxErrorMessage
   | FluxMetadataMessage
-  | { type: string; [field: string]: unknown };
+  | UnknownMessage;
+
+/** A message of either listen protocol: what the shared link, reconnect layer and stream carry. */
+export type SessionMessage = ServerMessage | FluxMessage;
+
+/** The types of Flux messages this version knows (Metadata is the stream's own). */
+const FLUX_TYPES = ['Connected', 'TurnInfo', 'ConfigureSuccess', 'ConfigureFailure', 'Warning', 'Error', 'Metadata'];
 
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const number = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -135,7 +142,11 @@ export function parseFluxMessage(text: string): { message: FluxMessage } | { pro
   const json = parseJson(text);
   if (!json) return { problem: 'not JSON' };
   const problem = fluxMessageProblem(json.value);
-  return problem ? { problem } : { message: json.value as FluxMessage };
+  if (problem) return { problem };
+  // Checked above: an object with a string type, and what a known type promises.
+  const message = json.value as UnknownMessage['message'];
+  const known = FLUX_TYPES.includes(message.type);
+  return { message: known ? (message as unknown as FluxMessage) : unknownMessage(message) };
 }
 
 export const isTurnInfo = (m: { type: string }): m is TurnInfoMessage => m.type === 'TurnInfo';

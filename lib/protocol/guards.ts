@@ -1,11 +1,14 @@
 // Guards for server messages: what a known message type must hold before anything reads it. A malformed message
 // is refused where it enters (the socket, an NDJSON file), so no transform ever meets NaN or a missing field.
-import type {
-  MetadataMessage,
-  ResultsMessage,
-  ServerMessage,
-  SpeechStartedMessage,
-  UtteranceEndMessage,
+import {
+  SERVER_TYPES,
+  type KnownServerMessage,
+  type MetadataMessage,
+  type ResultsMessage,
+  type ServerMessage,
+  type SpeechStartedMessage,
+  type UnknownMessage,
+  type UtteranceEndMessage,
 } from './messages.js';
 
 type Fields = Record<string, unknown>;
@@ -92,8 +95,19 @@ export function parseServerMessage(text: string): { message: ServerMessage } | {
   const json = parseJson(text);
   if (!json) return { problem: 'not JSON' };
   const problem = messageProblem(json.value);
-  return problem ? { problem } : { message: json.value as ServerMessage };
+  if (problem) return { problem };
+  // Checked above: an object with a string type, and what a known type promises.
+  const message = json.value as UnknownMessage['message'];
+  const known = SERVER_TYPES.includes(message.type);
+  return { message: known ? (message as unknown as KnownServerMessage) : unknownMessage(message) };
 }
+
+/** A message of a type this version does not know, as the streams deliver it. */
+export const unknownMessage = (message: UnknownMessage['message']): UnknownMessage => ({ type: 'Unknown', message });
+
+/** A message as it came on the wire: an `Unknown` one unwrapped (for a saved run, or a browser). */
+export const wireForm = (item: unknown): unknown =>
+  isObject(item) && item.type === 'Unknown' && isObject(item.message) ? item.message : item;
 
 /** JSON text's value, or undefined when the text is not JSON (`null` is a value). */
 export function parseJson(text: string): { value: unknown } | undefined {
@@ -104,8 +118,10 @@ export function parseJson(text: string): { value: unknown } | undefined {
   }
 }
 
-export const isResults = (m: ServerMessage): m is ResultsMessage => m.type === 'Results';
-export const isFinal = (m: ServerMessage): m is ResultsMessage => isResults(m) && m.is_final;
-export const isMetadata = (m: ServerMessage): m is MetadataMessage => m.type === 'Metadata';
-export const isSpeechStarted = (m: ServerMessage): m is SpeechStartedMessage => m.type === 'SpeechStarted';
-export const isUtteranceEnd = (m: ServerMessage): m is UtteranceEndMessage => m.type === 'UtteranceEnd';
+// Each takes any message (of either protocol), so that code handling both can narrow with them.
+type Message = { type: string };
+export const isResults = (m: Message): m is ResultsMessage => m.type === 'Results';
+export const isFinal = (m: Message): m is ResultsMessage => isResults(m) && m.is_final;
+export const isMetadata = (m: Message): m is MetadataMessage => m.type === 'Metadata';
+export const isSpeechStarted = (m: Message): m is SpeechStartedMessage => m.type === 'SpeechStarted';
+export const isUtteranceEnd = (m: Message): m is UtteranceEndMessage => m.type === 'UtteranceEnd';

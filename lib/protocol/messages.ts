@@ -86,16 +86,23 @@ export interface ErrorMessage {
   message?: string;
 }
 
-/** A message whose `type` this version does not know; passed through, never dropped. */
+/**
+ * A message of a type this version does not know: delivered, never dropped, as it came in `message`. Wrapped so
+ * that the union stays closed: `m.type === 'Results'` then narrows `m` to ResultsMessage, which a catch-all
+ * `{ type: string }` member would prevent (it could be 'Results' too).
+ */
 export interface UnknownMessage {
-  type: string;
-  [field: string]: unknown;
+  type: 'Unknown';
+  message: { type: string; [field: string]: unknown };
 }
 
 export type KnownServerMessage =
   ResultsMessage | MetadataMessage | SpeechStartedMessage | UtteranceEndMessage | ErrorMessage;
 
 export type ServerMessage = KnownServerMessage | UnknownMessage;
+
+/** The types of `/v1/listen` messages this version knows. */
+export const SERVER_TYPES = ['Results', 'Metadata', 'SpeechStarted', 'UtteranceEnd', 'Error'];
 
 export type ControlMessage =
   | { type: 'KeepAlive' }

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { inspect } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createListenStream, DeepgramError } from '../../lib/index.js';
+import { createListenStream, DeepgramError, fromNdjson, toNdjson } from '../../lib/index.js';
 import {
   chunk,
   collector,
@@ -102,7 +102,7 @@ t.test('read backpressure: a slow consumer stops the socket being read, then eve
   t.equal(messages[messages.length - 1].type, 'Metadata');
 });
 
-t.test('server text frames become typed objects; unknown types pass through', async (t) => {
+t.test('server text frames become typed objects; unknown types are delivered, wrapped as Unknown', async (t) => {
   const url = await scriptedServer(t, [
     JSON.stringify({ type: 'SpeechStarted', channel: [0, 1], timestamp: 0.5 }),
     JSON.stringify({ type: 'FromTheFuture', value: 1 }),
@@ -112,9 +112,13 @@ t.test('server text frames become typed objects; unknown types pass through', as
   const messages = await readAll(listen);
   t.same(
     messages.map((m) => m.type),
-    ['SpeechStarted', 'FromTheFuture', 'UtteranceEnd'],
+    ['SpeechStarted', 'Unknown', 'UtteranceEnd'],
   );
-  t.same(messages[1], { type: 'FromTheFuture', value: 1 });
+  t.same(messages[1], { type: 'Unknown', message: { type: 'FromTheFuture', value: 1 } }, 'as it came, in `message`');
+  const saved = await Readable.from(messages).compose(toNdjson()).toArray();
+  t.equal(saved[1], '{"type":"FromTheFuture","value":1}\n', 'a saved run holds it as it came on the wire');
+  const replayed = await Readable.from(saved).compose(fromNdjson()).toArray();
+  t.same(replayed, messages, 'and reads it back as the stream delivered it');
 });
 
 t.test('a frame that is not JSON is a stream error carrying the raw text', async (t) => {
