@@ -8,6 +8,7 @@ export {
 } from './listen/stream.js';
 export { DeepgramError, type DeepgramErrorCode } from './listen/errors.js';
 export { createFluxStream, FluxStream, type FluxStreamOptions, type FluxWarning } from './listen/flux.js';
+export { createSession, protocolOf } from './listen/session.js';
 export * from './protocol/flux.js';
 export { isRetryable } from './listen/retry.js';
 export { startServer, type ServerOptions, type LocalServer, type Faults } from './server/index.js';
@@ -29,7 +30,7 @@ export { createFramer, pcmByteRate, type FramerOptions } from './audio/framer.js
 export { createPacer, type PacerOptions } from './audio/pacer.js';
 export { Probe, detectContainer, type Container } from './audio/probe.js';
 export { finalsOnly, utterances, toText, channelFilter, splitChannels, type Utterance } from './transcripts/results.js';
-export { turns, turnOf, turnWords, type Turn } from './transcripts/turns.js';
+export { turns, turnOf, turnWords, finalOf, type Turn, type Final } from './transcripts/turns.js';
 export { toNdjson, fromNdjson } from './transcripts/ndjson.js';
 export { toSrt, toVtt, cueBuilder, type CaptionOptions, type Cue } from './transcripts/captions.js';
 export {
@@ -42,7 +43,13 @@ export {
 } from './batch/many.js';
 export { FORMATS, formatter, type Format } from './batch/outputs.js';
 export { measureLatency, latencyText, latencyChart, type LatencyReport, type Delays } from './live/latency.js';
-export { createTwilioBridge, type TwilioBridgeOptions, type TwilioCall, type TwilioAudioEvent } from './live/twilio.js';
+export {
+  createTwilioBridge,
+  type TwilioBridgeOptions,
+  type TwilioCall,
+  type TwilioAudioEvent,
+  type TwilioInvalidEvent,
+} from './live/twilio.js';
 export { RELAY_PAGE } from './live/page.js';
 export {
   createRelay,

@@ -2,9 +2,11 @@
 // the listen stream, with the listen stream's encoding, sample_rate and channels set from what is really sent.
 import { Transform, type Duplex } from 'node:stream';
 import { Chain } from './audio/chain.js';
-import { createListenStream, type ListenStream, type ListenStreamOptions } from './listen/stream.js';
-import { createFluxStream, type FluxStream } from './listen/flux.js';
-import { isFluxQuery, type FluxMessage, type FluxMetadataMessage, type FluxQuery } from './protocol/flux.js';
+import type { ListenStream, ListenStreamOptions } from './listen/stream.js';
+import { createSession, protocolOf } from './listen/session.js';
+import { LISTEN_FLUX } from './listen/protocol.js';
+import type { FluxStream } from './listen/flux.js';
+import type { FluxMessage, FluxMetadataMessage, FluxQuery } from './protocol/flux.js';
 import { DeepgramError } from './listen/errors.js';
 import { rawLayout, type ListenQuery, type RawEncoding } from './protocol/options.js';
 import type { MetadataMessage, ServerMessage } from './protocol/messages.js';
@@ -108,11 +110,10 @@ export function createTranscriber(options: TranscriberOptions = {}): Transcriber
    * The listen stream first (its options may be refused), then the stages (FFmpeg may be missing): a failure of
    * either is a stream error, and whatever was already made is torn down, so no FFmpeg is left running.
    */
-  const flux = isFluxQuery(query);
+  const flux = protocolOf(query) === LISTEN_FLUX;
   const open = ({ container: _, channels: count, ...sent }: SentFormat): ListenStream | FluxStream => {
-    if (!flux) return createListenStream({ ...listenOptions, query: { ...query, ...sent, channels: count } });
-    if ((count ?? 1) > 1) throw new DeepgramError('DG_OPTIONS', 'Flux takes mono audio: give channels 1');
-    return createFluxStream({ ...listenOptions, query: { ...query, ...sent } });
+    if (flux && (count ?? 1) > 1) throw new DeepgramError('DG_OPTIONS', 'Flux takes mono audio: give channels 1');
+    return createSession({ ...listenOptions, query: { ...query, ...sent, ...(flux ? {} : { channels: count }) } });
   };
   const start = (format: SentFormat, build: () => Duplex[]) => {
     try {

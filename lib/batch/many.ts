@@ -11,11 +11,9 @@ import { backoffDelay, isRetryable } from '../listen/retry.js';
 import { DeepgramError } from '../listen/errors.js';
 import type { MetadataMessage, ServerMessage } from '../protocol/messages.js';
 import type { FluxMessage, FluxMetadataMessage } from '../protocol/flux.js';
-import { turnOf } from '../transcripts/turns.js';
-import { isFinal } from '../protocol/guards.js';
+import { finalOf } from '../transcripts/turns.js';
 import { rawLayout } from '../protocol/options.js';
 import { durationOf } from '../audio/duration.js';
-import { transcriptOf } from '../transcripts/results.js';
 import { atomically, formatter, FORMATS, type Format } from './outputs.js';
 
 export interface BatchOptions extends Omit<TranscriberOptions, 'signal'> {
@@ -155,8 +153,7 @@ export async function transcribeOne(
   const finals: string[] = [];
   transcriber.on('metadata', (m) => (metadata = m));
   transcriber.on('data', (m: ServerMessage | FluxMessage) => {
-    // Flux: a finished turn is what a final is on /v1.
-    const done = isFinal(m) ? { end: m.start + m.duration, text: transcriptOf(m) } : turnOf(m);
+    const done = finalOf(m);
     if (done) {
       transcribedSeconds = done.end;
       if (!sink) finals.push(done.text);

@@ -4,7 +4,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRelay, type RelaySessionLog } from '../live/relay.js';
 import { RELAY_PAGE } from '../live/page.js';
-import { isFluxQuery } from '../protocol/flux.js';
+import { protocolOf } from '../listen/session.js';
+import { LISTEN_FLUX } from '../listen/protocol.js';
 import { integer, parse, text, UsageError, type Command } from './args.js';
 import { stopRequested, type CliIo } from './io.js';
 import { localServer, QUERY_OPTIONS, transcriptionFlags } from './transcribe.js';
@@ -73,7 +74,7 @@ export async function relay(args: string[], io: CliIo): Promise<number> {
       apiKey,
       allowInsecure,
       // Flux's turn so far comes anyway; /v1 sends interim results only when asked.
-      query: isFluxQuery(query ?? {}) ? query : { interim_results: true, ...query },
+      query: protocolOf(query) === LISTEN_FLUX ? query : { interim_results: true, ...query },
     },
   });
   try {

@@ -4,7 +4,9 @@ import { extname } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { startServer, type LocalServer } from '../server/index.js';
 import { isRawEncoding, QUERY_PARAMS, toSearchParams, type ListenQuery } from '../protocol/options.js';
-import { checkFluxQuery, FLUX_PARAMS, isFluxModel } from '../protocol/flux.js';
+import { checkFluxQuery, FLUX_PARAMS } from '../protocol/flux.js';
+import { protocolOf } from '../listen/session.js';
+import { LISTEN_FLUX } from '../listen/protocol.js';
 import { FORMATS, type Format } from '../batch/outputs.js';
 import { transcribeMany, transcribeOne, type BatchOptions } from '../batch/many.js';
 import { integer, oneOf, parse, positive, text, UsageError, type Command, type Options } from './args.js';
@@ -64,7 +66,7 @@ export function transcriptionFlags(
   const query: Record<string, unknown> = {};
   for (const name of Object.keys(PARAMS))
     if (!RAW_FLAGS.includes(name) && values[name] !== undefined) query[name] = values[name];
-  const flux = isFluxModel(query.model);
+  const flux = protocolOf(query) === LISTEN_FLUX;
   for (const name of FLUX_ONLY.filter((n) => values[n] !== undefined)) {
     if (!flux)
       throw new UsageError(`--${name} is a Flux parameter: give --model flux-general-en (or flux-general-multi)`);
@@ -205,7 +207,7 @@ async function toStdout(input: string, options: BatchOptions, io: CliIo): Promis
         ...options,
         format: 'live' as const,
         // Flux's turn so far comes anyway; /v1 sends interim results only when asked.
-        query: isFluxModel(options.query?.model) ? options.query : { ...options.query, interim_results: true },
+        query: protocolOf(options.query) === LISTEN_FLUX ? options.query : { ...options.query, interim_results: true },
       }
     : options;
   try {

@@ -6,7 +6,9 @@ import { createReadStream, openSync, readSync, closeSync, statSync } from 'node:
 import { durationOf } from '../audio/duration.js';
 import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createListenStream, type ListenStreamOptions } from '../listen/stream.js';
+import type { ListenStreamOptions } from '../listen/stream.js';
+import { createSession, protocolOf } from '../listen/session.js';
+import { LISTEN_FLUX } from '../listen/protocol.js';
 import { createDecoder } from '../audio/decoder.js';
 import { createFramer, pcmByteRate } from '../audio/framer.js';
 import { createPacer } from '../audio/pacer.js';
@@ -14,9 +16,8 @@ import { isResults } from '../protocol/guards.js';
 import { DeepgramError } from '../listen/errors.js';
 import type { ServerMessage, Word } from '../protocol/messages.js';
 import type { ListenQuery } from '../protocol/options.js';
-import { createFluxStream } from '../listen/flux.js';
-import { isFluxQuery, isTurnInfo, type FluxMessage, type FluxQuery } from '../protocol/flux.js';
-import { turnOf } from '../transcripts/turns.js';
+import { isTurnInfo, type FluxMessage, type FluxQuery } from '../protocol/flux.js';
+import { finalOf } from '../transcripts/turns.js';
 
 export interface Delays {
   count: number;
@@ -55,13 +56,10 @@ function delays(values: number[]): Delays {
 
 /** What a message tells the report: words seen early, words made final, and whether it ends a stretch of speech. */
 function reading(m: ServerMessage | FluxMessage): { early: boolean; finals: Word[]; endOfSpeech: boolean } {
-  if (isResults(m)) {
-    const said = m.channel.alternatives[0]?.words ?? [];
-    return { early: !m.is_final && said.length > 0, finals: m.is_final ? said : [], endOfSpeech: m.speech_final };
-  }
-  const turn = turnOf(m);
-  if (turn) return { early: false, finals: turn.words, endOfSpeech: true };
-  return { early: isTurnInfo(m) && m.words.length > 0, finals: [], endOfSpeech: false };
+  const final = finalOf(m);
+  if (final) return { early: false, finals: final.words, endOfSpeech: final.endOfSpeech };
+  const early = isResults(m) ? (m.channel.alternatives[0]?.words.length ?? 0) > 0 : isTurnInfo(m) && m.words.length > 0;
+  return { early, finals: [], endOfSpeech: false };
 }
 
 /** Streams `file` (anything FFmpeg reads) at real-time pace to a listen endpoint (or Flux's) and measures delays. */
@@ -89,10 +87,12 @@ export async function measureLatency(
   if (claimed !== undefined && claimed > maxSeconds) throw tooLong(claimed);
   const given = options.query ?? {};
   const audio = { encoding: 'linear16', sample_rate: RATE } as const;
-  const flux = isFluxQuery(given);
-  const listen = flux
-    ? createFluxStream({ ...listenOptions, query: { ...given, ...audio } })
-    : createListenStream({ ...listenOptions, query: { ...given, ...audio, interim_results: true } });
+  const flux = protocolOf(given) === LISTEN_FLUX;
+  // Flux's turn so far comes anyway; /v1 sends interim results only when asked.
+  const listen = createSession({
+    ...listenOptions,
+    query: { ...given, ...audio, ...(flux ? {} : { interim_results: true }) },
+  });
   const bytesPerSecond = pcmByteRate(RATE, 1);
   let started = 0;
   let audioSeconds = 0;

@@ -6,11 +6,10 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { bridge, type RelaySessionLog } from './relay-session.js';
-import { createListenStream, type ListenStreamOptions } from '../listen/stream.js';
-import { createFluxStream } from '../listen/flux.js';
+import type { ListenStreamOptions } from '../listen/stream.js';
+import { createSession, protocolOf } from '../listen/session.js';
 import { listenSettings } from '../listen/options.js';
-import { LISTEN_FLUX } from '../listen/protocol.js';
-import { isFluxQuery, type FluxQuery } from '../protocol/flux.js';
+import type { FluxQuery } from '../protocol/flux.js';
 import type { ListenQuery } from '../protocol/options.js';
 
 export type { RelayErrorMessage, RelaySessionLog } from './relay-session.js';
@@ -159,10 +158,9 @@ export function createRelay(options: RelayOptions = {}): Relay {
     if (!grant) return refuse(socket, 500, 'Internal Server Error', 'authorize must answer true, false or a grant');
     if (socket.destroyed) return;
     const query = { ...listen.query, ...grant.query };
-    const flux = isFluxQuery(query);
     try {
       // Options that can never work are the app's to fix: refused before the upgrade.
-      listenSettings({ ...listen, query }, flux ? LISTEN_FLUX : undefined);
+      listenSettings({ ...listen, query }, protocolOf(query));
     } catch (error) {
       return refuse(socket, 500, 'Internal Server Error', error instanceof Error ? error.message : String(error));
     }
@@ -176,7 +174,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
         return ws.close(1008, 'RELAY_LIMIT');
       }
       const started = new Date();
-      const stream = flux ? createFluxStream({ ...listen, query }) : createListenStream({ ...listen, query });
+      const stream = createSession({ ...listen, query });
       const session = bridge(ws, stream, limits, (log) => {
         sessions.delete(session);
         options.onSession?.({ address, started, ...log });

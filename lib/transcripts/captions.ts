@@ -1,9 +1,8 @@
 // SRT and WebVTT captions from live Results or Flux turns. One cue builder serves both formats; only the text differs.
 import type { Transform } from 'node:stream';
 import type { ServerMessage, Word } from '../protocol/messages.js';
-import { isFinal } from '../protocol/guards.js';
-import { mapObjects, wordsOf } from './results.js';
-import { turnOf } from './turns.js';
+import { mapObjects } from './results.js';
+import { finalOf } from './turns.js';
 import type { FluxMessage } from '../protocol/flux.js';
 
 export interface CaptionOptions {
@@ -99,9 +98,8 @@ function captions(
   };
   return mapObjects<ServerMessage | FluxMessage, string>(
     (m) => {
-      if (isFinal(m)) return render(builder.add(wordsOf(m), m.speech_final));
-      const turn = turnOf(m); // Flux: a finished turn's words, which end their cue
-      return turn ? render(builder.add(turn.words, true)) : undefined;
+      const final = finalOf(m); // on Flux, a finished turn's words, which end their cue
+      return final ? render(builder.add(final.words, final.endOfSpeech)) : undefined;
     },
     () => render(builder.flush()),
   );

@@ -2,7 +2,7 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { ResultsMessage, ServerMessage, Word } from '../protocol/messages.js';
 import { isFinal, isResults, isSpeechStarted, isUtteranceEnd } from '../protocol/guards.js';
 import { isTurnInfo, type FluxMessage } from '../protocol/flux.js';
-import { turnOf } from './turns.js';
+import { finalOf, turnOf } from './turns.js';
 
 export const transcriptOf = (results: ResultsMessage): string => results.channel.alternatives[0]?.transcript ?? '';
 export const wordsOf = (results: ResultsMessage): Word[] => results.channel.alternatives[0]?.words ?? [];
@@ -114,7 +114,7 @@ const isUtterance = (m: ServerMessage | FluxMessage | Utterance): m is Utterance
 /** Plain text, a line per final segment, utterance or finished Flux turn that says something. */
 export function toText(): Transform {
   return mapObjects<ServerMessage | FluxMessage | Utterance, string>((m) => {
-    const text = isUtterance(m) ? m.text : isFinal(m) ? transcriptOf(m) : (turnOf(m)?.text ?? '');
+    const text = isUtterance(m) ? m.text : (finalOf(m)?.text ?? '');
     return text ? `${text}\n` : undefined;
   });
 }

@@ -2,6 +2,7 @@
 import type { Transform } from 'node:stream';
 import { roundMicro, type Word } from '../protocol/messages.js';
 import { isEndOfTurn, type TurnInfoMessage } from '../protocol/flux.js';
+import { isFinal } from '../protocol/guards.js';
 import { mapObjects } from './results.js';
 
 /** One finished Flux turn. */
@@ -48,6 +49,32 @@ export function turnOf(m: { type: string }): Turn | undefined {
     ...(m.trigger === undefined ? {} : { trigger: m.trigger }),
     ...(m.languages === undefined ? {} : { languages: m.languages }),
   };
+}
+
+/** What a final says, on either protocol: a final Results on /v1, an EndOfTurn on Flux. */
+export interface Final {
+  text: string;
+  start: number;
+  end: number;
+  words: Word[];
+  /** It ends a stretch of speech: `speech_final` on /v1; always on Flux, where a turn is one. */
+  endOfSpeech: boolean;
+}
+
+/**
+ * The one answer to "is this final?" for every consumer (text, captions, outputs, progress, the latency report):
+ * what the message makes final, or undefined when it makes nothing final.
+ */
+export function finalOf(m: { type: string }): Final | undefined {
+  if (isFinal(m)) {
+    const alternative = m.channel.alternatives[0];
+    const end = roundMicro(m.start + m.duration);
+    const text = alternative?.transcript ?? '';
+    return { text, start: m.start, end, words: alternative?.words ?? [], endOfSpeech: m.speech_final };
+  }
+  if (!isEndOfTurn(m)) return undefined;
+  const words = turnWords(m);
+  return { text: m.transcript, start: m.audio_window_start, end: m.audio_window_end, words, endOfSpeech: true };
 }
 
 /** One object per finished turn of a Flux run (text, start, end, words, trigger, index, languages). */

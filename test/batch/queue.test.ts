@@ -10,7 +10,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { enqueue, startWorker } from '../../lib/batch/queue.js';
 import { outputName } from '../../lib/batch/many.js';
-import { cli, fixture, runMain, serve } from '../helpers.js';
+import { cli, fixture, runMain, serve, until } from '../helpers.js';
 
 async function redisServer(t: Test): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'dgs-redis-'));
@@ -149,22 +149,13 @@ t.test('worker: SIGTERM or SIGINT stops taking jobs, finishes the one in flight,
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     const outDir = mkdtempSync(join(tmpdir(), 'dgs-queue-signal-'));
     const name = `signal-${signal}`;
-    const worker = cli([
-      'worker',
-      '--redis',
-      redis,
-      '--queue',
-      name,
-      '--url',
-      server.url,
-      '--out',
-      outDir,
-      '--concurrency',
-      '1',
-    ]);
-    while (!worker.output().includes('worker on queue')) await sleep(20);
+    const worker = cli(
+      ['worker', '--redis', redis, '--queue', name, '--url', server.url, '--out', outDir, '--concurrency', '1'],
+      { timeout: 60_000 },
+    );
+    await until(() => worker.output().includes('worker on queue'), 'the worker started', 60_000);
     await enqueue([fixture('speech.wav'), fixture('speech.ogg')], { redis, queue: name });
-    while (server.connections === 0) await sleep(10);
+    await until(() => server.connections > 0, 'the worker took a job', 30_000);
     worker.child.kill(signal);
     const { status, stdout } = await worker.done;
     t.equal(status, 0, `${signal}: exit 0`);
