@@ -1,6 +1,6 @@
 // Flux's messages on /v2/listen (flux spec §4), and their guards: what a known type must hold before anything reads
 // it. Its query and Configure are in flux-options.ts.
-import { parseJson, unknownMessage } from './guards.js';
+import { parseMessage } from './guards.js';
 import type { ServerMessage, UnknownMessage } from './messages.js';
 import type { FluxConfig } from './flux-options.js';
 
@@ -138,16 +138,8 @@ export function fluxMessageProblem(m: unknown): string | undefined {
 }
 
 /** A Flux message from a text frame, or why it is not one. */
-export function parseFluxMessage(text: string): { message: FluxMessage } | { problem: string } {
-  const json = parseJson(text);
-  if (!json) return { problem: 'not JSON' };
-  const problem = fluxMessageProblem(json.value);
-  if (problem) return { problem };
-  // Checked above: an object with a string type, and what a known type promises.
-  const message = json.value as UnknownMessage['message'];
-  const known = FLUX_TYPES.includes(message.type);
-  return { message: known ? (message as unknown as FluxMessage) : unknownMessage(message) };
-}
+export const parseFluxMessage = (text: string): { message: FluxMessage } | { problem: string } =>
+  parseMessage<Exclude<FluxMessage, UnknownMessage>>(text, fluxMessageProblem, FLUX_TYPES);
 
 export const isTurnInfo = (m: { type: string }): m is TurnInfoMessage => m.type === 'TurnInfo';
 export const isEndOfTurn = (m: { type: string }): m is TurnInfoMessage => isTurnInfo(m) && m.event === 'EndOfTurn';

@@ -88,19 +88,26 @@ export function messageProblem(message: unknown): string | undefined {
 }
 
 /**
- * A server message from the text of a frame, or why it is not one: the one place where parsed JSON becomes a typed
- * message, after `messageProblem` has checked what its type promises.
+ * A message from the text of a frame, or why it is not one: the one place where parsed JSON becomes a typed message
+ * (`M`, one of the `known` types), once `problemOf` has checked what its type promises; any other type is wrapped.
  */
-export function parseServerMessage(text: string): { message: ServerMessage } | { problem: string } {
+export function parseMessage<M>(
+  text: string,
+  problemOf: (value: unknown) => string | undefined,
+  known: readonly string[],
+): { message: M | UnknownMessage } | { problem: string } {
   const json = parseJson(text);
   if (!json) return { problem: 'not JSON' };
-  const problem = messageProblem(json.value);
+  const problem = problemOf(json.value);
   if (problem) return { problem };
   // Checked above: an object with a string type, and what a known type promises.
   const message = json.value as UnknownMessage['message'];
-  const known = SERVER_TYPES.includes(message.type);
-  return { message: known ? (message as unknown as KnownServerMessage) : unknownMessage(message) };
+  return { message: known.includes(message.type) ? (message as unknown as M) : unknownMessage(message) };
 }
+
+/** A `/v1/listen` message from the text of a frame, or why it is not one. */
+export const parseServerMessage = (text: string): { message: ServerMessage } | { problem: string } =>
+  parseMessage<KnownServerMessage>(text, messageProblem, SERVER_TYPES);
 
 /** A message of a type this version does not know, as the streams deliver it. */
 export const unknownMessage = (message: UnknownMessage['message']): UnknownMessage => ({ type: 'Unknown', message });

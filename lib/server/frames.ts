@@ -57,3 +57,63 @@ export class FrameMeter {
     this.#samplesPerChannel += frames;
   }
 }
+
+/**
+ * Words in one track's frames, for both stand-in models: a word starts at a speech frame, ends after WORD_GAP silent
+ * frames (at its last speech frame) or once it is MAX_WORD long, and carries a hash of its frames' energies (FNV-1a),
+ * so that without a script the word said is a function of its audio alone. Times are frame counts.
+ */
+export class WordDetector {
+  #frames = 0;
+  #start: number | undefined;
+  #lastSpeechEnd = 0;
+  #silence = 0;
+  #hash = 0x811c9dc5;
+
+  constructor(private readonly word: (start: number, end: number, hash: number) => void) {}
+
+  /** Frames heard. */
+  get frames(): number {
+    return this.#frames;
+  }
+
+  /** Silent frames in a row, up to now. */
+  get silence(): number {
+    return this.#silence;
+  }
+
+  get inWord(): boolean {
+    return this.#start !== undefined;
+  }
+
+  get lastSpeechEnd(): number {
+    return this.#lastSpeechEnd;
+  }
+
+  /** The next frame's energy: 'start' when a word starts with it, 'speech' within one, else 'silence'. */
+  frame(rms: number): 'start' | 'speech' | 'silence' {
+    const start = this.#frames++;
+    const end = this.#frames;
+    if (rms <= SPEECH_RMS) {
+      this.#silence++;
+      if (this.#silence >= WORD_GAP) this.close(this.#lastSpeechEnd);
+      return 'silence';
+    }
+    const starting = this.#start === undefined;
+    if (starting) this.#hash = 0x811c9dc5;
+    const begun = (this.#start ??= start);
+    this.#hash = Math.imul(this.#hash ^ Math.round(rms * 1000), 0x01000193) >>> 0;
+    this.#lastSpeechEnd = end;
+    this.#silence = 0;
+    if (end - begun >= MAX_WORD) this.close(end);
+    return starting ? 'start' : 'speech';
+  }
+
+  /** Ends the open word at `end` (a frame count), if one is open. */
+  close(end: number): void {
+    const start = this.#start;
+    if (start === undefined) return;
+    this.#start = undefined;
+    this.word(start, end, this.#hash);
+  }
+}

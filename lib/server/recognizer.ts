@@ -2,7 +2,7 @@
 // activity on 20 ms frames); their text comes from a script or a fixed word list. Everything is derived from
 // sample counts, never from wall time, so the same audio always gives the same messages.
 import { roundMicro, type ResultsMessage, type ServerMessage, type Word } from '../protocol/messages.js';
-import { FrameMeter, framesOf, FRAME_SECONDS, MAX_WORD, SPEECH_RMS, WORD_GAP } from './frames.js';
+import { FrameMeter, framesOf, FRAME_SECONDS, WordDetector, WORD_GAP } from './frames.js';
 
 /** Without an endpoint, a final goes out once a segment is 5 s long. */
 const MAX_SEGMENT = 250;
@@ -58,10 +58,7 @@ function bareWord(token: string): string {
 
 /** One channel's voice activity, words and segments; every time here is a frame count. */
 class ChannelTrack {
-  #frames = 0;
-  #wordStart: number | undefined;
-  #lastSpeechEnd = 0;
-  #silence = 0;
+  readonly #detector = new WordDetector((start, end, hash) => this.#closeWord(start, end, hash));
   #inUtterance = false;
   #utterances = 0;
   #segmentStart = 0;
@@ -70,8 +67,6 @@ class ChannelTrack {
   #lastWordEnd: number | undefined;
   #utteranceEndSent = true;
   #scriptAt = 0;
-  /** FNV-1a over the word's frame energies: without a script, the word is a function of its audio alone. */
-  #wordHash = 0x811c9dc5;
   #startOfSentence = true;
   readonly #endpoint: number;
   readonly #utteranceEnd: number | undefined;
@@ -88,30 +83,18 @@ class ChannelTrack {
   }
 
   frame(rms: number): void {
-    const start = this.#frames++;
-    const end = this.#frames;
-    if (rms > SPEECH_RMS) {
-      if (this.#wordStart === undefined) {
-        this.#wordStart = start;
-        this.#wordHash = 0x811c9dc5;
-        if (!this.#inUtterance) {
-          this.#inUtterance = true;
-          if (this.settings.vadEvents) {
-            this.emit({ type: 'SpeechStarted', channel: [this.index, this.total], timestamp: seconds(start) });
-          }
-        }
+    const heard = this.#detector.frame(rms);
+    const end = this.#detector.frames;
+    if (heard === 'start' && !this.#inUtterance) {
+      this.#inUtterance = true;
+      if (this.settings.vadEvents) {
+        this.emit({ type: 'SpeechStarted', channel: [this.index, this.total], timestamp: seconds(end - 1) });
       }
-      this.#wordHash = Math.imul(this.#wordHash ^ Math.round(rms * 1000), 0x01000193) >>> 0;
-      this.#lastSpeechEnd = end;
-      this.#silence = 0;
-      if (end - this.#wordStart >= MAX_WORD) this.#closeWord(end);
-    } else {
-      this.#silence++;
-      if (this.#wordStart !== undefined && this.#silence >= WORD_GAP) this.#closeWord(this.#lastSpeechEnd);
-      if (this.#inUtterance && this.#wordStart === undefined && this.#silence >= this.#endpoint) {
-        this.#endUtterance();
-        this.#final(end, { speechFinal: true });
-      }
+    }
+    const silent = heard === 'silence' && !this.#detector.inWord;
+    if (silent && this.#inUtterance && this.#detector.silence >= this.#endpoint) {
+      this.#endUtterance();
+      this.#final(end, { speechFinal: true });
     }
     if (
       this.#utteranceEnd !== undefined &&
@@ -122,7 +105,7 @@ class ChannelTrack {
       this.#utteranceEndSent = true;
       this.emit({ type: 'UtteranceEnd', channel: [this.index, this.total], last_word_end: seconds(this.#lastWordEnd) });
     }
-    if (this.#wordStart === undefined && end - this.#segmentStart >= MAX_SEGMENT) {
+    if (!this.#detector.inWord && end - this.#segmentStart >= MAX_SEGMENT) {
       this.#final(end, {});
     } else if (this.settings.interimResults && end - this.#lastResult >= INTERIM_EVERY) {
       this.#send(end, false, false, false);
@@ -131,12 +114,13 @@ class ChannelTrack {
 
   /** Finalize: everything heard so far goes out as a final now; at the end of the stream, every script word too. */
   finalize(fromFinalize: boolean): void {
-    if (this.#wordStart !== undefined) this.#closeWord(this.#frames);
+    const frames = this.#detector.frames;
+    this.#detector.close(frames);
     if (!fromFinalize) this.#placeRestOfScript();
-    if (this.#frames > this.#segmentStart || this.#words.length > 0) {
+    if (frames > this.#segmentStart || this.#words.length > 0) {
       const hadWords = this.#words.length > 0;
       if (!fromFinalize && hadWords) this.#endUtterance();
-      this.#final(this.#frames, { fromFinalize, speechFinal: !fromFinalize && hadWords });
+      this.#final(frames, { fromFinalize, speechFinal: !fromFinalize && hadWords });
     }
   }
 
@@ -150,7 +134,7 @@ class ChannelTrack {
     const last = this.#words.pop();
     if (last) this.#scriptAt--; // said again, sharing its time with the rest
     const from = last ? last.start : seconds(this.#segmentStart);
-    const to = last ? last.end : seconds(this.#frames);
+    const to = last ? last.end : seconds(this.#detector.frames);
     const count = script.length - this.#scriptAt;
     for (let i = 0; i < count; i++) {
       this.#addWord(
@@ -161,10 +145,8 @@ class ChannelTrack {
     }
   }
 
-  #closeWord(end: number): void {
-    const start = this.#wordStart!;
-    this.#wordStart = undefined;
-    this.#addWord(this.settings.script ? this.#scriptAt++ : this.#wordHash, seconds(start), seconds(end));
+  #closeWord(start: number, end: number, hash: number): void {
+    this.#addWord(this.settings.script ? this.#scriptAt++ : hash, seconds(start), seconds(end));
     this.#lastWordEnd = end;
     this.#utteranceEndSent = false;
   }

@@ -3,7 +3,7 @@
 // end-of-turn confidence grows with the silence after the last word: 0.1 for every 50 ms, to 0.99.
 import { roundMicro } from '../protocol/messages.js';
 import type { FluxConfig, FluxWord, TurnEvent, TurnInfoMessage } from '../protocol/flux.js';
-import { FrameMeter, FRAME_SECONDS, MAX_WORD, SPEECH_RMS, WORD_GAP } from './frames.js';
+import { FrameMeter, FRAME_SECONDS, WordDetector } from './frames.js';
 import { DEFAULT_WORDS } from './recognizer.js';
 
 /** One TurnInfo per 12 frames: 0.24 s of audio. */
@@ -17,11 +17,7 @@ const seconds = (frames: number) => roundMicro(frames * FRAME_SECONDS);
 
 export class FluxTurns {
   readonly #meter = new FrameMeter(1, ([rms]) => this.#frame(rms));
-  #frames = 0;
-  #wordStart: number | undefined;
-  #lastSpeechEnd = 0;
-  #silence = 0;
-  #hash = 0x811c9dc5;
+  readonly #detector = new WordDetector((start, end, hash) => this.#closeWord(start, end, hash));
   #words: FluxWord[] = [];
   #scriptAt = 0;
   #turn = 0;
@@ -47,7 +43,7 @@ export class FluxTurns {
 
   /** ForceEndTurn, in order with the audio: the open turn ends now, or there is none (false). */
   forceEnd(): boolean {
-    this.#closeWord(this.#frames);
+    this.#detector.close(this.#detector.frames);
     if (this.#words.length === 0) return false;
     if (!this.#inTurn) this.#send('StartOfTurn');
     this.#endTurn('manual');
@@ -56,34 +52,17 @@ export class FluxTurns {
 
   /** CloseStream: the audio received is decoded to its end, and a last step sent for any part step; no turn ends. */
   flush(): void {
-    this.#closeWord(this.#lastSpeechEnd);
-    if (this.#frames % STEP !== 0) this.#step();
+    this.#detector.close(this.#detector.lastSpeechEnd);
+    if (this.#detector.frames % STEP !== 0) this.#step();
   }
 
   #frame(rms: number): void {
-    const end = ++this.#frames;
-    if (rms > SPEECH_RMS) {
-      if (this.#wordStart === undefined) {
-        this.#wordStart = end - 1;
-        this.#hash = 0x811c9dc5;
-      }
-      this.#hash = Math.imul(this.#hash ^ Math.round(rms * 1000), 0x01000193) >>> 0;
-      this.#lastSpeechEnd = end;
-      this.#silence = 0;
-      if (this.#eager) this.#resumed = true;
-      if (end - this.#wordStart >= MAX_WORD) this.#closeWord(end);
-    } else {
-      this.#silence++;
-      if (this.#silence >= WORD_GAP) this.#closeWord(this.#lastSpeechEnd);
-    }
-    if (end % STEP === 0) this.#step();
+    if (this.#detector.frame(rms) !== 'silence' && this.#eager) this.#resumed = true;
+    if (this.#detector.frames % STEP === 0) this.#step();
   }
 
-  #closeWord(end: number): void {
-    if (this.#wordStart === undefined) return;
-    const start = this.#wordStart;
-    this.#wordStart = undefined;
-    const key = this.script ? this.#scriptAt++ : this.#hash;
+  #closeWord(start: number, end: number, hash: number): void {
+    const key = this.script ? this.#scriptAt++ : hash;
     const word = this.script ? this.script[key % this.script.length] : DEFAULT_WORDS[key % DEFAULT_WORDS.length];
     this.#words.push({
       word,
@@ -94,15 +73,15 @@ export class FluxTurns {
   }
 
   #confidence(): number {
-    if (this.#words.length === 0 || this.#wordStart !== undefined) return 0.01;
-    return Math.min(0.99, roundMicro((this.#silence * 20) / SILENCE_PER_CONFIDENCE));
+    if (this.#words.length === 0 || this.#detector.inWord) return 0.01;
+    return Math.min(0.99, roundMicro((this.#detector.silence * 20) / SILENCE_PER_CONFIDENCE));
   }
 
   /** One message for the step just ended: a change of state if there is one, else an Update. */
   #step(): void {
     const { eot_threshold: eot, eager_eot_threshold: eager, eot_timeout_ms: timeout } = this.config().thresholds;
     const confidence = this.#confidence();
-    const silent = this.#words.length > 0 && this.#wordStart === undefined;
+    const silent = this.#words.length > 0 && !this.#detector.inWord;
     if (!this.#inTurn) {
       if (this.#words.length === 0) return this.#send('Update');
       this.#inTurn = true;
@@ -120,7 +99,7 @@ export class FluxTurns {
       return;
     }
     if (silent && eot < 1 && confidence >= eot) return this.#endTurn('model');
-    if (silent && this.#silence * 20 >= timeout) return this.#endTurn('timeout');
+    if (silent && this.#detector.silence * 20 >= timeout) return this.#endTurn('timeout');
     this.#send('Update');
   }
 
@@ -129,7 +108,7 @@ export class FluxTurns {
     this.#turn++;
     this.#words = [];
     this.#inTurn = this.#eager = this.#resumed = false;
-    this.#windowStart = seconds(this.#frames);
+    this.#windowStart = seconds(this.#detector.frames);
   }
 
   #send(event: TurnEvent, trigger?: string): void {
@@ -138,7 +117,7 @@ export class FluxTurns {
       event,
       turn_index: this.#turn,
       audio_window_start: this.#windowStart,
-      audio_window_end: seconds(this.#frames),
+      audio_window_end: seconds(this.#detector.frames),
       transcript,
       words: this.#words.map((w) => ({ ...w })),
       end_of_turn_confidence: this.#confidence(),
