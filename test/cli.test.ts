@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { cli, fixture, runMain, serve } from './helpers.js';
+import { cli, fixture, LINEAR16, readAll, runMain, serve, tones, until } from './helpers.js';
+import { createListenStream } from '../lib/index.js';
 
 const run = (args: string[], stdin?: Buffer, stop?: Promise<void>, tty = false) => runMain(args, { stdin, stop, tty });
 
@@ -143,15 +144,28 @@ t.test('usage errors exit 2 with the usage', async (t) => {
   t.match((await run(['--help'])).out, /deepgram-stream transcribe/);
 });
 
-t.test('serve runs the local server until stopped', async (t) => {
+t.test('serve runs the local server until stopped, naming its paths and each session as it ends', async (t) => {
   let stop!: () => void;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
-  const running = run(['serve', '--port', '0', '--realtime-factor', 'off'], undefined, stopped);
-  await new Promise((r) => setTimeout(r, 200));
+  let url: string | undefined;
+  let logged = () => {};
+  const sessionLine = new Promise<void>((resolve) => (logged = resolve));
+  const running = runMain(['serve', '--port', '0', '--realtime-factor', 'off'], {
+    stop: stopped,
+    watch: (out, err) => {
+      url ??= /server on (ws:\S+),/.exec(out)?.[1];
+      if (/\/v1\/listen session [0-9a-f-]{36}: 32000 bytes of audio, closed 1000/.test(err)) logged();
+    },
+  });
+  await until(() => url !== undefined, 'serve said where it is');
+  const listen = createListenStream({ url, query: LINEAR16 });
+  listen.end(tones([1]));
+  await readAll(listen);
+  await sessionLine;
   stop();
   const { code, out } = await running;
   t.equal(code, 0);
-  t.match(out, /local \/v1\/listen server on ws:\/\/127\.0\.0\.1:\d+/);
+  t.match(out, /local server on ws:\/\/127\.0\.0\.1:\d+, \/v1\/listen and Flux's \/v2\/listen/);
 });
 
 t.test('bad flags are checked before anything starts: exit 2 with the reason, never a hang', async (t) => {

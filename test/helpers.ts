@@ -153,15 +153,22 @@ export async function scriptedServer(t: Test, frames: string[], code = 1000): Pr
 /** The CLI run in this process, with its output captured. */
 export async function runMain(
   args: string[],
-  options: { stdin?: Buffer; stop?: Promise<void>; tty?: boolean; stdoutTty?: boolean } = {},
+  options: {
+    stdin?: Buffer;
+    stop?: Promise<void>;
+    tty?: boolean;
+    stdoutTty?: boolean;
+    /** Told of what was written so far, each time more is. */
+    watch?: (out: string, err: string) => void;
+  } = {},
 ) {
   const { main } = await import('../lib/cli/index.js');
   const stdout = Object.assign(new PassThrough(), { isTTY: options.stdoutTty ?? false });
   const stderr = Object.assign(new PassThrough(), { isTTY: options.tty ?? false, columns: 100 });
   let out = '';
   let err = '';
-  stdout.on('data', (c) => (out += c));
-  stderr.on('data', (c) => (err += c));
+  stdout.on('data', (c) => ((out += c), options.watch?.(out, err)));
+  stderr.on('data', (c) => ((err += c), options.watch?.(out, err)));
   const io = { stdin: Readable.from([options.stdin ?? Buffer.alloc(0)]), stdout, stderr, stop: options.stop };
   const code = await main(args, io);
   return { code, out, err };

@@ -226,7 +226,15 @@ export async function* transcribeMany(
   // Breaking out of the loop, or an input iterator that throws, stops the jobs in flight: none outlives the loop.
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
-  const jobOptions = { ...options, signal };
+  // One listener on the run's signal for all its jobs, each with a signal of its own (its stages listen there): a
+  // listener a job on the run's signal would pass Node's limit of 10 (a warning) in any batch of 6 or more.
+  const jobs = new Set<AbortController>();
+  signal.addEventListener('abort', () => jobs.forEach((job) => job.abort(signal.reason)), { once: true });
+  const start = (input: string) => {
+    const job = new AbortController();
+    jobs.add(job);
+    return withRetries(input, { ...options, signal: job.signal }).finally(() => jobs.delete(job));
+  };
   const source = (async function* () {
     yield* inputs;
   })();
@@ -244,7 +252,7 @@ export async function* transcribeMany(
         const id = next++;
         running.set(
           id,
-          withRetries(item.value, jobOptions).then((result) => [id, result]),
+          start(item.value).then((result) => [id, result]),
         );
       }
       if (running.size === 0) return;

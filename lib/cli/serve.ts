@@ -19,7 +19,8 @@ export const SERVE: Command = {
   --api-key KEY                           the only key let in (default: any)
   --script FILE                           the words its transcripts say, in order
   --realtime-factor X|off (1.25)          audio seconds taken per second, as Deepgram; off for no throttle
-  --inactivity-timeout MS (12000)         silence before the 1011 NET-0001 close`,
+  --inactivity-timeout MS (12000)         silence before the 1011 NET-0001 close
+  Serves /v1/listen and Flux's /v2/listen; a line on stderr as each session ends (path, request id, bytes, close).`,
 };
 
 export async function serve(args: string[], io: CliIo): Promise<number> {
@@ -35,8 +36,12 @@ export async function serve(args: string[], io: CliIo): Promise<number> {
     script: scriptFile ? readFileSync(scriptFile, 'utf8') : undefined,
     realtimeFactor: factor === 'off' ? false : (positive(values, 'realtime-factor') ?? 1.25),
     inactivityTimeout: integer(values, 'inactivity-timeout'),
+    onSession: ({ path, requestId, bytes, code }) =>
+      io.stderr.write(`deepgram-stream: ${path} session ${requestId}: ${bytes} bytes of audio, closed ${code}\n`),
   });
-  io.stdout.write(`deepgram-stream: local /v1/listen server on ${server.url} (its words are synthetic)\n`);
+  io.stdout.write(
+    `deepgram-stream: local server on ${server.url}, /v1/listen and Flux's /v2/listen (its words are synthetic)\n`,
+  );
   await stopRequested(io).stopped;
   await server.close();
   return 0;

@@ -289,3 +289,19 @@ t.test(
     t.type(unreachable.error, DeepgramError);
   },
 );
+
+t.test(
+  'a batch of 12 files at 10 at once warns of nothing (one abort listener per job, gone when it ends)',
+  async (t) => {
+    const server = await serve(t);
+    const warnings: string[] = [];
+    const warned = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', warned);
+    t.teardown(() => process.off('warning', warned));
+    const files = Array.from({ length: 12 }, (_, i) => FILES[i % FILES.length]);
+    const results = await all(transcribeMany(files, { url: server.url, concurrency: 10 }));
+    await new Promise((resolve) => setImmediate(resolve));
+    t.equal(results.filter((r) => r.status === 'done').length, 12);
+    t.same(warnings, [], 'no MaxListenersExceededWarning');
+  },
+);
