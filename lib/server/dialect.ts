@@ -34,3 +34,12 @@ export interface Dialect<Q = any> {
     reason: string;
   };
 }
+
+/** What a session did, told when its socket has closed: `path` is /v1/listen or /v2/listen, `bytes` the audio. */
+export interface SessionReport {
+  requestId: string;
+  path: string;
+  bytes: number;
+  /** The close code the socket ended with (1006: no close frame). */
+  code: number;
+}

@@ -5,14 +5,15 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'n
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { checkQuery } from '../protocol/options.js';
-import { Session, type SessionReport } from './session.js';
+import { Session } from './session.js';
+import type { SessionReport } from './dialect.js';
 import { novaDialect } from './nova.js';
 import { fluxDialect } from './flux.js';
 import { checkFluxQuery } from '../protocol/flux.js';
 import type { Faults } from './faults.js';
 
 export type { Faults } from './faults.js';
-export type { SessionReport } from './session.js';
+export type { SessionReport } from './dialect.js';
 
 export interface ServerOptions {
   /** Default 0: a free port. */

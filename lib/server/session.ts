@@ -15,7 +15,7 @@ import { rawLayout } from '../protocol/options.js';
 import { Fifo } from './fifo.js';
 import { FaultInjector, type Faults } from './faults.js';
 import { Throttle } from './throttle.js';
-import type { Dialect, DialectHost } from './dialect.js';
+import type { Dialect, DialectHost, SessionReport } from './dialect.js';
 
 export interface SessionSettings {
   requestId: string;
@@ -33,17 +33,6 @@ export interface SessionSettings {
   dialect: (host: DialectHost) => Dialect;
   /** Told once, when the socket has closed. */
   onEnd?: (report: SessionReport) => void;
-}
-
-/** What a session did, told when it ends. */
-export interface SessionReport {
-  requestId: string;
-  /** `/v1/listen` or `/v2/listen`. */
-  path: string;
-  /** Audio bytes received. */
-  bytes: number;
-  /** The close code the socket ended with (1006: no close frame). */
-  code: number;
 }
 
 type Item = { pcm: Pcm } | { control: unknown } | { close: true };
