@@ -155,7 +155,7 @@ createTranscriber({ url: 'ws://127.0.0.1:1' }).on('data', (m) => {
   t.equal(
     problems,
     '',
-    "the public types, narrowing on type, and the README's for await example compile in a strict consumer, skipLibCheck off",
+    "the public types, narrowing on type, and the README's for await example compile strictly, skipLibCheck off",
   );
   t.ok(readdirSync(join(consumer, 'node_modules', '@types')).includes('ws'), '@types/ws comes with the package');
 });
