@@ -16,7 +16,7 @@ import { dirname, join, relative } from 'node:path';
 import { outputName, transcribeMany, type FileResult, type Progress } from '../../lib/batch/many.js';
 import { isRetryable } from '../../lib/listen/retry.js';
 import { DeepgramError } from '../../lib/index.js';
-import { fixture, serve } from '../helpers.js';
+import { fixture, serve, until } from '../helpers.js';
 
 const FILES = ['speech.wav', 'speech.mp3', 'speech.ogg', 'speech.flac', 'speech.webm', 'speech.m4a'].map(fixture);
 const temp = () => mkdtempSync(join(tmpdir(), 'dgs-batch-'));
@@ -174,7 +174,7 @@ t.test('retries with backoff on 429 and 1011; fails fast on 401 and on input tha
     transcribeMany([FILES[0]], { url: flaky.url, query: { encoding: 'linear16' } as never }),
   );
   t.match(refusedOptions, { status: 'failed', attempts: 1, error: { code: 'DG_OPTIONS' } });
-  await new Promise((r) => setTimeout(r, 50));
+  await until(() => holding(FILES[0]) === 0, 'the input it had opened is closed again');
   t.equal(holding(FILES[0]), 0, 'the input it had opened is closed again');
   const [missing] = await all(transcribeMany([fixture('nope.wav')], { url: flaky.url }));
   t.match(missing, {

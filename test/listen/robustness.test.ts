@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createListenStream, fromNdjson, toSrt, toVtt, utterances, type DeepgramError } from '../../lib/index.js';
-import { finals, LINEAR16, readAll, scriptedServer, serve, sha256, tones } from '../helpers.js';
+import { finals, LINEAR16, readAll, scriptedServer, serve, sha256, tones, until } from '../helpers.js';
 
 t.test('bad input on the client side: each a clear error or a no-op, and nothing accepted is lost', async (t) => {
   const server = await serve(t);
@@ -45,7 +45,7 @@ t.test('hundreds of concurrent streams in one process', async (t) => {
   });
   const done = await Promise.all(streams);
   t.equal(done.filter(Boolean).length, 300, 'all 300 completed with their Metadata');
-  await new Promise((r) => setTimeout(r, 50));
+  await until(() => server.connections === 0, 'every session closed on the server too');
   t.equal(server.connections, 0);
 });
 

@@ -143,7 +143,7 @@ t.test('limits: connections (503), frame size (1009), idle browser (RELAY_IDLE, 
   t.equal(first.received.at(-1)?.code, 'RELAY_IDLE');
   t.ok(spoken(first.received).length > 0, 'the idle session still delivered its finals');
   t.equal((await browser(url, (ws) => ws.send(Buffer.alloc(65 * 1024))).done).code, 1009);
-  while (r.connections > 0 || local.connections > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+  await until(() => r.connections === 0 && local.connections === 0, 'every slot and upstream session released');
   t.pass('every slot and upstream session released');
 });
 
@@ -166,7 +166,7 @@ t.test('the browser going away ends its session upstream (CloseStream), nothing 
     setTimeout(() => ws.close(), 100);
   });
   t.equal((await session.done).code, 1005);
-  while (r.connections > 0 || local.connections > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+  await until(() => r.connections === 0 && local.connections === 0, 'released');
   t.pass('released');
 });
 

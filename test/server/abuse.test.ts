@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { createListenStream } from '../../lib/index.js';
 import { Fifo } from '../../lib/server/fifo.js';
-import { readAll, serve, tones, wavClaiming } from '../helpers.js';
+import { readAll, serve, tones, until, wavClaiming } from '../helpers.js';
 
 /** Sends raw HTTP and returns everything the server answered until it closed. */
 async function rawRequest(port: number, text: string): Promise<string> {
@@ -115,7 +115,7 @@ t.test('a session that sent CloseStream closes by the deadline, whatever it stil
     (e) => e,
   );
   t.equal(error?.closeCode, 1011, 'NET-0000: the server gave up, and said so');
-  await sleep(50);
+  await until(() => server.connections === 0, 'the slot is free');
   t.equal(server.connections, 0, 'and the slot is free');
 });
 

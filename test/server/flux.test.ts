@@ -3,7 +3,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { DeepgramClient } from '@deepgram/sdk';
-import { chunk, fixture, serve, tones, upgrade } from '../helpers.js';
+import { chunk, fixture, serve, tones, until, upgrade } from '../helpers.js';
 
 const RAW = readFileSync(fixture('speech.raw'));
 const SCRIPT = readFileSync(fixture('speech.txt'), 'utf8');
@@ -132,7 +132,7 @@ t.test('Configure: acknowledged in full, range-checked, and more than one pendin
     ws.send(JSON.stringify({ type: 'Configure', thresholds: { eager_eot_threshold: 0.5 } }));
     ws.send(JSON.stringify({ type: 'Configure', numerals: true }));
   });
-  while (!run.received.some((m) => m.type === 'ConfigureSuccess')) await new Promise((r) => setTimeout(r, 20));
+  await until(() => run.received.some((m) => m.type === 'ConfigureSuccess'), 'the Configure acknowledged');
   run.received.splice(0, run.received.length, ...run.received.filter((m) => m.type.startsWith('Configure')));
   t.match(run.received, [
     { type: 'ConfigureFailure', code: 'TOO_MANY_PENDING_CONFIGURES' },
@@ -216,14 +216,12 @@ t.test(
     );
     socket.connect();
     await socket.waitForOpen();
-    const until = async (test: (m: Message) => boolean) => {
-      while (!messages.some(test)) await new Promise((resolve) => setTimeout(resolve, 10));
-    };
+    const arrived = (test: (m: Message) => boolean) => until(() => messages.some(test), 'the message answering it');
     for (const part of chunk(RAW.subarray(0, 5 * 32000), 2560)) socket.sendMedia(part);
     socket.sendConfigure({ type: 'Configure', thresholds: { eot_threshold: 0.8 } } as never);
-    await until((m) => m.type === 'ConfigureSuccess');
+    await arrived((m) => m.type === 'ConfigureSuccess');
     socket.sendForceEndTurn({ type: 'ForceEndTurn' });
-    await until((m) => m.event === 'EndOfTurn' && m.trigger === 'manual');
+    await arrived((m) => m.event === 'EndOfTurn' && m.trigger === 'manual');
     socket.sendCloseStream({ type: 'CloseStream' });
     t.equal(await closed, 1005);
     await new Promise((resolve) => setTimeout(resolve, 1500));
