@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createDecoder, createFramer, createPacer, detectContainer } from '../../lib/index.js';
 import { ffmpegCommand, firstWorking } from '../../lib/audio/ffmpeg.js';
-import { collector, fixture, tones } from '../helpers.js';
+import { collector, ffmpegChildren, fixture, tones } from '../helpers.js';
 
 t.test('containers are named from their first bytes; the rest are not', async (t) => {
   const expected: Record<string, string | undefined> = {
@@ -84,4 +84,15 @@ t.test('the pacer releases audio no faster than k times real time', async (t) =>
   // The 11th 100 ms chunk is due after 1 s of audio, 250 ms at 4x: a lower bound, which a slow machine only lengthens.
   t.ok(elapsed >= 245, `${Math.round(elapsed)} ms for 1.1 s of audio at 4x`);
   t.equal(sink.messages.length, 11);
+});
+
+t.test('a decoder made and never used starts no FFmpeg; its first byte does', async (t) => {
+  const before = ffmpegChildren();
+  const unused = createDecoder();
+  t.equal(ffmpegChildren(), before, 'no process for a decoder nobody writes to');
+  unused.destroy();
+  const used = createDecoder();
+  used.write(readFileSync(fixture('speech.wav')).subarray(0, 4096));
+  t.equal(ffmpegChildren(), before + 1, 'one once it has input');
+  used.destroy();
 });
