@@ -10,18 +10,27 @@ function runs(command: string): boolean {
 }
 
 /**
- * The FFmpeg binary to run: `FFMPEG_PATH`, else an `ffmpeg` on PATH, else the one that
- * `@ffmpeg-installer/ffmpeg` ships inside its npm package. Throws a clear error when there is none.
+ * The FFmpeg binary to run: `FFMPEG_PATH` when set (and only it: a mistyped path is an error, never a quiet fall back
+ * to another FFmpeg), else an `ffmpeg` on PATH, else the one that `@ffmpeg-installer/ffmpeg` ships inside its npm
+ * package. Throws a clear error when there is none.
  */
 export function ffmpegCommand(): string {
-  if (resolved) return resolved;
-  const candidates = [process.env.FFMPEG_PATH, 'ffmpeg'];
+  return (resolved ??= chooseFfmpeg(process.env.FFMPEG_PATH));
+}
+
+/** The FFmpeg `ffmpegCommand()` runs, for a given `FFMPEG_PATH` (undefined: unset). */
+export function chooseFfmpeg(path: string | undefined): string {
+  if (path !== undefined && path !== '') {
+    if (runs(path)) return path;
+    throw new DeepgramError('DG_DECODE', `FFMPEG_PATH is ${path}, which does not run as FFmpeg: fix it, or unset it`);
+  }
+  const candidates = ['ffmpeg'];
   try {
     candidates.push((createRequire(import.meta.url)('@ffmpeg-installer/ffmpeg') as { path: string }).path);
   } catch {
     // The bundled binary is optional: a system ffmpeg serves as well.
   }
-  return (resolved = firstWorking(candidates));
+  return firstWorking(candidates);
 }
 
 /** The first candidate that runs, or an error that says how to get FFmpeg. */

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createDecoder, createFramer, createPacer, detectContainer } from '../../lib/index.js';
-import { ffmpegCommand, firstWorking } from '../../lib/audio/ffmpeg.js';
+import { chooseFfmpeg, ffmpegCommand, firstWorking } from '../../lib/audio/ffmpeg.js';
 import { collector, ffmpegChildren, fixture, tones } from '../helpers.js';
 
 t.test('containers are named from their first bytes; the rest are not', async (t) => {
@@ -54,6 +54,12 @@ t.test('a missing FFmpeg is a clear error that says how to get one', async (t) =
     ffmpegCommand(),
     'the first candidate that runs is taken',
   );
+  t.throws(() => chooseFfmpeg('/usr/bin/ffmpge'), {
+    code: 'DG_DECODE',
+    message: 'FFMPEG_PATH is /usr/bin/ffmpge, which does not run as FFmpeg: fix it, or unset it',
+  });
+  t.equal(chooseFfmpeg(ffmpegCommand()), ffmpegCommand(), 'FFMPEG_PATH that runs is the one used');
+  t.ok(chooseFfmpeg(undefined), 'unset: a system or the bundled FFmpeg');
 });
 
 t.test('the framer re-chunks into frames of N ms; the last carries the rest', async (t) => {
