@@ -141,7 +141,7 @@ t.test('usage errors exit 2 with the usage', async (t) => {
     t.equal(code, 2, args.join(' '));
     t.match(err, /Usage:/);
   }
-  t.match((await run(['--help'])).out, /deepgram-stream transcribe/);
+  t.match((await run(['--help'])).out, /^Usage: deepgram-stream COMMAND[^]*\n  transcribe /);
 });
 
 t.test('serve runs the local server until stopped, naming its paths and each session as it ends', async (t) => {
@@ -214,7 +214,18 @@ t.test('--help for each command and --version', async (t) => {
     t.equal(code, 0, `${command} --help`);
     t.match(out, new RegExp(`^Usage: deepgram-stream ${command}`));
   }
-  t.match((await run(['--version'])).out, /^\d+\.\d+\.\d+\n$/);
+  t.match((await run(['--version'])).out, /^\d+\.\d+\.\d+\nFFmpeg: ffmpeg version \S+ \(\/\S+\)\n$/);
+  // As real processes: help, -V, and no command at all.
+  const [help, helpRelay, short, none] = await Promise.all(
+    [['help'], ['help', 'relay'], ['-V'], []].map((args) => cli(args, { timeout: 60_000 }).done),
+  );
+  t.equal(help.status, 0);
+  t.match(help.stdout, /^Usage: deepgram-stream COMMAND \[options\]\n\n {2}transcribe {2}files, URLs/);
+  t.match(helpRelay.stdout, /^Usage: deepgram-stream relay \[options\]/);
+  t.match(short.stdout, /^\d+\.\d+\.\d+\nFFmpeg: ffmpeg version/);
+  t.equal(none.status, 2, 'no command: exit 2');
+  t.match(none.stderr, /^Usage: deepgram-stream COMMAND/, 'the usage on stderr');
+  t.equal(none.stdout, '');
   const insecure = await run(['transcribe', '--url', 'ws://example.org', fixture('speech.wav')]);
   t.equal(insecure.code, 1);
   t.match(insecure.err, /set allowInsecure: true \(--allow-insecure on the command line\)/, 'the hint names the flag');
