@@ -355,3 +355,28 @@ t.test('a real-time pipe: the first text comes while the audio is still being sp
     t.ok(firstText! < 3, `${what}: the first text came after ${firstText} s of the ${audio.length / 32000} s sent`);
   }
 });
+
+t.test('boolean flags turn off (--no-NAME, NAME false); a near-miss flag is named', async (t) => {
+  const queries: URLSearchParams[] = [];
+  const server = await serve(t, {
+    script: (request) => (queries.push(new URL(request.url!, 'http://x').searchParams), 'a b'),
+  });
+  const file = fixture('speech.wav');
+  for (const args of [
+    ['--smart_format', 'false'],
+    ['--no-smart_format'],
+    ['--smart_format'],
+    ['--smart_format', 'true'],
+  ]) {
+    const { code, err } = await run(['transcribe', '--url', server.url, ...args, file]);
+    t.equal(code, 0, `${args.join(' ')} ${err}`);
+  }
+  t.same(
+    queries.map((q) => q.get('smart_format')),
+    ['false', 'false', 'true', 'true'],
+    'what went on the wire',
+  );
+  const [near] = await Promise.all([cli(['transcribe', '--sample-rate', '8000', file], { timeout: 60_000 }).done]);
+  t.equal(near.status, 2, 'a real process exits 2');
+  t.match(near.stderr, /^deepgram-stream: unknown flag --sample-rate: did you mean --sample_rate\?/);
+});

@@ -13,17 +13,42 @@ export interface Command {
   positionals?: boolean;
 }
 
-/** Parses `args` against the command's table; `--help` is every command's. */
+/**
+ * Parses `args` against the command's table; `--help` is every command's. A boolean flag also takes `--no-NAME`, and
+ * `true` or `false` after it (`--smart_format false`), so that a default can be turned off; an unknown flag that is
+ * one of the table's but for `-` and `_` is named in the error.
+ */
 export function parse(
   command: Command,
   args: string[],
 ): { values: Record<string, unknown>; positionals: string[]; help: boolean } {
-  const parsed = parseArgs({
-    args,
-    allowPositionals: command.positionals ?? false,
-    options: { ...command.options, help: { type: 'boolean', short: 'h' } },
-  });
-  return { values: parsed.values, positionals: parsed.positionals, help: parsed.values.help === true };
+  const options: Options = { ...command.options, help: { type: 'boolean', short: 'h' } };
+  const isBoolean = (name: string) => options[name]?.type === 'boolean';
+  const set: Record<string, boolean> = {};
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const name = arg.startsWith('--') ? arg.slice(2) : undefined;
+    if (arg === '--') {
+      rest.push(...args.slice(i));
+      break;
+    }
+    if (name?.startsWith('no-') && isBoolean(name.slice(3))) set[name.slice(3)] = false;
+    else if (name && isBoolean(name) && /^(true|false)$/.test(args[i + 1] ?? '')) set[name] = args[++i] === 'true';
+    else rest.push(arg);
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, allowPositionals: command.positionals ?? false, options });
+  } catch (error) {
+    const unknown = /Unknown option '--([^']+)'/.exec(error instanceof Error ? error.message : '')?.[1];
+    const meant =
+      unknown && Object.keys(options).find((known) => known.replace(/-/g, '_') === unknown.replace(/-/g, '_'));
+    if (meant) throw new UsageError(`unknown flag --${unknown}: did you mean --${meant}?`);
+    throw error;
+  }
+  const values: Record<string, unknown> = { ...parsed.values, ...set };
+  return { values, positionals: parsed.positionals, help: values.help === true };
 }
 
 /** A string flag, or undefined. */
