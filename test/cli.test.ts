@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { cli, fixture, LINEAR16, readAll, runMain, serve, tones, until } from './helpers.js';
+import { cli, fixture, LINEAR16, readAll, runMain, serve, tones, until, withEnv } from './helpers.js';
 import { createListenStream } from '../lib/index.js';
 
 const run = (args: string[], stdin?: Buffer, stop?: Promise<void>, tty = false) => runMain(args, { stdin, stop, tty });
@@ -84,6 +84,15 @@ t.test('many files into --out: one clear line per failure, the others go on, exi
     lines[2],
     /^deepgram-stream: 4 files \(2 done, 0 skipped, 2 failed\), 0\.004 audio hours in [\d.]+ s, [\d.]+x real time$/,
   );
+  const one = await run([
+    'transcribe',
+    '--url',
+    server.url,
+    '--out',
+    mkdtempSync(join(tmpdir(), 'dgs-')),
+    fixture('speech.wav'),
+  ]);
+  t.match(one.err, /^deepgram-stream: 1 file \(1 done, /m, '"1 file", not "1 files"');
 });
 
 t.test(
@@ -305,6 +314,7 @@ t.test('live from a pipe: the first Ctrl-C ends standard input gracefully, the s
 });
 
 t.test('on a terminal, text is live: interims rewrite one grey line, finals print as lines', async (t) => {
+  withEnv(t, { NO_COLOR: undefined }); // tap sets it for its tests
   const server = await serve(t, { script: 'alpha beta gamma delta epsilon zeta' });
   const { code, out } = await run(
     ['transcribe', '--url', server.url, fixture('speech.wav')],
@@ -325,6 +335,10 @@ t.test('on a terminal, text is live: interims rewrite one grey line, finals prin
       .filter(Boolean)[0],
     'alpha beta',
   );
+  process.env.NO_COLOR = '1';
+  const plain = await runMain(['transcribe', '--url', server.url, fixture('speech.wav')], { stdoutTty: true });
+  t.notMatch(plain.out, /\x1b\[90m/, 'NO_COLOR: no grey');
+  t.match(plain.out, /\r\x1b\[2K[a-z ]+\n/, 'the line is still rewritten in place');
 });
 
 t.test('a real-time pipe: the first text comes while the audio is still being spoken, not at its end', async (t) => {

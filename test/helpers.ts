@@ -295,3 +295,16 @@ export function wavClaiming(sampleRate: number, dataBytes = 200_000): Buffer {
   for (let i = 44; i < wav.length; i += 2) wav.writeInt16LE(i % 4 === 0 ? 8000 : -8000, i);
   return wav;
 }
+
+/** Sets (or, with undefined, removes) environment variables for the rest of the test `t`. */
+export function withEnv(t: Test, env: Record<string, string | undefined>): void {
+  const saved = Object.fromEntries(Object.keys(env).map((name) => [name, process.env[name]]));
+  const apply = (values: Record<string, string | undefined>) => {
+    for (const [name, value] of Object.entries(values)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+  apply(env);
+  t.teardown(() => apply(saved));
+}

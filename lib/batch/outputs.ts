@@ -22,7 +22,8 @@ export type Format = keyof typeof FORMATS;
 export function formatter(format: Format | 'live'): Duplex[] {
   switch (format) {
     case 'live':
-      return [toLiveText()];
+      // https://no-color.org: any value but the empty string turns colour off.
+      return [toLiveText({ color: !process.env.NO_COLOR })];
     case 'text':
       return [utterances(), toText()];
     case 'ndjson':

@@ -32,7 +32,7 @@ export function progressView(stderr: NodeJS.WritableStream & { columns?: number 
     const done = finished + [...active.values()].reduce((sum, p) => sum + share(p), 0);
     const elapsed = (now - started) / 1000;
     const eta = done > 0 ? clock((elapsed * (total - done)) / done) : '?';
-    lines.push(`${finished}/${total} files, ${clock(elapsed)} elapsed, about ${eta} left`);
+    lines.push(`${finished}/${total} file${total === 1 ? '' : 's'}, ${clock(elapsed)} elapsed, about ${eta} left`);
     stderr.write(`${drawn > 0 ? `\x1b[${drawn}A` : ''}${lines.map((l) => `\x1b[2K${l}\n`).join('')}\x1b[J`);
     drawn = lines.length;
   };

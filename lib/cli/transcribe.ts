@@ -165,8 +165,8 @@ async function toFolder(inputs: string[], options: BatchOptions, io: CliIo): Pro
   view?.close();
   const wall = (performance.now() - started) / 1000;
   io.stderr.write(
-    `deepgram-stream: ${inputs.length} files (${counts.done} done, ${counts.skipped} skipped, ${counts.failed} ` +
-      `failed), ` +
+    `deepgram-stream: ${inputs.length} file${inputs.length === 1 ? '' : 's'} ` +
+      `(${counts.done} done, ${counts.skipped} skipped, ${counts.failed} failed), ` +
       `${(audioSeconds / 3600).toFixed(3)} audio hours in ${wall.toFixed(1)} s, ` +
       `${(audioSeconds / wall).toFixed(1)}x real time\n`,
   );

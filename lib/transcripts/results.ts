@@ -121,9 +121,11 @@ export function toText(): Transform {
 
 /**
  * Text for a person watching a terminal: each interim result (or Flux's turn so far) rewrites one grey line in place,
- * and each final (or finished turn) that says something replaces it as a line of its own.
+ * and each final (or finished turn) that says something replaces it as a line of its own. `color: false` (the CLI's
+ * answer to NO_COLOR) keeps the line rewriting but not the grey.
  */
-export function toLiveText(): Transform {
+export function toLiveText(options: { color?: boolean } = {}): Transform {
+  const [grey, reset] = options.color === false ? ['', ''] : ['\x1b[90m', '\x1b[0m'];
   let shown = false;
   return mapObjects<ServerMessage | FluxMessage, string>(
     (m) => {
@@ -137,7 +139,7 @@ export function toLiveText(): Transform {
       const clear = shown ? '\r\x1b[2K' : '';
       shown = !final && text !== '';
       if (final) return text ? `${clear}${text}\n` : clear || undefined;
-      return text ? `${clear}\x1b[90m${text}\x1b[0m` : undefined;
+      return text ? `${clear}${grey}${text}${reset}` : undefined;
     },
     () => (shown ? ['\r\x1b[2K'] : []),
   );

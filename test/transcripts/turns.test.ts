@@ -17,7 +17,7 @@ import {
   type FluxMessage,
   type Turn,
 } from '../../lib/index.js';
-import { chunk, collector, fixture, runMain, serve } from '../helpers.js';
+import { chunk, collector, fixture, runMain, serve, withEnv } from '../helpers.js';
 
 const RAW = readFileSync(fixture('speech.raw'));
 const SCRIPT = readFileSync(fixture('speech.txt'), 'utf8');
@@ -94,6 +94,7 @@ t.test('the command line transcribes with Flux in every format', async (t) => {
   t.match(ndjson.at(-1), { type: 'Metadata', turns: 2 });
   const json = JSON.parse((await run('--format', 'json', '--eot_threshold', '0.8')).out);
   t.match(json, { transcript: /^Hello world\./, metadata: { type: 'Metadata' }, turns: [{ type: 'Turn' }] });
+  withEnv(t, { NO_COLOR: undefined }); // tap sets it for its tests
   const live = await runMain(['transcribe', '--url', server.url, '--model', 'flux-general-en', fixture('speech.wav')], {
     stdoutTty: true,
   });
