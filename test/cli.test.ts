@@ -235,9 +235,13 @@ t.test('--help for each command and --version', async (t) => {
   t.equal(none.status, 2, 'no command: exit 2');
   t.match(none.stderr, /^Usage: deepgram-stream COMMAND/, 'the usage on stderr');
   t.equal(none.stdout, '');
-  const insecure = await run(['transcribe', '--url', 'ws://example.org', fixture('speech.wav')]);
-  t.equal(insecure.code, 1);
+  const insecure = await run(['transcribe', '--url', 'ws://example.org', '--api-key', 'k', fixture('speech.wav')]);
+  t.equal(insecure.code, 2, 'the URL and the key are checked once, before anything starts');
   t.match(insecure.err, /set allowInsecure: true \(--allow-insecure on the command line\)/, 'the hint names the flag');
+  t.equal(insecure.err.match(/in clear/g)?.length, 1, 'said once, not once per file');
+  const scheme = await run(['transcribe', '--url', 'ftp://example.org', fixture('speech.wav')]);
+  t.equal(scheme.code, 2);
+  t.match(scheme.err, /^deepgram-stream: --url: url must be ws:\/\/ or wss:\/\/, not ftp:/);
 });
 
 t.test('an MP4 with its index at the end, from a file, standard input and a URL', async (t) => {

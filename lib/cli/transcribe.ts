@@ -6,6 +6,7 @@ import { startServer, type LocalServer } from '../server/index.js';
 import { isRawEncoding, QUERY_PARAMS, toSearchParams, type ListenQuery } from '../protocol/options.js';
 import { checkFluxQuery, FLUX_PARAMS } from '../protocol/flux.js';
 import { protocolOf } from '../listen/session.js';
+import { endpoint } from '../listen/connection.js';
 import { LISTEN_FLUX } from '../listen/protocol.js';
 import { FORMATS, type Format } from '../batch/outputs.js';
 import { transcribeMany, transcribeOne, type BatchOptions } from '../batch/many.js';
@@ -95,12 +96,21 @@ export function transcriptionFlags(
   }
   const apiKey = text(values, 'api-key') ?? process.env.DEEPGRAM_API_KEY;
   const url = text(values, 'url');
+  const allowInsecure = values['allow-insecure'] === true;
+  // The URL and the key together, once, before any file is read: not a failure per file.
+  if (url !== undefined) {
+    try {
+      endpoint({ url, apiKey, allowInsecure }, protocolOf(query).path, new URLSearchParams());
+    } catch (error) {
+      throw new UsageError(`--url: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
   return {
     query: query as ListenQuery,
     raw,
     apiKey,
     url,
-    allowInsecure: values['allow-insecure'] === true,
+    allowInsecure,
     local: values.local === true || (!apiKey && !url),
     format: oneOf(values, 'format', Object.keys(FORMATS) as Format[]) ?? defaultFormat,
     decode: oneOf(values, 'decode', ['auto', 'always'] as const),

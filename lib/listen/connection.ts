@@ -34,17 +34,18 @@ export function endpoint(options: ConnectionOptions, path: string, query: URLSea
   if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
     throw new DeepgramError('DG_OPTIONS', `url must be ws:// or wss://, not ${url.protocol}`);
   }
-  if (url.protocol === 'ws:' && !LOOPBACK.test(url.hostname) && !options.allowInsecure) {
+  if (!url.pathname.endsWith(path)) url.pathname = `${url.pathname.replace(/\/$/, '')}${path}`;
+  url.search = query.toString();
+  const key = options.apiKey ?? process.env.DEEPGRAM_API_KEY;
+  const authorization = options.accessToken ? `Bearer ${options.accessToken}` : key ? `Token ${key}` : undefined;
+  // Only a credential can leak: with none, ws:// to a server of one's own (a self-hosted one, say) is no risk.
+  if (url.protocol === 'ws:' && !LOOPBACK.test(url.hostname) && !options.allowInsecure && authorization) {
     throw new DeepgramError(
       'DG_OPTIONS',
       `ws:// to ${url.hostname} would send the key in clear: use wss://, or set allowInsecure: true ` +
         `(--allow-insecure on the command line)`,
     );
   }
-  if (!url.pathname.endsWith(path)) url.pathname = `${url.pathname.replace(/\/$/, '')}${path}`;
-  url.search = query.toString();
-  const key = options.apiKey ?? process.env.DEEPGRAM_API_KEY;
-  const authorization = options.accessToken ? `Bearer ${options.accessToken}` : key ? `Token ${key}` : undefined;
   if (authorization === undefined && options.url === undefined) {
     throw new DeepgramError(
       'DG_OPTIONS',

@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { inspect } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createListenStream, DeepgramError, fromNdjson, toNdjson } from '../../lib/index.js';
+import { endpoint } from '../../lib/listen/connection.js';
 import {
   chunk,
   collector,
@@ -320,7 +321,12 @@ t.test('impossible options fail before connecting, saying how to fix them', asyn
     code: 'DG_OPTIONS',
     message: /needs interim_results=true/,
   });
-  t.throws(() => createListenStream({ url: 'ws://example.com' }), { code: 'DG_OPTIONS', message: /use wss:\/\// });
+  t.throws(() => createListenStream({ url: 'ws://example.com', apiKey: 'k' }), {
+    code: 'DG_OPTIONS',
+    message: /ws:\/\/ to example\.com would send the key in clear: use wss:\/\//,
+  });
+  const open = endpoint({ url: 'ws://example.com' }, '/v1/listen', new URLSearchParams());
+  t.equal(open.authorization, undefined, "with no credential to leak, ws:// to a server of one's own is allowed");
 });
 
 t.test('options reach the server as Deepgram expects: repeated keys, auth header, base URL', async (t) => {
