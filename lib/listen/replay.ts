@@ -25,7 +25,7 @@ export interface Replay {
 
 /**
  * Audio sent but not yet covered by final results, held as copies. It is cut where finals have covered it: raw
- * audio and PCM WAV at the first uncovered sample; Ogg/Opus, WebM (Opus or PCM), MP3 and FLAC at the last page,
+ * audio and PCM WAV at the first uncovered sample; Ogg/Opus, WebM/Opus, MP3 and FLAC at the last page,
  * cluster or frame that starts by then, the rest of what the new session says again being dropped by the caller.
  * Audio that cannot be cut (another codec or container) is kept whole and replayed from the start. A replay sends
  * the stream's header again first. Past `limit` bytes held, it lets go of everything and says so in `overflow`: a

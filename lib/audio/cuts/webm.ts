@@ -15,10 +15,8 @@ const BLOCK = 0xa1;
 const TRACKS = 0x1654ae6b;
 const TRACK_ENTRY = 0xae;
 const CODEC_ID = 0x86;
-/** Elements read whole, for what they hold. */
-const READ_WHOLE = new Set([EBML, TRACKS]);
 /** Elements gone into, not skipped: their children matter. */
-const CONTAINERS = new Set([SEGMENT, CLUSTER, BLOCK_GROUP, TRACK_ENTRY]);
+const CONTAINERS = new Set([SEGMENT, CLUSTER, BLOCK_GROUP]);
 
 /** A variable-length integer at `at`: its value (undefined when all ones: an unknown size) and its length. */
 function vint(bytes: Buffer, at: number, keepMarker: boolean): { value: number | undefined; length: number } | null {
@@ -37,7 +35,7 @@ function vint(bytes: Buffer, at: number, keepMarker: boolean): { value: number |
 }
 
 /** 48 kHz samples in an Opus packet, from its TOC byte (and frame count byte): RFC 6716, 3.1. */
-export function opusSamples(toc: number, count: number): number {
+function opusSamples(toc: number, count: number): number {
   const config = toc >> 3;
   const frame =
     config < 12
@@ -85,15 +83,14 @@ export function webmReader(events: CutEvents): CutReader {
       }
       if (CONTAINERS.has(id.value!)) return body;
       if (size.value === undefined) return NOT_CUT; // an unknown size only a container may have
-      if (READ_WHOLE.has(id.value!)) {
+      if (id.value === TRACKS) {
+        // Read whole, for its tracks' codecs.
         if (bytes.length < body + size.value) return 0;
-        if (id.value === TRACKS) {
-          codecs = [];
-          for (const [entry, from, to] of children(bytes, body, body + size.value)) {
-            if (entry !== TRACK_ENTRY) continue;
-            for (const [child, f, t] of children(bytes, from, to))
-              if (child === CODEC_ID) codecs.push(bytes.toString('latin1', f, t));
-          }
+        codecs = [];
+        for (const [entry, from, to] of children(bytes, body, body + size.value)) {
+          if (entry !== TRACK_ENTRY) continue;
+          for (const [child, f, t] of children(bytes, from, to))
+            if (child === CODEC_ID) codecs.push(bytes.toString('latin1', f, t));
         }
       } else if (id.value === SIMPLE_BLOCK || id.value === BLOCK) {
         // Track number, a 16-bit time, flags, then the packet: its TOC byte and, for code 3, its frame count.
