@@ -72,8 +72,6 @@ export interface SocketEvents {
   refused(error: DeepgramError): void;
   open(): void;
   message(data: Buffer, isBinary: boolean): void;
-  /** A pong (or a ping) came: the connection is alive. */
-  heard(): void;
   close(code: number, reason: string): void;
   error(error: Error): void;
 }
@@ -99,8 +97,6 @@ export function dial({ url, authorization }: Endpoint, events: SocketEvents): We
   );
   ws.on('open', guard(events.open));
   ws.on('message', guard(events.message));
-  ws.on('pong', guard(events.heard));
-  ws.on('ping', guard(events.heard));
   ws.on(
     'close',
     guard((code: number, reason: Buffer) => events.close(code, reason.toString())),

@@ -7,6 +7,7 @@ import type WebSocket from 'ws';
 import { DeepgramError } from './errors.js';
 import { closeError, dial, header } from './connection.js';
 import { retryableStatus } from './retry.js';
+import { watchLiveness } from './liveness.js';
 import type { ListenSettings } from './options.js';
 import type { ReconnectEvent } from './reconnect.js';
 import type { MetadataMessage } from '../protocol/messages.js';
@@ -45,10 +46,8 @@ export class Link {
   #connectTimer?: NodeJS.Timeout;
   #reconnectTimer?: NodeJS.Timeout;
   #closeTimer?: NodeJS.Timeout;
-  #livenessTimer?: NodeJS.Timeout;
-  /** Whether anything came since the last liveness tick, and how many ticks in a row nothing has. */
-  #heard = false;
-  #silentTicks = 0;
+  /** Stops watching the current socket's liveness. */
+  #unwatch = () => {};
   /** The furthest the server has shown it got into the audio: the close deadline moves on only past it. */
   #reached = 0;
 
@@ -119,7 +118,6 @@ export class Link {
           : this.#fail(error),
       open: () => this.#open(),
       message: (data, isBinary) => this.#message(data, isBinary),
-      heard: () => (this.#heard = true),
       close: (code, reason) => this.#closed(code, reason),
       // An error is followed by a close, which decides between reconnecting and failing; before any open there
       // is nothing to reconnect, so it fails at once.
@@ -154,31 +152,20 @@ export class Link {
     this.#events.open(again);
   }
 
-  /**
-   * A ping when a tick found nothing had come since the last; a drop once nothing has come for the timeout. Ticks
-   * while this stream has paused reading count as heard: the server cannot be heard through a paused socket.
-   */
+  /** A socket from which nothing comes for the liveness timeout is dropped: reconnected, or DG_TIMEOUT. */
   #watch(): void {
-    clearInterval(this.#livenessTimer);
+    this.#unwatch();
     const liveness = this.#settings.liveness;
     if (!liveness) return;
-    this.#silentTicks = 0;
-    const ticks = Math.max(1, Math.ceil(liveness.timeout / liveness.interval));
-    this.#livenessTimer = setInterval(() => {
-      if (this.#heard || this.#paused) {
-        this.#heard = false;
-        this.#silentTicks = 0;
-        return;
-      }
-      if (++this.#silentTicks < ticks) return void this.send('ping');
+    const dead = () => {
       const why = `nothing came from the server for ${liveness.timeout} ms (no message, no pong)`;
       if (this.#settings.reconnect) return this.#retry(1006, why);
       this.#fail(new DeepgramError('DG_TIMEOUT', `the connection went quiet: ${why}`, { requestId: this.#requestId }));
-    }, liveness.interval).unref();
+    };
+    this.#unwatch = watchLiveness(this.#ws, liveness, dead, () => this.#paused);
   }
 
   #message(data: Buffer, isBinary: boolean): void {
-    this.#heard = true;
     const text = data.toString('utf8');
     // Refused where it enters: no transform downstream ever meets a missing field or a NaN time.
     const parsed = isBinary ? { problem: 'a binary frame' } : this.#settings.protocol.parse(text);
@@ -201,7 +188,7 @@ export class Link {
   #closed(code: number, reason: string): void {
     clearTimeout(this.#connectTimer);
     clearTimeout(this.#closeTimer);
-    clearInterval(this.#livenessTimer);
+    this.#unwatch();
     debug('closed %d %s', code, reason);
     const metadata = this.#heldMetadata;
     this.#heldMetadata = undefined;
@@ -218,7 +205,7 @@ export class Link {
     this.#retired.add(this.#ws);
     clearTimeout(this.#connectTimer);
     clearTimeout(this.#closeTimer);
-    clearInterval(this.#livenessTimer);
+    this.#unwatch();
     this.#reconnecting = true;
     const { attempt, delay } = reconnect.next();
     debug('reconnecting after %d in %d ms (attempt %d)', code, delay, attempt);
@@ -230,7 +217,7 @@ export class Link {
   #fail(error: Error): void {
     if (this.#retired.has(this.#ws)) return;
     this.#retired.add(this.#ws);
-    clearInterval(this.#livenessTimer);
+    this.#unwatch();
     if (error instanceof DeepgramError) return this.#events.failed(error);
     // A system error (refused, reset, unreachable): its details stay in `cause`, out of the message a relay shows.
     const why = `the connection to the server failed (${'code' in error ? String(error.code) : error.name})`;
@@ -243,7 +230,7 @@ export class Link {
     clearTimeout(this.#connectTimer);
     clearTimeout(this.#reconnectTimer);
     clearTimeout(this.#closeTimer);
-    clearInterval(this.#livenessTimer);
+    this.#unwatch();
     if (this.#ws.readyState !== this.#ws.CLOSED) this.#ws.terminate();
   }
 }

@@ -2,6 +2,7 @@
 import { DeepgramError } from './errors.js';
 import { endpoint, type ConnectionOptions, type Endpoint } from './connection.js';
 import { Reconnect, type ReconnectOptions } from './reconnect.js';
+import type { Liveness } from './liveness.js';
 import { LISTEN_V1, type ListenProtocol } from './protocol.js';
 import { toSearchParams, type ListenQuery } from '../protocol/options.js';
 
@@ -41,7 +42,7 @@ export interface ListenSettings {
   connectTimeout: number;
   closeTimeout: number;
   keepAlive: number | false;
-  liveness: { interval: number; timeout: number } | false;
+  liveness: Liveness | false;
   reconnect?: Reconnect;
 }
 

@@ -4,8 +4,9 @@
 // on sessions per address; a reset mid-handshake or a path it does not serve is answered, never left open.
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
 import { bridge, type RelaySessionLog } from './relay-session.js';
+import { watchLiveness } from '../listen/liveness.js';
 import type { ListenStreamOptions } from '../listen/stream.js';
 import { createSession, protocolOf } from '../listen/session.js';
 import { listenSettings } from '../listen/options.js';
@@ -47,7 +48,10 @@ export interface RelayOptions {
   maxPerAddress?: number;
   /** Ms a session may last; then it ends with its last results (RELAY_SESSION_LIMIT, 1008). Default: no limit. */
   maxSessionMs?: number;
-  /** Pings to each browser every `interval` ms; one silent for `timeout` ms is closed. Default 10000 and 30000. */
+  /**
+   * A ping to a browser when nothing came from it for `interval` ms; one silent for `timeout` ms (not counting time
+   * the relay holds its socket) is closed. Default 10000 and 30000.
+   */
   liveness?: { interval?: number; timeout?: number } | false;
   /** Told once of every session when it has ended (one line to log): never the key. */
   onSession?: (log: RelaySessionLog) => void;
@@ -119,18 +123,8 @@ export function createRelay(options: RelayOptions = {}): Relay {
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes ?? 1 << 20 });
   const perAddress = new Map<string, number>();
   const sessions = new Set<{ stop(): void }>();
-  const heard = new WeakMap<WebSocket, number>();
   let connections = 0;
-
   const liveness = options.liveness === false ? undefined : { interval: 10_000, timeout: 30_000, ...options.liveness };
-  const pinger =
-    liveness &&
-    setInterval(() => {
-      for (const ws of wss.clients) {
-        if (performance.now() - (heard.get(ws) ?? 0) > liveness.timeout) ws.terminate();
-        else ws.ping();
-      }
-    }, liveness.interval).unref();
 
   async function admit(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => {}); // a reset before the handshake is done is that browser's loss alone
@@ -165,9 +159,12 @@ export function createRelay(options: RelayOptions = {}): Relay {
       return refuse(socket, 500, 'Internal Server Error', error instanceof Error ? error.message : String(error));
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
-      heard.set(ws, performance.now());
-      const alive = () => heard.set(ws, performance.now());
-      ws.on('pong', alive).on('message', alive);
+      // A browser gone silently is closed; while the relay holds its socket (backpressure) it cannot be heard.
+      if (liveness)
+        ws.once(
+          'close',
+          watchLiveness(ws, liveness, () => ws.terminate()),
+        );
       if (perAddress.get(address)! > maxPerAddress) {
         const message = `at most ${maxPerAddress} sessions at once from one address`;
         ws.send(JSON.stringify({ type: 'RelayError', code: 'RELAY_LIMIT', message }));
@@ -197,7 +194,6 @@ export function createRelay(options: RelayOptions = {}): Relay {
     },
     close: async (graceMs = 5000) => {
       options.server?.off('upgrade', onUpgrade);
-      clearInterval(pinger);
       for (const session of sessions) session.stop();
       const closed = [...wss.clients].map((ws) => new Promise((resolve) => ws.once('close', resolve)));
       let timer: NodeJS.Timeout | undefined;

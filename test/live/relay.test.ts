@@ -170,21 +170,27 @@ t.test('the browser going away ends its session upstream (CloseStream), nothing 
   t.pass('released');
 });
 
-t.test('backpressure: a relay whose Deepgram reads slowly stops reading the browser', async (t) => {
-  const local = await serve(t, { realtimeFactor: 1 });
-  const { url } = await relay(t, { listen: { url: local.url, query: LINEAR16, highWaterMark: 64 * 1024 } });
-  const audio = Buffer.alloc(16 * 1024 * 1024); // 8 minutes of silence, taken at 32 KB a second
-  const session = browser(url, (ws) => {
-    for (const part of chunk(audio, 16 * 1024)) ws.send(part);
-  });
-  await once(session.ws, 'open');
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-  t.ok(
-    session.ws.bufferedAmount > 8 * 1024 * 1024,
-    `${session.ws.bufferedAmount} bytes still wait at the browser: the relay stopped reading it`,
-  );
-  session.ws.terminate();
-});
+t.test(
+  'backpressure: a relay whose Deepgram reads slowly stops reading the browser, and does not drop it',
+  async (t) => {
+    const local = await serve(t, { realtimeFactor: 1 });
+    // Pings every 100 ms: a browser held for 1 s is not one gone silent, though its pongs cannot be read meanwhile.
+    const liveness = { interval: 100, timeout: 300 };
+    const { url } = await relay(t, { listen: { url: local.url, query: LINEAR16, highWaterMark: 64 * 1024 }, liveness });
+    const audio = Buffer.alloc(16 * 1024 * 1024); // 8 minutes of silence, taken at 32 KB a second
+    const session = browser(url, (ws) => {
+      for (const part of chunk(audio, 16 * 1024)) ws.send(part);
+    });
+    await once(session.ws, 'open');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    t.ok(
+      session.ws.bufferedAmount > 8 * 1024 * 1024,
+      `${session.ws.bufferedAmount} bytes still wait at the browser: the relay stopped reading it`,
+    );
+    t.equal(session.ws.readyState, session.ws.OPEN, 'and kept it open');
+    session.ws.terminate();
+  },
+);
 
 t.test(
   'with a Flux model: a Flux session per browser, its TurnInfo out, the last turn ended, a clean close',
