@@ -180,7 +180,7 @@ class TwilioBridge extends Duplex {
       return (this.#invalid(`a payload over ${this.#maxPayload} bytes`), callback());
     const audio = Buffer.from(media.payload, 'base64');
     let offset = Math.round(at) * BYTES_PER_MS - this.#skipped;
-    const latest = Math.max(...[...this.#tracks.values()].map((t) => t.latest), this.#placed);
+    const latest = this.#latest();
     if (offset - latest > this.#maxGap) {
       // Not believed: the audio follows on from the latest, and the event says how far it moved.
       const ms = (offset - latest) / BYTES_PER_MS;
@@ -194,7 +194,14 @@ class TwilioBridge extends Duplex {
     }
     track.pending.set(offset, audio);
     track.latest = Math.max(track.latest, offset + audio.length);
-    this.#release(Math.max(...[...this.#tracks.values()].map((t) => t.latest)) - this.#jitter, callback);
+    this.#release(this.#latest() - this.#jitter, callback);
+  }
+
+  /** The end (in bytes) of the latest chunk of any track: never before what was placed, which it was released by. */
+  #latest(): number {
+    let latest = 0;
+    for (const track of this.#tracks.values()) latest = Math.max(latest, track.latest);
+    return latest;
   }
 
   /** Places every track's audio up to `until` bytes (silence where nothing came) and sends it, interleaved. */
@@ -242,7 +249,7 @@ class TwilioBridge extends Duplex {
       return;
     }
     if (listen.writableEnded) return callback();
-    const end = Math.max(...[...this.#tracks.values()].map((t) => t.latest));
+    const end = this.#latest();
     this.#release(end, (error) => {
       if (error) return callback(error);
       listen.end();
