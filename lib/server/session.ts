@@ -64,6 +64,7 @@ export class Session {
   #inactivity?: NodeJS.Timeout;
   /** A client that does not read its messages holds the session only this long: not reset by anything it sends. */
   #held?: NodeJS.Timeout;
+  /** The hangAfterBytes fault struck: nothing more is sent. */
   #hung = false;
 
   constructor(ws: WebSocket, socket: Socket, settings: SessionSettings) {
@@ -202,7 +203,7 @@ export class Session {
    * inactivity timer stops.
    */
   #flow(): void {
-    if (this.#ended || this.#hung) return;
+    if (this.#ended) return;
     const full = this.#queuedSeconds > QUEUE_SECONDS;
     this.#decoder?.hold(full);
     const hold = full || this.#decoderFull || this.#outputBlocked || this.#queue.length > QUEUE_ITEMS;
@@ -216,17 +217,19 @@ export class Session {
     if (!this.#outputBlocked) {
       clearTimeout(this.#held);
       this.#held = undefined;
-    } else if (!this.#held) {
-      const ms = this.#settings.inactivityTimeout ?? this.#dialect.inactivityTimeout;
-      this.#held = setTimeout(() => this.#ws.terminate(), ms);
+    } else {
+      this.#held ??= setTimeout(() => this.#ws.terminate(), this.#inactivityMs);
     }
+  }
+
+  get #inactivityMs(): number {
+    return this.#settings.inactivityTimeout ?? this.#dialect.inactivityTimeout;
   }
 
   #armInactivity(): void {
     clearTimeout(this.#inactivity);
     if (this.#closing) return;
-    const ms = this.#settings.inactivityTimeout ?? this.#dialect.inactivityTimeout;
-    this.#inactivity = setTimeout(() => this.#safely(() => this.#timedOut()), ms);
+    this.#inactivity = setTimeout(() => this.#safely(() => this.#timedOut()), this.#inactivityMs);
   }
 
   #timedOut(): void {
