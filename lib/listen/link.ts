@@ -42,13 +42,16 @@ export class Link {
   #opened = false;
   #paused = false;
   #reconnecting = false;
+  /** CloseStream went out. */
   #closing = false;
+  /** What the server must do within `ms` of its last progress through the audio, and what happens if it does not. */
+  #deadline?: { ms: number; expired: () => void };
   #connectTimer?: NodeJS.Timeout;
   #reconnectTimer?: NodeJS.Timeout;
-  #closeTimer?: NodeJS.Timeout;
+  #deadlineTimer?: NodeJS.Timeout;
   /** Stops watching the current socket's liveness. */
   #unwatch = () => {};
-  /** The furthest the server has shown it got into the audio: the close deadline moves on only past it. */
+  /** The furthest the server has shown it got into the audio: a deadline moves on only past it. */
   #reached = 0;
 
   constructor(settings: ListenSettings, events: LinkEvents) {
@@ -71,12 +74,12 @@ export class Link {
     return this.#reconnecting;
   }
 
-  /** Stops (or resumes) reading, this socket and the ones after it; the close timeout stops with it. */
+  /** Stops (or resumes) reading, this socket and the ones after it; a deadline stops with it. */
   pause(paused: boolean): void {
     this.#paused = paused;
     if (paused) this.#ws.pause();
     else if (this.#ws.isPaused) this.#ws.resume();
-    this.#armCloseTimer();
+    this.#armDeadline();
   }
 
   /** Sends a text frame (or, with 'ping', a WebSocket ping) when a socket is open; false when none is. */
@@ -87,22 +90,31 @@ export class Link {
     return true;
   }
 
-  /** CloseStream went out: from now on the server must speak within the close timeout. */
-  closing(): void {
-    this.#closing = true;
-    this.#armCloseTimer();
+  /**
+   * From now on the server must progress through the audio within `ms` while this link reads, else `expired` runs:
+   * a deadline that a server talking without getting anywhere still meets. Replaces the one before.
+   */
+  deadline(ms: number, expired: () => void): void {
+    this.#deadline = { ms, expired };
+    this.#armDeadline();
   }
 
-  #armCloseTimer(): void {
-    clearTimeout(this.#closeTimer);
-    if (!this.#closing || this.#paused || this.#retired.has(this.#ws)) return;
+  /** CloseStream went out: from now on the server must close within the close timeout. */
+  closing(): void {
+    this.#closing = true;
     const ms = this.#settings.closeTimeout;
-    this.#closeTimer = setTimeout(() => {
+    this.deadline(ms, () => {
       const why = `the server did not close within ${ms} ms of its last progress through the audio after CloseStream`;
       this.#fail(
         new DeepgramError('DG_CLOSE_TIMEOUT', why, { requestId: this.#requestId, metadata: this.#heldMetadata }),
       );
-    }, ms);
+    });
+  }
+
+  #armDeadline(): void {
+    clearTimeout(this.#deadlineTimer);
+    if (!this.#deadline || this.#paused || this.#retired.has(this.#ws)) return;
+    this.#deadlineTimer = setTimeout(this.#deadline.expired, this.#deadline.ms);
   }
 
   #connect(): void {
@@ -137,6 +149,7 @@ export class Link {
     this.#opened = true;
     this.#reached = 0; // a new session's timeline starts again
     this.#watch();
+    this.#armDeadline();
     debug('open, request %s', this.#requestId);
     const again = this.#reconnecting;
     if (again) {
@@ -178,7 +191,7 @@ export class Link {
       const reached = this.#settings.protocol.progress(parsed.message);
       if (reached !== undefined && reached > this.#reached) {
         this.#reached = reached;
-        if (this.#closing) this.#armCloseTimer();
+        this.#armDeadline();
       }
       this.#events.message(parsed.message);
     }
@@ -187,7 +200,7 @@ export class Link {
   /** A clean close ends the stream; an abnormal one is dialled again when the reconnect layer allows, else fails. */
   #closed(code: number, reason: string): void {
     clearTimeout(this.#connectTimer);
-    clearTimeout(this.#closeTimer);
+    clearTimeout(this.#deadlineTimer);
     this.#unwatch();
     debug('closed %d %s', code, reason);
     const metadata = this.#heldMetadata;
@@ -204,7 +217,7 @@ export class Link {
     if (refused !== undefined) return this.#fail(closeError(code, reason, { requestId: this.#requestId }, refused));
     this.#retired.add(this.#ws);
     clearTimeout(this.#connectTimer);
-    clearTimeout(this.#closeTimer);
+    clearTimeout(this.#deadlineTimer);
     this.#unwatch();
     this.#reconnecting = true;
     const { attempt, delay } = reconnect.next();
@@ -229,7 +242,7 @@ export class Link {
     this.#retired.add(this.#ws);
     clearTimeout(this.#connectTimer);
     clearTimeout(this.#reconnectTimer);
-    clearTimeout(this.#closeTimer);
+    clearTimeout(this.#deadlineTimer);
     this.#unwatch();
     if (this.#ws.readyState !== this.#ws.CLOSED) this.#ws.terminate();
   }

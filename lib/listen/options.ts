@@ -1,4 +1,5 @@
 // The listen stream's options, checked and with their defaults resolved once, before anything is dialled.
+import { createHash, type Hash } from 'node:crypto';
 import { DeepgramError } from './errors.js';
 import { endpoint, type ConnectionOptions, type Endpoint } from './connection.js';
 import { Reconnect, type ReconnectOptions } from './reconnect.js';
@@ -38,12 +39,15 @@ export type ListenStreamOptions = SessionOptions<ListenQuery>;
 
 export interface ListenSettings {
   protocol: ListenProtocol;
+  query: URLSearchParams;
   endpoint: Endpoint;
   connectTimeout: number;
   closeTimeout: number;
   keepAlive: number | false;
   liveness: Liveness | false;
   reconnect?: Reconnect;
+  /** The sha256 of the audio sent, kept when the Metadata says it (after a reconnect, or the stream's own). */
+  hash?: Hash;
 }
 
 /** The settings the options say for `protocol`; options that can never work throw `DG_OPTIONS`. */
@@ -51,13 +55,16 @@ export function listenSettings(options: SessionOptions<object>, protocol: Listen
   const query = toSearchParams(options.query ?? {});
   const problem = protocol.checkQuery(query);
   if (problem) throw new DeepgramError('DG_OPTIONS', problem);
+  const hash = options.reconnect || protocol.ownMetadata ? createHash('sha256') : undefined;
   return {
     protocol,
+    query,
     endpoint: endpoint(options, protocol.path, query),
     connectTimeout: options.connectTimeout ?? 10_000,
     closeTimeout: options.closeTimeout ?? 15_000,
     keepAlive: options.keepAlive ?? 3000,
     liveness: options.liveness === false ? false : { interval: 5000, timeout: 10_000, ...options.liveness },
     reconnect: options.reconnect && new Reconnect(options.reconnect, query, protocol),
+    hash,
   };
 }

@@ -1,18 +1,72 @@
 // What a listen protocol brings to the shared link, reconnect layer and stream: its path, how its frames become
 // messages, which message waits for the close code, which closes are clean, how it ends a session and keeps an
-// idle one open, and how its messages sit on the timeline (for a replay). `/v1/listen` is the first; a second
-// (Flux, on `/v2/listen`) is another object of this shape, with no copy of the link, the reconnect layer or the
-// stream's flow control.
+// idle one open, how its messages sit on the timeline (for a replay), and its policy: what a session does at the
+// stream's fixed points. `/v1/listen` is the first; Flux, on `/v2/listen`, is another object of this shape, with
+// no copy of the link, the reconnect layer or the stream's flow control.
 import { CLOSE_NORMAL, roundMicro, type MetadataMessage } from '../protocol/messages.js';
-
-/** A close frame with no status code, as Node's ws reports it. */
-const CLOSE_NO_STATUS = 1005;
+import type { DeepgramError } from './errors.js';
 import { isFinal, isMetadata, isResults, parseServerMessage } from '../protocol/guards.js';
 import { rebase, repeats } from './replay.js';
 import { checkQuery } from '../protocol/options.js';
-import { checkFluxQuery, isEndOfTurn, isTurnInfo, parseFluxMessage, type SessionMessage } from '../protocol/flux.js';
+import { FluxPolicy } from './flux-policy.js';
+import {
+  checkFluxQuery,
+  isEndOfTurn,
+  isTurnInfo,
+  parseFluxMessage,
+  type FluxMetadataMessage,
+  type SessionMessage,
+} from '../protocol/flux.js';
 
-export interface ListenProtocol {
+/** A close frame with no status code, as Node's ws reports it. */
+const CLOSE_NO_STATUS = 1005;
+
+/** What a policy may ask of its stream. */
+export interface SessionHost {
+  readonly requestId: string | undefined;
+  /** Whether CloseStream has gone out. */
+  readonly closing: boolean;
+  /** Bytes of audio sent and their sha256 (kept only by a protocol with `ownMetadata`). */
+  audio(): { bytes: number; sha256: string };
+  /** Sends a control frame in order with the audio written before it. */
+  control(message: { type: string; [field: string]: unknown }): void;
+  /** The server must now progress through the audio within `ms` (re-armed by progress), else `expired` runs. */
+  deadline(ms: number, expired: () => void): void;
+  warn(warning: { code: string; description: string }): void;
+  fail(error: DeepgramError): void;
+  /** Ends the stream now, after `last`, without waiting for the server's close. */
+  finish(last?: SessionMessage): void;
+}
+
+/** A session's behaviour at the stream's fixed points, one per stream; `D` is its stream's last message. */
+export interface SessionPolicy<D extends SessionMessage = SessionMessage> {
+  /** The stream and its checked query, before anything is dialled. */
+  attach(host: SessionHost, query: URLSearchParams): void;
+  /** A message on the stream's timeline: what to deliver (possibly changed), or undefined for none. */
+  message(message: SessionMessage): SessionMessage | undefined;
+  /** A drop: a new session is on its way. */
+  reconnected(): void;
+  /** Text frames a new session needs before the replayed audio. */
+  beforeReplay(): string[];
+  /** The writable side ended, its audio sent: call `close` when CloseStream may go. */
+  ending(close: () => void): void;
+  /** The stream's last message, from the server's Metadata (if any). */
+  metadata(server: MetadataMessage | undefined): D | undefined;
+  destroyed(): void;
+}
+
+/** /v1's policy: every message delivered as it comes, CloseStream straight after the audio, the server's Metadata. */
+const PLAIN: SessionPolicy<MetadataMessage> = {
+  attach: () => {},
+  message: (message) => message,
+  reconnected: () => {},
+  beforeReplay: () => [],
+  ending: (close) => close(),
+  metadata: (server) => server,
+  destroyed: () => {},
+};
+
+export interface ListenProtocol<D extends SessionMessage = SessionMessage> {
   /** Path under the base URL. */
   path: string;
   /** A text frame as a valid message, or why it is not one. */
@@ -38,9 +92,13 @@ export interface ListenProtocol {
   rebase(message: SessionMessage, offset: number): void;
   /** Whether a replayed session's message only repeats what was read (one that partly does is trimmed). */
   repeats(message: SessionMessage, until: number): boolean;
+  /** Whether the stream makes its own Metadata (the server sends none): the audio is then counted and hashed. */
+  ownMetadata: boolean;
+  /** A new stream's policy, unless the stream brings its own. */
+  policy(): SessionPolicy<D>;
 }
 
-export const LISTEN_V1: ListenProtocol = {
+export const LISTEN_V1: ListenProtocol<MetadataMessage> = {
   path: '/v1/listen',
   parse: parseServerMessage,
   isClosing: isMetadata,
@@ -52,6 +110,8 @@ export const LISTEN_V1: ListenProtocol = {
   finalUntil: (message) => (isFinal(message) ? message.start + message.duration : undefined),
   rebase,
   repeats,
+  ownMetadata: false,
+  policy: () => PLAIN,
 };
 
 /**
@@ -59,7 +119,7 @@ export const LISTEN_V1: ListenProtocol = {
  * after CloseStream has no status (1005). An EndOfTurn makes its audio final; a replayed session's turns ending by
  * the cut-off repeat what was read.
  */
-export const LISTEN_FLUX: ListenProtocol = {
+export const LISTEN_FLUX: ListenProtocol<FluxMetadataMessage> = {
   path: '/v2/listen',
   parse: parseFluxMessage,
   isClosing: (message): message is MetadataMessage => false,
@@ -80,4 +140,6 @@ export const LISTEN_FLUX: ListenProtocol = {
   },
   repeats: (message, until) =>
     message.type === 'Connected' || (isTurnInfo(message) && message.audio_window_end <= until),
+  ownMetadata: true,
+  policy: () => new FluxPolicy(),
 };

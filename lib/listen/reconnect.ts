@@ -1,7 +1,6 @@
 // The reconnect layer: what a new connection needs after a drop. It owns the audio not yet covered by finals,
-// the hash of every byte, the offset of the new session on the stream's timeline, the cut-off for what the new
+// the offset of the new session on the stream's timeline, the cut-off for what the new
 // session repeats, the count of attempts and the backoff between them.
-import { createHash } from 'node:crypto';
 import { backoffDelay, retryableClose } from './retry.js';
 import { ReplayBuffer } from './replay.js';
 import type { ListenProtocol } from './protocol.js';
@@ -35,7 +34,6 @@ export class Reconnect {
   readonly #initial: number;
   readonly #max: number;
   readonly #replay: ReplayBuffer;
-  readonly #hash = createHash('sha256');
   readonly #protocol: ListenProtocol;
   #attempt = 0;
   #reconnects = 0;
@@ -50,10 +48,9 @@ export class Reconnect {
     this.#replay = new ReplayBuffer(query, options.replayLimit);
   }
 
-  /** Audio that went out: kept for a replay, and hashed. */
+  /** Audio that went out: kept for a replay. */
   sent(chunk: Buffer): void {
     this.#replay.add(chunk);
-    this.#hash.update(chunk);
   }
 
   /** A message of the current session on the stream's timeline, or undefined when it repeats what was read. */
@@ -93,9 +90,9 @@ export class Reconnect {
     return chunks;
   }
 
-  /** The last session's Metadata made to cover the whole stream: its duration from the start, the hash of all. */
-  finish(metadata: MetadataMessage): MetadataMessage {
+  /** The last session's Metadata made to cover the whole stream: its duration from the start, `sha256` of all. */
+  finish(metadata: MetadataMessage, sha256: () => string): MetadataMessage {
     if (this.#reconnects === 0) return metadata;
-    return { ...metadata, duration: roundMicro(metadata.duration + this.#offset), sha256: this.#hash.digest('hex') };
+    return { ...metadata, duration: roundMicro(metadata.duration + this.#offset), sha256: sha256() };
   }
 }

@@ -1,15 +1,16 @@
-// The listen Duplex: audio bytes in as binary frames, server messages out as typed objects, over a socket that the
+// The session Duplex: audio bytes in as binary frames, server messages out as typed objects, over a socket that the
 // reconnect layer may replace. Backpressure both ways: a write completes once the socket's buffer is under the
-// mark, and the socket is paused while the readable side is full.
+// mark, and the socket is paused while the readable side is full. /v1 and Flux are this one stream with their
+// protocol and its policy; ListenStream is the /v1 one.
 import { Duplex, addAbortSignal } from 'node:stream';
 import WebSocket from 'ws';
 import { DeepgramError } from './errors.js';
 import { ControlQueue, Idle } from './controls.js';
 import { Link } from './link.js';
 import { listenSettings, type ListenSettings, type ListenStreamOptions, type SessionOptions } from './options.js';
-import type { ListenProtocol } from './protocol.js';
+import { LISTEN_V1, type ListenProtocol, type SessionHost, type SessionPolicy } from './protocol.js';
 import type { ReconnectEvent } from './reconnect.js';
-import type { ControlMessage, MetadataMessage, ServerMessage } from '../protocol/messages.js';
+import type { MetadataMessage, ServerMessage } from '../protocol/messages.js';
 import type { SessionMessage } from '../protocol/flux.js';
 
 export { DEFAULT_URL } from './connection.js';
@@ -18,38 +19,38 @@ export type { ReconnectEvent, ReconnectOptions } from './reconnect.js';
 
 type Callback = (error?: Error | null) => void;
 
-/** Sends any control message in order with the audio: for the Flux stream, which speaks its own controls. */
-export const kControl = Symbol('control');
-/** Text frames a reconnected session needs before its replayed audio: for the Flux stream's configuration. */
-export const kBeforeReplay = Symbol('beforeReplay');
-
-export interface ListenStream {
-  on(event: 'data', listener: (message: ServerMessage) => void): this;
-  on(event: 'metadata', listener: (metadata: MetadataMessage) => void): this;
+export interface SessionStream<M extends SessionMessage, D extends M> {
+  on(event: 'data', listener: (message: M) => void): this;
+  on(event: 'metadata', listener: (metadata: D) => void): this;
   on(event: 'reconnect', listener: (event: ReconnectEvent) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
-  once(event: 'metadata', listener: (metadata: MetadataMessage) => void): this;
+  once(event: 'metadata', listener: (metadata: D) => void): this;
   once(event: string | symbol, listener: (...args: any[]) => void): this;
-  [Symbol.asyncIterator](): AsyncIterableIterator<ServerMessage>;
+  [Symbol.asyncIterator](): AsyncIterableIterator<M>;
 }
 
-/** A Duplex over one `/v1/listen` session; `end()` sends CloseStream after the last audio. */
-export class ListenStream extends Duplex {
+/**
+ * The one session Duplex, whatever the protocol: `M` is what it reads out, `D` its last message. The protocol's
+ * policy decides what a session does at its fixed points (a message, a reconnect, the end, the Metadata).
+ */
+export class SessionStream<M extends SessionMessage, D extends M> extends Duplex {
   readonly #settings: ListenSettings;
+  readonly #policy: SessionPolicy<D>;
   readonly #controls = new ControlQueue();
   readonly #idle = new Idle();
   readonly #link: Link;
-  #metadata?: MetadataMessage;
+  #metadata?: D;
   /** A write or the final that waits for a socket to open (or for the close code to decide). */
   #whenOpen?: () => void;
   #waitingWrite?: Callback;
   /** Bytes handed to the socket, and bytes whose write has completed. */
   #sent = 0;
   #completed = 0;
+  #sha256?: string;
   #closeSent = false;
   #readPaused = false;
 
-  constructor(options: SessionOptions<object> = {}, protocol?: ListenProtocol) {
+  constructor(options: SessionOptions<object>, protocol: ListenProtocol<D>, policy?: SessionPolicy<D>) {
     super({
       readableObjectMode: true,
       allowHalfOpen: true,
@@ -57,18 +58,44 @@ export class ListenStream extends Duplex {
       readableHighWaterMark: options.readableHighWaterMark,
     });
     this.#settings = listenSettings(options, protocol);
+    this.#policy = policy ?? protocol.policy();
+    this.#policy.attach(this.#host(), this.#settings.query);
     this.#link = new Link(this.#settings, {
       open: (again) => this.#open(again),
-      beforeReplay: () => this[kBeforeReplay](),
+      beforeReplay: () => this.#policy.beforeReplay(),
       message: (message) => this.#message(message),
       end: (metadata) => this.#end(metadata),
       failed: (error) => this.destroy(error),
-      reconnect: (event) => this.emit('reconnect', event),
+      reconnect: (event) => {
+        this.#policy.reconnected();
+        this.emit('reconnect', event);
+      },
     });
     if (options.signal) addAbortSignal(options.signal, this);
   }
 
-  [kBeforeReplay]: () => string[] = () => [];
+  /** What the policy may ask of this stream. */
+  #host(): SessionHost {
+    const stream = this;
+    return {
+      get requestId() {
+        return stream.requestId;
+      },
+      get closing() {
+        return stream.#closeSent;
+      },
+      audio: () => ({ bytes: this.#sent, sha256: this.#digest() }),
+      control: (message) => this.sendControl(message),
+      deadline: (ms, expired) => this.#link.deadline(ms, expired),
+      warn: (warning) => this.emit('warning', warning),
+      fail: (error) => this.destroy(error),
+      finish: (last) => {
+        this.#link.destroy();
+        if (last) this.push(last);
+        this.#end(undefined);
+      },
+    };
+  }
 
   /** `dg-request-id` of the current session, once the upgrade has answered. */
   get requestId(): string | undefined {
@@ -76,22 +103,8 @@ export class ListenStream extends Duplex {
   }
 
   /** The session's Metadata, once the server has closed normally. */
-  get metadata(): MetadataMessage | undefined {
+  get metadata(): D | undefined {
     return this.#metadata;
-  }
-
-  /** Asks the server to transcribe what it holds now; goes out after all audio written before it. */
-  finalize(channel?: number): void {
-    this.#control(channel === undefined ? { type: 'Finalize' } : { type: 'Finalize', channel });
-  }
-
-  keepAlive(): void {
-    this.#control({ type: 'KeepAlive' });
-  }
-
-  /** Changes features mid-stream (Deepgram documents `numerals`). */
-  configure(features: Record<string, unknown>): void {
-    this.#control({ type: 'Configure', features });
   }
 
   #open(again: boolean): void {
@@ -111,23 +124,29 @@ export class ListenStream extends Duplex {
   }
 
   #message(received: SessionMessage): void {
-    const message = this.#settings.reconnect ? this.#settings.reconnect.receive(received) : received;
+    const timed = this.#settings.reconnect ? this.#settings.reconnect.receive(received) : received;
+    const message = timed && this.#policy.message(timed);
     if (message && !this.push(message)) this.#pauseReading();
   }
 
-  #end(metadata: MetadataMessage | undefined): void {
+  #end(server: MetadataMessage | undefined): void {
     this.#idle.stop();
+    // After reconnects, its duration and hash cover the whole stream, not the last session.
+    const { reconnect } = this.#settings;
+    const metadata = this.#policy.metadata(server && reconnect ? reconnect.finish(server, this.#digest) : server);
     if (metadata) {
-      // After reconnects, its duration and hash cover the whole stream, not the last session.
-      this.#metadata = this.#settings.reconnect ? this.#settings.reconnect.finish(metadata) : metadata;
-      this.emit('metadata', this.#metadata);
-      this.push(this.#metadata);
+      this.#metadata = metadata;
+      this.emit('metadata', metadata);
+      this.push(metadata);
     }
     this.push(null);
     // Audio still queued can never be sent now: fail it rather than wait forever.
     this.#waitingWrite?.(new DeepgramError('DG_CLOSED', 'the server closed the session before this audio was sent'));
     this.#resumeWaiting();
   }
+
+  /** The sha256 of the audio sent (kept after a reconnect, or for a protocol that makes its own Metadata). */
+  #digest = (): string => (this.#sha256 ??= this.#settings.hash?.digest('hex') ?? '');
 
   /** Held while connecting, reconnecting or closing: the close code decides between a new socket and an error. */
   #mustWait(): boolean {
@@ -149,6 +168,7 @@ export class ListenStream extends Duplex {
       if (chunk.length === 0) continue; // an empty binary frame means CloseStream to the server: never send one
       bytes += chunk.length;
       this.#sent += chunk.length;
+      this.#settings.hash?.update(chunk);
       this.#settings.reconnect?.sent(chunk);
       this.#link.ws.send(chunk, { binary: true }, this.#onSent);
       if (this.#controls.length > 0) this.#flushControls();
@@ -170,7 +190,13 @@ export class ListenStream extends Duplex {
 
   override _final(callback: Callback): void {
     if (this.#mustWait()) return void (this.#whenOpen = () => this._final(callback));
-    if (this.#link.ws.readyState === WebSocket.OPEN) {
+    this.#policy.ending(() => this.#close(callback));
+  }
+
+  /** CloseStream, after any control still due. */
+  #close(callback: Callback): void {
+    if (this.#mustWait()) return void (this.#whenOpen = () => this.#close(callback));
+    if (this.#link.ws.readyState === WebSocket.OPEN && !this.#closeSent) {
       this.#flushControls();
       this.#closeSent = true;
       this.#sendCloseStream();
@@ -199,22 +225,16 @@ export class ListenStream extends Duplex {
     this.#idle.stop();
     this.#whenOpen = undefined;
     this.#controls.clear();
+    this.#policy.destroyed();
     this.#link.destroy(); // torn down at once, with no CloseStream: destroy() means stop now
     callback(error);
   }
 
-  /**
-   * A control message of another protocol (Flux's), sent in order with the audio written before it; `ahead` is
-   * audio bytes the caller still holds and will write before any other.
-   */
-  [kControl](message: { type: string }, ahead: number): void {
-    this.#control(message, ahead);
-  }
-
-  #control(message: ControlMessage | { type: string }, ahead = 0): void {
+  /** A control frame, sent in order with the audio written before it. */
+  protected sendControl(message: { type: string; [field: string]: unknown }): void {
     if (this.#closeSent || this.destroyed)
       throw new DeepgramError('DG_CLOSED', `${message.type} after CloseStream: the session is closing`);
-    this.#controls.add(this.#completed + this.writableLength + ahead, JSON.stringify(message));
+    this.#controls.add(this.#completed + this.writableLength, JSON.stringify(message));
     this.#flushControls();
   }
 
@@ -225,6 +245,27 @@ export class ListenStream extends Duplex {
 
   #send(frame: string): void {
     if (this.#link.send(frame)) this.#idle.touch();
+  }
+}
+
+/** A Duplex over one `/v1/listen` session; `end()` sends CloseStream after the last audio. */
+export class ListenStream extends SessionStream<ServerMessage, MetadataMessage> {
+  constructor(options: ListenStreamOptions = {}) {
+    super(options, LISTEN_V1);
+  }
+
+  /** Asks the server to transcribe what it holds now; goes out after all audio written before it. */
+  finalize(channel?: number): void {
+    this.sendControl(channel === undefined ? { type: 'Finalize' } : { type: 'Finalize', channel });
+  }
+
+  keepAlive(): void {
+    this.sendControl({ type: 'KeepAlive' });
+  }
+
+  /** Changes features mid-stream (Deepgram documents `numerals`). */
+  configure(features: Record<string, unknown>): void {
+    this.sendControl({ type: 'Configure', features });
   }
 }
 
