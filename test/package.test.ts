@@ -7,6 +7,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  rmSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -38,6 +39,7 @@ function closure(names: string[]): Set<string> {
 t.test('npm pack ships the built code, its types, LICENSE and README, and maps that carry their sources', async (t) => {
   // Built and packed in a folder of its own, so that the dist/ other tests run from is never touched meanwhile.
   const out = mkdtempSync(join(tmpdir(), 'dgs-pack-'));
+  t.teardown(() => rmSync(out, { recursive: true, force: true }));
   const stage = join(out, 'stage');
   mkdirSync(stage);
   for (const file of ['package.json', 'README.md', 'LICENSE'])
@@ -105,6 +107,8 @@ t.test('npm pack ships the built code, its types, LICENSE and README, and maps t
         target: 'ES2022',
         noEmit: true,
         skipLibCheck: false,
+        allowJs: true,
+        checkJs: true,
         types: ['node'],
       },
     }),
@@ -140,11 +144,11 @@ createTranscriber({ url: 'ws://127.0.0.1:1' }).on('data', (m) => {
 });
 `,
   );
-  // The README's `for await` example, as it stands, in the same strict project.
+  // Every README example, as it stands, in the same strict project: JavaScript checked as an editor checks it.
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const iterate = /```js\n\/\/ example: iterate\n([\s\S]*?)```/.exec(readme)?.[1];
-  t.ok(iterate, 'the README has its for await example');
-  writeFileSync(join(consumer, 'iterate.ts'), iterate ?? '');
+  const examples = [...readme.matchAll(/```js\n\/\/ example: (\S+)\n([\s\S]*?)```/g)];
+  t.ok(examples.length >= 10, `the README's ${examples.length} examples are checked`);
+  for (const [, name, code] of examples) writeFileSync(join(consumer, `example-${name}.mjs`), code);
   const tsc = join(consumer, 'node_modules', 'typescript', 'bin', 'tsc');
   let problems = '';
   try {
@@ -155,7 +159,7 @@ createTranscriber({ url: 'ws://127.0.0.1:1' }).on('data', (m) => {
   t.equal(
     problems,
     '',
-    "the public types, narrowing on type, and the README's for await example compile strictly, skipLibCheck off",
+    "the public types, narrowing on type, and the README's examples compile strictly, skipLibCheck off",
   );
   t.ok(readdirSync(join(consumer, 'node_modules', '@types')).includes('ws'), '@types/ws comes with the package');
 });

@@ -1,7 +1,7 @@
 // Every README example marked `// example: NAME` runs for real, as a user would run it, against the built package.
 import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -14,13 +14,13 @@ const examples = [...readme.matchAll(/```js\n\/\/ example: (\S+)\n([\s\S]*?)```/
 const expected: Record<string, RegExp> = {
   pipeline: /^[A-Z][a-z]+ [a-z ]+\.\n/,
   iterate: /^0 .*\n[\s\S]*\(finalized\)/,
-  captions: /^$/,
+  captions: /^\S+\/captions-\w+\/speech\.vtt\n$/,
   ndjson: /^1\n00:00:00,\d{3} --> /,
   errors: /^DG_HANDSHAKE 401 Invalid credentials\. [0-9a-f-]{36}\n$/,
   // Results come as each file finishes, so in either order.
   batch: new RegExp(
     [
-      String.raw`(?=[\s\S]*^done test/fixtures/speech\.wav /tmp/dgs-out/test/fixtures/speech\.wav\.srt$)`,
+      String.raw`(?=[\s\S]*^done test/fixtures/speech\.wav \S+/batch-\w+/test/fixtures/speech\.wav\.srt$)`,
       String.raw`(?=[\s\S]*^done test/fixtures/speech\.mp3 )`,
       String.raw`(?=[\s\S]*^failed test/fixtures/missing\.wav cannot read test/fixtures/missing\.wav: ENOENT)`,
     ].join(''),
@@ -41,7 +41,8 @@ t.test('the README examples run', async (t) => {
   // The examples import the package by name, which resolves to the built files.
   execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root });
   mkdirSync(`${root}.readme-examples`, { recursive: true });
-  rmSync('/tmp/dgs-out', { recursive: true, force: true }); // the batch example's outputs: a re-run would skip them
+  const runs: Record<string, string> = {};
+  const tmp = t.testdir();
   for (const { name, code } of examples) {
     const file = `${root}.readme-examples/${name}.mjs`;
     writeFileSync(file, code);
@@ -49,7 +50,7 @@ t.test('the README examples run', async (t) => {
       cwd: root,
       encoding: 'utf8',
       timeout: 60_000,
-      env: { ...process.env, DEEPGRAM_API_KEY: '' },
+      env: { ...process.env, DEEPGRAM_API_KEY: '', TMPDIR: tmp }, // their temporary files go with the test's
     });
     t.equal(run.status, 0, `${name} exits 0 ${run.stderr}`);
     if (name === 'reconnect')
@@ -59,9 +60,11 @@ t.test('the README examples run', async (t) => {
         'it reconnected and covered the whole file',
       );
     t.match(run.stdout, expected[name], `${name} prints what it should`);
+    runs[name] = run.stdout;
   }
+  const captions = /^(\S+)\n/.exec(runs.captions ?? '')?.[1] ?? '';
   t.match(
-    readFileSync('/tmp/speech.vtt', 'utf8'),
+    captions && readFileSync(captions, 'utf8'),
     /^WEBVTT\n\n00:00:00\.\d{3} --> .*\n<v Speaker 0>/,
     'the captions example wrote WebVTT',
   );
