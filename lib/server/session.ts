@@ -250,6 +250,9 @@ export class Session {
       if (this.#ws.readyState !== WebSocket.OPEN) return;
       if (close.code === undefined) this.#ws.close();
       else this.#ws.close(close.code, close.reason);
+      // A client that reads nothing never answers the close frame (queued behind what it did not read): it is cut
+      // off after the inactivity timeout, not ws's 30 s.
+      this.#after(this.#inactivityMs, () => this.#ws.terminate());
     });
   }
 
