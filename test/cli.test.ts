@@ -347,31 +347,35 @@ t.test('on a terminal, text is live: interims rewrite one grey line, finals prin
 
 t.test('a real-time pipe: the first text comes while the audio is still being spoken, not at its end', async (t) => {
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-  for (const [what, file, flags] of [
+  const cases = [
     ['a WAV', 'speech.wav', []],
     ['headerless linear16', 'speech.raw', ['--encoding', 'linear16', '--sample_rate', '16000']],
-  ] as const) {
-    const audio = readFileSync(fixture(file));
-    const run = cli(['transcribe', '--format', 'ndjson', ...flags, '-'], { openStdin: true });
-    let ready = false; // the child has compiled and started its embedded server: the clock starts now
-    run.child.stderr.on('data', (c) => (ready ||= /local server/.test(String(c))));
-    while (!ready) await sleep(20);
-    // 20 ms of audio every 20 ms of wall time, as a capture device writes it; the figure is audio sent so far.
-    const started = performance.now();
-    let sent = 0;
-    let firstText: number | undefined;
-    while (sent < audio.length) {
-      if (firstText === undefined && run.output().includes('"Results"')) firstText = sent / 32000;
-      const due = Math.min(audio.length, Math.round(((performance.now() - started) / 1000) * 32000) & ~1);
-      if (due > sent) run.child.stdin.write(audio.subarray(sent, due));
-      sent = Math.max(sent, due);
-      await sleep(20);
-    }
-    run.child.stdin.end();
-    t.equal((await run.done).status, 0);
-    t.ok(firstText !== undefined, `${what}: text came before the input ended`);
-    t.ok(firstText! < 3, `${what}: the first text came after ${firstText} s of the ${audio.length / 32000} s sent`);
-  }
+  ] as const;
+  await Promise.all(
+    cases.map(async ([what, file, flags]) => {
+      const audio = readFileSync(fixture(file));
+      const run = cli(['transcribe', '--format', 'ndjson', ...flags, '-'], { openStdin: true });
+      let ready = false; // the child has started its embedded server: the clock starts now
+      run.child.stderr.on('data', (c) => (ready ||= /local server/.test(String(c))));
+      await until(() => ready, 'the command started');
+      // 20 ms of audio every 20 ms of wall time, as a capture device writes it, until the first text: the figure is
+      // audio sent by then. The input then ends early, which is fine.
+      const started = performance.now();
+      let sent = 0;
+      let firstText: number | undefined;
+      while (sent < audio.length && firstText === undefined) {
+        if (run.output().includes('"Results"')) firstText = sent / 32000;
+        const due = Math.min(audio.length, Math.round(((performance.now() - started) / 1000) * 32000) & ~1);
+        if (due > sent) run.child.stdin.write(audio.subarray(sent, due));
+        sent = Math.max(sent, due);
+        await sleep(20);
+      }
+      run.child.stdin.end();
+      t.equal((await run.done).status, 0);
+      t.ok(firstText !== undefined, `${what}: text came before the input ended`);
+      t.ok(firstText! < 3, `${what}: the first text came after ${firstText} s of the ${audio.length / 32000} s`);
+    }),
+  );
 });
 
 t.test('boolean flags turn off (--no-NAME, NAME false); a near-miss flag is named', async (t) => {

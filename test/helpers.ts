@@ -94,11 +94,8 @@ export function ffmpegChildren(): number {
   }
 }
 
-/** Node's flags for a child that runs the TypeScript sources, as this test process does (tap's loader only). */
-export const TS_NODE_ARGS = process.execArgv.filter(
-  (flag) => flag.includes('@tapjs/typescript') || flag === '--enable-source-maps',
-);
-const CLI = fileURLToPath(new URL('../lib/cli/index.ts', import.meta.url));
+/** The built command line (test/build.ts builds it before the suite): a child starts in plain Node. */
+const CLI = fileURLToPath(new URL('../dist/cli/index.js', import.meta.url));
 
 /**
  * The command line as a real process, so that exit codes, signals and a closed stdout are the real thing. A child
@@ -108,7 +105,7 @@ export function cli(
   args: string[],
   options: { input?: Buffer; openStdin?: boolean; env?: NodeJS.ProcessEnv; timeout?: number } = {},
 ) {
-  const child = spawn(process.execPath, [...TS_NODE_ARGS, CLI, ...args], {
+  const child = spawn(process.execPath, ['--enable-source-maps', CLI, ...args], {
     env: { ...process.env, DEEPGRAM_API_KEY: '', ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });

@@ -1,6 +1,6 @@
 // Every README example marked `// example: NAME` runs for real, as a user would run it, against the built package.
 import t from 'tap';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -38,31 +38,31 @@ const expected: Record<string, RegExp> = {
 
 t.test('the README examples run', async (t) => {
   t.same(examples.map((e) => e.name).sort(), Object.keys(expected).sort(), 'every example is checked');
-  // The examples import the package by name, which resolves to the built files.
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root });
+  // The examples import the package by name, which resolves to the built files (test/build.ts built them).
   mkdirSync(`${root}.readme-examples`, { recursive: true });
-  const runs: Record<string, string> = {};
   const tmp = t.testdir();
-  for (const { name, code } of examples) {
-    const file = `${root}.readme-examples/${name}.mjs`;
-    writeFileSync(file, code);
-    const run = spawnSync(process.execPath, [file], {
-      cwd: root,
-      encoding: 'utf8',
-      timeout: 60_000,
-      env: { ...process.env, DEEPGRAM_API_KEY: '', TMPDIR: tmp }, // their temporary files go with the test's
-    });
-    t.equal(run.status, 0, `${name} exits 0 ${run.stderr}`);
+  // Side by side: each starts its own servers on port 0, and the slowest (latency, at real-time pace) sets the time.
+  const runs = await Promise.all(
+    examples.map(({ name, code }) => {
+      const file = `${root}.readme-examples/${name}.mjs`;
+      writeFileSync(file, code);
+      const env = { ...process.env, DEEPGRAM_API_KEY: '', TMPDIR: tmp }; // their temporary files go with the test's
+      return new Promise<{ name: string; status: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = execFile(process.execPath, [file], { cwd: root, timeout: 60_000, env }, (error, stdout, stderr) =>
+          resolve({ name, status: error ? (child.exitCode ?? -1) : 0, stdout, stderr }),
+        );
+      });
+    }),
+  );
+  const out: Record<string, string> = {};
+  for (const { name, status, stdout, stderr } of runs) {
+    t.equal(status, 0, `${name} exits 0 ${stderr}`);
     if (name === 'reconnect')
-      t.match(
-        run.stderr,
-        /reconnect 1 after 1006[\s\S]*7\.718313 s in all/,
-        'it reconnected and covered the whole file',
-      );
-    t.match(run.stdout, expected[name], `${name} prints what it should`);
-    runs[name] = run.stdout;
+      t.match(stderr, /reconnect 1 after 1006[\s\S]*7\.718313 s in all/, 'it reconnected and covered the whole file');
+    t.match(stdout, expected[name], `${name} prints what it should`);
+    out[name] = stdout;
   }
-  const captions = /^(\S+)\n/.exec(runs.captions ?? '')?.[1] ?? '';
+  const captions = /^(\S+)\n/.exec(out.captions ?? '')?.[1] ?? '';
   t.match(
     captions && readFileSync(captions, 'utf8'),
     /^WEBVTT\n\n00:00:00\.\d{3} --> .*\n<v Speaker 0>/,

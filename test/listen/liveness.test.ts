@@ -11,6 +11,8 @@ import { chunk, collector, finals, LINEAR16, serve, tones } from '../helpers.js'
 /** 20 s of speech-like audio. */
 const AUDIO = tones(Array.from({ length: 40 }, (_, i) => 0.2 + ((i * 37) % 7) / 10));
 const FAST = { interval: 100, timeout: 400 };
+// The tests mostly wait for a deadline to pass, each against its own servers: they run side by side.
+t.jobs = 4;
 
 /** Writes `audio` in 100 ms pieces, each once the last has been taken, then ends. */
 function feed(stream: NodeJS.WritableStream, audio: Buffer): void {

@@ -2,16 +2,21 @@
 // latency that was injected.
 import t from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { latencyChart, latencyText, measureLatency } from '../../lib/live/latency.js';
 import { fixture, runMain, serve, wavClaiming } from '../helpers.js';
 
+// Each measurement takes the audio's time at real-time pace, mostly waiting: the tests run side by side.
+t.jobs = 4;
+
 t.test('the report finds an injected latency of 250 ms within a few milliseconds', async (t) => {
   const plain = await serve(t, { script: readFileSync(fixture('speech.txt'), 'utf8') });
   const slow = await serve(t, { script: readFileSync(fixture('speech.txt'), 'utf8'), faults: { latencyMs: 250 } });
-  const base = await measureLatency(fixture('speech.wav'), { url: plain.url });
-  const late = await measureLatency(fixture('speech.wav'), { url: slow.url });
+  // Side by side: each takes the audio's time (real-time pace), and each server is its own.
+  const [base, late] = await Promise.all([
+    measureLatency(fixture('speech.wav'), { url: plain.url }),
+    measureLatency(fixture('speech.wav'), { url: slow.url }),
+  ]);
   t.equal(base.audioSeconds, 7.718);
   t.equal(base.wordFinalMs.count, 18, 'every final word is measured');
   t.ok(base.speechFinalMs.count >= 5);
@@ -28,8 +33,10 @@ t.test('on Flux: word to its EndOfTurn and end of speech to EndOfTurn, finding t
   const plain = await serve(t, { script });
   const slow = await serve(t, { script, faults: { latencyMs: 250 } });
   const query = { model: 'flux-general-en' } as const;
-  const base = await measureLatency(fixture('speech.wav'), { url: plain.url, query });
-  const late = await measureLatency(fixture('speech.wav'), { url: slow.url, query });
+  const [base, late] = await Promise.all([
+    measureLatency(fixture('speech.wav'), { url: plain.url, query }),
+    measureLatency(fixture('speech.wav'), { url: slow.url, query }),
+  ]);
   t.equal(base.flux, true);
   t.ok(base.speechFinalMs.count >= 2, `${base.speechFinalMs.count} turns`);
   const found = late.speechFinalMs.p50 - base.speechFinalMs.p50;
@@ -42,8 +49,15 @@ t.test('on Flux: word to its EndOfTurn and end of speech to EndOfTurn, finding t
 
 t.test('deepgram-stream latency: the text report, the chart, and a clear error', async (t) => {
   const server = await serve(t);
-  const svg = join(tmpdir(), `dgs-latency-${process.pid}.svg`);
-  const { code, out } = await runMain(['latency', '--url', server.url, '--svg', svg, fixture('speech.wav')]);
+  const svg = join(t.testdir(), 'latency.svg');
+  const silence = join(t.testdir(), 'silence.wav');
+  const wav = readFileSync(fixture('speech.wav'));
+  const dataAt = wav.indexOf('data') + 8;
+  writeFileSync(silence, Buffer.concat([wav.subarray(0, dataAt), Buffer.alloc(wav.length - dataAt)]));
+  const [{ code, out }, quiet] = await Promise.all([
+    runMain(['latency', '--url', server.url, '--svg', svg, fixture('speech.wav')]),
+    runMain(['latency', '--url', server.url, silence]),
+  ]);
   t.equal(code, 0);
   t.match(out, /^audio: 7\.718 s, streamed at real-time pace\n/);
   t.match(readFileSync(svg, 'utf8'), /^<svg /);
@@ -51,11 +65,6 @@ t.test('deepgram-stream latency: the text report, the chart, and a clear error',
   t.equal(bad.code, 1);
   t.match(bad.err, /FFmpeg could not decode the input/);
   t.equal((await runMain(['latency'])).code, 2);
-  const silence = join(tmpdir(), `dgs-silence-${process.pid}.wav`);
-  const wav = readFileSync(fixture('speech.wav'));
-  const dataAt = wav.indexOf('data') + 8;
-  writeFileSync(silence, Buffer.concat([wav.subarray(0, dataAt), Buffer.alloc(wav.length - dataAt)]));
-  const quiet = await runMain(['latency', '--url', server.url, silence]);
   t.equal(quiet.code, 1, 'silence: no word, no figures');
   t.match(quiet.err, /no final word arrived in 7\.7 s of audio: nothing to measure/);
 });
