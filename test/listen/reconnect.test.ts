@@ -72,6 +72,9 @@ async function run(
   }
 }
 
+// Each test has its own servers: they run side by side.
+t.jobs = 3;
+
 t.test('raw audio: drops at several points give the same finals, words and times as no drop', async (t) => {
   const source = () => Readable.from(chunk(AUDIO, 6400));
   const clean = await run(source, LINEAR16);

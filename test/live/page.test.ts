@@ -55,6 +55,9 @@ async function hearThenStop(tab: Page, count: number): Promise<void> {
   });
 }
 
+// Each test has its own servers and browser page, and mostly waits on audio played in real time: side by side.
+t.jobs = 4;
+
 t.test('press start, the fixture is heard and its words appear; stop ends the session cleanly', async (t) => {
   const local = await serve(t, { script: SCRIPT });
   const relay = await startRelay(t, ['--url', local.url]);

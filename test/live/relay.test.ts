@@ -55,6 +55,9 @@ const spoken = (received: Record<string, unknown>[]) =>
     .flatMap((m) => (m as { channel: { alternatives: { words: { word: string }[] }[] } }).channel.alternatives[0].words)
     .map((w) => w.word);
 
+// Each test has its own servers: they run side by side.
+t.jobs = 4;
+
 t.test(
   'a browser session: WebM slices in, every final and Metadata out, a clean close; the key in nothing',
   async (t) => {
