@@ -59,4 +59,8 @@ export {
   type RelayErrorMessage,
   type RelaySessionLog,
 } from './live/relay.js';
+export { createSpeakStream, SpeakStream, type SpeakStreamOptions, type SpeakWarning } from './speak/stream.js';
+export { createWavWriter, wavHeader, type WavFormat } from './speak/wav.js';
+export * from './protocol/speak.js';
+export type { SpeakServerOptions } from './server/index.js';
 // The Redis queue is `deepgram-stream/queue`: importing the core must not load BullMQ and ioredis.

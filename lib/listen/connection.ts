@@ -3,7 +3,6 @@
 import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
 import { DeepgramError } from './errors.js';
-import { describeClose } from '../protocol/messages.js';
 
 export const DEFAULT_URL = 'wss://api.deepgram.com';
 
@@ -138,11 +137,17 @@ export function refusal(res: IncomingMessage): Promise<DeepgramError> {
   });
 }
 
-/** A close other than a clean one, as an error that says the code, the reason and what Deepgram means by them. */
-export function closeError(code: number, reason: string, fields: Partial<DeepgramError>, then = ''): DeepgramError {
+/** A close other than a clean one, as an error that says the code, the reason and what the protocol means by them. */
+export function closeError(
+  code: number,
+  reason: string,
+  fields: Partial<DeepgramError>,
+  then: string,
+  describe: (code: number, reason: string) => string,
+): DeepgramError {
   return new DeepgramError(
     'DG_CLOSE',
-    `Deepgram closed the session with ${code}${reason ? ` "${reason}"` : ''}${then}: ${describeClose(code, reason)}`,
+    `Deepgram closed the session with ${code}${reason ? ` "${reason}"` : ''}${then}: ${describe(code, reason)}`,
     { closeCode: code, closeReason: reason, ...fields },
   );
 }

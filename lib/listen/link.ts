@@ -8,7 +8,7 @@ import { DeepgramError } from './errors.js';
 import { closeError, dial, header } from './connection.js';
 import { retryableStatus } from './retry.js';
 import { watchLiveness } from './liveness.js';
-import type { ListenSettings } from './options.js';
+import type { LinkSettings } from './options.js';
 import type { ReconnectEvent } from './reconnect.js';
 import type { MetadataMessage } from '../protocol/messages.js';
 import type { SessionMessage } from '../protocol/flux.js';
@@ -23,6 +23,8 @@ export interface LinkEvents {
   beforeReplay(): string[];
   /** A valid message other than Metadata. */
   message(message: SessionMessage): void;
+  /** A binary frame of a protocol whose binary frames are audio. */
+  audio?(data: Buffer): void;
   /** The server closed cleanly, after this Metadata. */
   end(metadata: MetadataMessage | undefined): void;
   /** The link is lost for good: the stream fails with this. */
@@ -31,7 +33,7 @@ export interface LinkEvents {
 }
 
 export class Link {
-  readonly #settings: ListenSettings;
+  readonly #settings: LinkSettings;
   readonly #events: LinkEvents;
   /** Sockets given up on: their late events (a close after a refused handshake) must not act twice. */
   readonly #retired = new WeakSet<WebSocket>();
@@ -54,7 +56,7 @@ export class Link {
   /** The furthest the server has shown it got into the audio: a deadline moves on only past it. */
   #reached = 0;
 
-  constructor(settings: ListenSettings, events: LinkEvents) {
+  constructor(settings: LinkSettings, events: LinkEvents) {
     this.#settings = settings;
     this.#events = events;
     this.#connect();
@@ -179,6 +181,10 @@ export class Link {
   }
 
   #message(data: Buffer, isBinary: boolean): void {
+    if (isBinary && this.#settings.protocol.audioOut) {
+      this.#armDeadline(); // new audio is progress
+      return this.#events.audio?.(data);
+    }
     const text = data.toString('utf8');
     // Refused where it enters: no transform downstream ever meets a missing field or a NaN time.
     const parsed = isBinary ? { problem: 'a binary frame' } : this.#settings.protocol.parse(text);
@@ -208,13 +214,16 @@ export class Link {
     if (this.#settings.protocol.isCleanClose(code, this.#closing)) return this.#events.end(metadata);
     const refused = this.#settings.reconnect?.refusal(code);
     if (this.#settings.reconnect && refused === undefined) return this.#retry(code, reason);
-    this.#fail(closeError(code, reason, { metadata, requestId: this.#requestId }, refused));
+    const describe = this.#settings.protocol.describeClose;
+    this.#fail(closeError(code, reason, { metadata, requestId: this.#requestId }, refused ?? '', describe));
   }
 
   #retry(code: number, reason: string): void {
     const reconnect = this.#settings.reconnect!;
     const refused = reconnect.refusal(code);
-    if (refused !== undefined) return this.#fail(closeError(code, reason, { requestId: this.#requestId }, refused));
+    const { describeClose } = this.#settings.protocol;
+    if (refused !== undefined)
+      return this.#fail(closeError(code, reason, { requestId: this.#requestId }, refused, describeClose));
     this.#retired.add(this.#ws);
     clearTimeout(this.#connectTimer);
     clearTimeout(this.#deadlineTimer);

@@ -4,7 +4,7 @@ import { DeepgramError } from './errors.js';
 import { endpoint, type ConnectionOptions, type Endpoint } from './connection.js';
 import { Reconnect, type ReconnectOptions } from './reconnect.js';
 import type { Liveness } from './liveness.js';
-import { LISTEN_V1, type ListenProtocol } from './protocol.js';
+import { LISTEN_V1, type ListenProtocol, type SocketProtocol } from './protocol.js';
 import { toSearchParams, type ListenQuery } from '../protocol/options.js';
 
 /** The options of a session stream, whatever its protocol; `Q` is its query's type. */
@@ -37,34 +37,50 @@ export interface SessionOptions<Q extends object> extends ConnectionOptions {
 
 export type ListenStreamOptions = SessionOptions<ListenQuery>;
 
-export interface ListenSettings {
-  protocol: ListenProtocol;
+/** What the link needs: the protocol, where to dial, its deadlines, and the reconnect layer when there is one. */
+export interface LinkSettings {
+  protocol: SocketProtocol;
   query: URLSearchParams;
   endpoint: Endpoint;
   connectTimeout: number;
   closeTimeout: number;
-  keepAlive: number | false;
   liveness: Liveness | false;
   reconnect?: Reconnect;
+}
+
+export interface ListenSettings extends LinkSettings {
+  protocol: ListenProtocol;
+  keepAlive: number | false;
   /** The sha256 of the audio sent, kept when the Metadata says it (after a reconnect, or the stream's own). */
   hash?: Hash;
 }
 
-/** The settings the options say for `protocol`; options that can never work throw `DG_OPTIONS`. */
-export function listenSettings(options: SessionOptions<object>, protocol: ListenProtocol = LISTEN_V1): ListenSettings {
+/** The link's settings the options say for `protocol`; a query that can never work throws `DG_OPTIONS`. */
+export function linkSettings(
+  options: Omit<SessionOptions<object>, 'reconnect'>,
+  protocol: SocketProtocol,
+): LinkSettings {
   const query = toSearchParams(options.query ?? {});
   const problem = protocol.checkQuery(query);
   if (problem) throw new DeepgramError('DG_OPTIONS', problem);
-  const hash = options.reconnect || protocol.ownMetadata ? createHash('sha256') : undefined;
   return {
     protocol,
     query,
     endpoint: endpoint(options, protocol.path, query),
     connectTimeout: options.connectTimeout ?? 10_000,
     closeTimeout: options.closeTimeout ?? 15_000,
-    keepAlive: options.keepAlive ?? 3000,
     liveness: options.liveness === false ? false : { interval: 5000, timeout: 10_000, ...options.liveness },
-    reconnect: options.reconnect && new Reconnect(options.reconnect, query, protocol),
-    hash,
+  };
+}
+
+/** The settings the options say for a listen `protocol`; options that can never work throw `DG_OPTIONS`. */
+export function listenSettings(options: SessionOptions<object>, protocol: ListenProtocol = LISTEN_V1): ListenSettings {
+  const link = linkSettings(options, protocol);
+  return {
+    ...link,
+    protocol,
+    keepAlive: options.keepAlive ?? 3000,
+    reconnect: options.reconnect && new Reconnect(options.reconnect, link.query, protocol),
+    hash: options.reconnect || protocol.ownMetadata ? createHash('sha256') : undefined,
   };
 }

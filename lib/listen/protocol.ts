@@ -3,7 +3,7 @@
 // idle one open, how its messages sit on the timeline (for a replay), and its policy: what a session does at the
 // stream's fixed points. `/v1/listen` is the first; Flux, on `/v2/listen`, is another object of this shape, with
 // no copy of the link, the reconnect layer or the stream's flow control.
-import { CLOSE_NORMAL, roundMicro, type MetadataMessage } from '../protocol/messages.js';
+import { CLOSE_NORMAL, describeClose, roundMicro, type MetadataMessage } from '../protocol/messages.js';
 import type { DeepgramError } from './errors.js';
 import { isFinal, isMetadata, isResults, parseServerMessage } from '../protocol/guards.js';
 import { rebase, repeats } from './replay.js';
@@ -66,7 +66,8 @@ const PLAIN: SessionPolicy<MetadataMessage> = {
   destroyed: () => {},
 };
 
-export interface ListenProtocol<D extends SessionMessage = SessionMessage> {
+/** What the link needs of a protocol: how a socket of it is dialled, read, kept open and closed. */
+export interface SocketProtocol {
   /** Path under the base URL. */
   path: string;
   /** A text frame as a valid message, or why it is not one. */
@@ -86,6 +87,14 @@ export interface ListenProtocol<D extends SessionMessage = SessionMessage> {
    * server that talks without getting anywhere still meets it.
    */
   progress(message: SessionMessage): number | undefined;
+  /** Whether the server's binary frames are audio for the reader (speak); else one is a protocol error. */
+  audioOut: boolean;
+  /** What a close code (and its reason) means, in words for the error. */
+  describeClose(code: number, reason: string): string;
+}
+
+/** A listen protocol: a socket protocol, how its messages sit on the timeline for a replay, and its policy. */
+export interface ListenProtocol<D extends SessionMessage = SessionMessage> extends SocketProtocol {
   /** Audio seconds that a message makes final (the replay buffer lets go of them), or undefined. */
   finalUntil(message: SessionMessage): number | undefined;
   /** Moves a message onto the stream's timeline, in place. */
@@ -108,6 +117,8 @@ export const LISTEN_V1: ListenProtocol<MetadataMessage> = {
   keepAlive: { text: JSON.stringify({ type: 'KeepAlive' }) },
   progress: (message) => (isResults(message) ? message.start + message.duration : undefined),
   finalUntil: (message) => (isFinal(message) ? message.start + message.duration : undefined),
+  audioOut: false,
+  describeClose,
   rebase,
   repeats,
   ownMetadata: false,
@@ -128,6 +139,8 @@ export const LISTEN_FLUX: ListenProtocol<FluxMetadataMessage> = {
   closeStream: JSON.stringify({ type: 'CloseStream' }),
   keepAlive: 'ping',
   progress: (message) => (isTurnInfo(message) ? message.audio_window_end : undefined),
+  audioOut: false,
+  describeClose,
   finalUntil: (message) => (isEndOfTurn(message) ? message.audio_window_end : undefined),
   rebase: (message, offset) => {
     if (!isTurnInfo(message) || offset === 0) return;

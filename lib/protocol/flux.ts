@@ -3,6 +3,7 @@
 import { parseMessage } from './guards.js';
 import type { ServerMessage, UnknownMessage } from './messages.js';
 import type { FluxConfig } from './flux-options.js';
+import type { SpeakMessage } from './speak.js';
 
 export * from './flux-options.js';
 
@@ -93,8 +94,8 @@ export type FluxMessage =
   | FluxMetadataMessage
   | UnknownMessage;
 
-/** A message of either listen protocol: what the shared link, reconnect layer and stream carry. */
-export type SessionMessage = ServerMessage | FluxMessage;
+/** A message of any of the package's sockets: what the shared link, reconnect layer and streams carry. */
+export type SessionMessage = ServerMessage | FluxMessage | SpeakMessage;
 
 /** The types of Flux messages this version knows (Metadata is the stream's own). */
 const FLUX_TYPES = ['Connected', 'TurnInfo', 'ConfigureSuccess', 'ConfigureFailure', 'Warning', 'Error', 'Metadata'];

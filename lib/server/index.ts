@@ -1,5 +1,5 @@
-// The local Deepgram-compatible server, /v1/listen and Flux's /v2/listen: handshake (auth, limits, query) and one
-// Session per socket.
+// The local Deepgram-compatible server, /v1/listen, Flux's /v2/listen and /v1/speak: handshake (auth, limits,
+// query) and one session per socket.
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -11,9 +11,14 @@ import { novaDialect } from './nova.js';
 import { fluxDialect } from './flux.js';
 import { checkFluxQuery } from '../protocol/flux.js';
 import type { Faults } from './faults.js';
+import { speakSession, type SpeakServerOptions } from './speak.js';
+import { checkSpeakQuery } from '../protocol/speak.js';
 
 export type { Faults } from './faults.js';
 export type { SessionReport } from './dialect.js';
+export type { SpeakServerOptions } from './speak.js';
+
+const PATHS = ['/v1/listen', '/v2/listen', '/v1/speak'];
 
 export interface ServerOptions {
   /** Default 0: a free port. */
@@ -42,8 +47,10 @@ export interface ServerOptions {
   script?: string | ((request: IncomingMessage) => string | undefined);
   /** Faults for every connection, or chosen per connection (`index` counts connections from 0). */
   faults?: Faults | ((connection: { index: number; request: IncomingMessage }) => Faults | undefined);
-  /** Told of every session once its socket has closed: its path, request id, audio bytes and close code. */
+  /** Told of every listen session once its socket has closed: its path, request id, audio bytes and close code. */
   onSession?: (report: SessionReport) => void;
+  /** /v1/speak's knobs: time to first byte, the longest session, the limits. */
+  speak?: SpeakServerOptions;
 }
 
 export interface LocalServer {
@@ -112,12 +119,10 @@ export async function startServer(options: ServerOptions = {}): Promise<LocalSer
   };
 
   const http: Server = createServer((request, response) => {
-    const status = ['/v1/listen', '/v2/listen'].includes(new URL(request.url ?? '/', 'http://local').pathname)
-      ? 426
-      : 404;
+    const status = PATHS.includes(new URL(request.url ?? '/', 'http://local').pathname) ? 426 : 404;
     const body = JSON.stringify({
       err_code: STATUS_CODES[status],
-      err_msg: 'This server speaks only the live WebSockets /v1/listen and /v2/listen',
+      err_msg: 'This server speaks only the live WebSockets /v1/listen, /v2/listen and /v1/speak',
       request_id: randomUUID(),
     });
     response.writeHead(status, { 'content-type': 'application/json', 'dg-request-id': JSON.parse(body).request_id });
@@ -136,7 +141,8 @@ export async function startServer(options: ServerOptions = {}): Promise<LocalSer
     const requestId = randomUUID();
     const url = new URL(request.url ?? '/', 'http://local');
     const flux = url.pathname === '/v2/listen';
-    if (url.pathname !== '/v1/listen' && !flux) return reject(socket, 404, 'NOT_FOUND', 'Not Found', requestId);
+    const speak = url.pathname === '/v1/speak';
+    if (!PATHS.includes(url.pathname)) return reject(socket, 404, 'NOT_FOUND', 'Not Found', requestId);
     if (!authorized(request)) return reject(socket, 401, 'INVALID_AUTH', 'Invalid credentials.', requestId, flux);
     if (connections >= maxConnections) {
       return reject(socket, 429, 'TOO_MANY_REQUESTS', 'Too many requests. Please try again later', requestId, flux);
@@ -149,7 +155,7 @@ export async function startServer(options: ServerOptions = {}): Promise<LocalSer
           : undefined);
       if (problem) return reject(socket, 400, 'INVALID_PARAMETER', problem, requestId, true);
     } else {
-      const problem = checkQuery(url.searchParams);
+      const problem = (speak ? checkSpeakQuery : checkQuery)(url.searchParams);
       if (problem) return reject(socket, 400, 'Bad Request', `Bad Request: ${problem}`, requestId);
     }
     requestIds.set(request, requestId);
@@ -159,6 +165,7 @@ export async function startServer(options: ServerOptions = {}): Promise<LocalSer
     socket.once('close', () => connections--);
     const faults = typeof options.faults === 'function' ? options.faults({ index: index++, request }) : options.faults;
     wss.handleUpgrade(request, socket, head, (ws) => {
+      if (speak) return speakSession(ws, { ...options.speak, requestId, params: url.searchParams });
       new Session(ws, socket, {
         requestId,
         path: url.pathname,

@@ -1,5 +1,6 @@
 // Turns received audio bytes into float samples: raw encodings here, containers through FFmpeg.
 import { runFfmpeg } from '../audio/ffmpeg.js';
+import { G711_SAMPLES } from '../audio/g711.js';
 import { isCuttablePcm, parseWavHeader } from '../audio/wav.js';
 import { rawLayout, type RawLayout } from '../protocol/options.js';
 
@@ -30,19 +31,6 @@ export interface DecoderEvents {
   onDrain(): void;
 }
 
-const MULAW = new Float32Array(256);
-const ALAW = new Float32Array(256);
-for (let i = 0; i < 256; i++) {
-  const u = ~i & 0xff;
-  const t = (((u & 0x0f) << 3) + 0x84) << ((u & 0x70) >> 4);
-  MULAW[i] = (u & 0x80 ? 0x84 - t : t - 0x84) / 32768;
-  const a = i ^ 0x55;
-  const exponent = (a & 0x70) >> 4;
-  let magnitude = ((a & 0x0f) << 4) + 8;
-  if (exponent !== 0) magnitude = (magnitude + 0x100) << (exponent - 1);
-  ALAW[i] = (a & 0x80 ? magnitude : -magnitude) / 32768;
-}
-
 /** Raw audio as declared: linear16 (s16le), linear32 (f32le), mulaw, alaw. */
 export function rawDecoder(layout: RawLayout, events: DecoderEvents): PcmDecoder {
   const { encoding, sampleRate, channels, sampleBytes: width } = layout;
@@ -63,8 +51,8 @@ export function rawDecoder(layout: RawLayout, events: DecoderEvents): PcmDecoder
             : width === 4
               ? data.readFloatLE(at)
               : encoding === 'mulaw'
-                ? MULAW[data[at]]
-                : ALAW[data[at]];
+                ? G711_SAMPLES.mulaw[data[at]]
+                : G711_SAMPLES.alaw[data[at]];
       }
       events.onPcm({ samples, channels, sampleRate });
     },

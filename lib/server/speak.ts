@@ -1,0 +1,155 @@
+// The local server's /v1/speak (speak spec §1): Metadata after the handshake; Speak text buffered; each Flush's
+// audio sent faster than real time, then Flushed; Clear drops the text and the audio not yet sent, then Cleared;
+// Close after the audio owed. Every limit closes or warns as Deepgram does. The voice is voice.ts's.
+import { createHash } from 'node:crypto';
+import WebSocket, { type RawData } from 'ws';
+import { encodeSamples } from '../audio/g711.js';
+import { SPEAK_LIMITS, speakFormat, type SpeakLimits } from '../protocol/speak.js';
+import { Window } from '../speak/limits.js';
+import { synthesize } from './voice.js';
+
+export interface SpeakServerOptions {
+  /** Milliseconds from a Flush to its first audio. Default 50. */
+  ttfbMs?: number;
+  /** A connection's longest life before 1011 NET-0003. Default one hour. */
+  maxSessionMs?: number;
+  /** The limits enforced, if a test needs others. */
+  limits?: Partial<SpeakLimits>;
+}
+
+export interface SpeakSessionSettings extends SpeakServerOptions {
+  requestId: string;
+  params: URLSearchParams;
+}
+
+/** Bytes per binary frame of audio (Deepgram's vary; these are 100 ms or less). */
+const FRAME_BYTES = 4800;
+/** Audio queued for a client that does not read before sending waits for it. */
+const OUTPUT_LIMIT = 1 << 20;
+
+export function speakSession(ws: WebSocket, settings: SpeakSessionSettings): void {
+  const limits = { ...SPEAK_LIMITS, ...settings.limits };
+  const format = speakFormat(settings.params);
+  const model = settings.params.get('model') ?? 'aura-asteria-en';
+  const speed = Number(settings.params.get('speed') ?? 1);
+  const characters = new Window(limits.charactersPerMinute);
+  const flushes = new Window(limits.flushesPerMinute);
+  const timers = new Set<NodeJS.Timeout>();
+  /** Text since the last Flush, and each Flush's audio still to send, in order. */
+  let text = '';
+  const owed: { frames: Buffer[] }[] = [];
+  let sequence = 0;
+  let sending = false;
+  let closeAfter = false;
+
+  const later = (ms: number, action: () => void) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      action();
+    }, ms);
+    timers.add(timer);
+  };
+  const send = (message: object) => ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify(message));
+  const close = (code: number, reason: string) => {
+    if (ws.readyState === WebSocket.OPEN) ws.close(code, reason);
+  };
+
+  /** The first owed Flush's frames, as fast as the client takes them; Flushed after its last. */
+  const pump = () => {
+    sending = true;
+    while (owed.length > 0 && ws.readyState === WebSocket.OPEN) {
+      if (ws.bufferedAmount > OUTPUT_LIMIT) return void later(10, pump);
+      const frame = owed[0].frames.shift();
+      if (frame) {
+        ws.send(frame);
+        continue;
+      }
+      owed.shift();
+      send({ type: 'Flushed', sequence_id: sequence++ });
+    }
+    sending = false;
+    if (closeAfter) close(1000, '');
+  };
+
+  const flush = () => {
+    const wait = flushes.wait(1);
+    if (wait > 0) {
+      send({
+        type: 'Warning',
+        code: 'FLUSH_RATE_EXCEEDED',
+        description: `more than ${limits.flushesPerMinute} Flushes a minute: this one waits ${wait} ms`,
+      });
+      return later(wait, flush);
+    }
+    flushes.take(1);
+    const audio = encodeSamples(synthesize(text, format.sampleRate, speed), format.encoding);
+    text = '';
+    const frames: Buffer[] = [];
+    for (let at = 0; at < audio.length; at += FRAME_BYTES) frames.push(audio.subarray(at, at + FRAME_BYTES));
+    const job = { frames };
+    later(settings.ttfbMs ?? 50, () => {
+      owed.push(job);
+      if (!sending) pump();
+    });
+  };
+
+  const message = (data: RawData, binary: boolean) => {
+    if (binary) return close(1003, 'MESSAGE-0000: binary frames are not accepted on /v1/speak');
+    let parsed: { type?: unknown; text?: unknown } | undefined;
+    try {
+      parsed = JSON.parse(String(data));
+    } catch {
+      parsed = undefined;
+    }
+    switch (parsed?.type) {
+      case 'Speak': {
+        if (typeof parsed.text !== 'string') return close(1008, 'DATA-0000: Speak needs a text string');
+        if (parsed.text.length > limits.speakCharacters)
+          return close(1009, `BIG-0001: a Speak of more than ${limits.speakCharacters} characters`);
+        if (characters.wait(parsed.text.length) > 0)
+          return close(1008, `DATA-0001: more than ${limits.charactersPerMinute} characters a minute`);
+        characters.take(parsed.text.length);
+        text += parsed.text;
+        return;
+      }
+      case 'Flush':
+        return flush();
+      case 'Clear':
+        text = '';
+        owed.length = 0;
+        for (const timer of timers) clearTimeout(timer);
+        timers.clear();
+        sending = false;
+        return send({ type: 'Cleared', sequence_id: sequence++ });
+      case 'Close':
+        closeAfter = true;
+        if (!sending && owed.length === 0 && timers.size === 0) close(1000, '');
+        return;
+      default:
+        return close(1008, 'DATA-0000: unknown message type');
+    }
+  };
+
+  send({
+    type: 'Metadata',
+    request_id: settings.requestId,
+    model_name: model,
+    model_version: '2025-01-01.0',
+    model_uuid: uuidOf(model),
+  });
+  ws.on('message', message);
+  const longest = setTimeout(
+    () => close(1011, 'NET-0003: the connection reached its longest session'),
+    settings.maxSessionMs ?? 3_600_000,
+  );
+  ws.on('close', () => {
+    clearTimeout(longest);
+    for (const timer of timers) clearTimeout(timer);
+  });
+}
+
+/** A stable UUID-shaped id for a model name. */
+function uuidOf(model: string): string {
+  const hex = createHash('sha256').update(model).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
