@@ -12,6 +12,7 @@ import { transcribe, TRANSCRIBE } from './transcribe.js';
 import { ENQUEUE, enqueueCommand, WORKER, workerCommand } from './queue.js';
 import { latency, LATENCY } from './latency.js';
 import { relay, RELAY } from './relay.js';
+import { speak, SPEAK } from './speak.js';
 
 export type { CliIo } from './io.js';
 
@@ -19,6 +20,7 @@ type Entry = { command: Command; run: (args: string[], io: CliIo) => Promise<num
 
 const COMMANDS: Record<string, Entry> = {
   transcribe: { command: TRANSCRIBE, run: transcribe, does: 'files, URLs or standard input to text, captions or JSON' },
+  speak: { command: SPEAK, run: speak, does: 'text to speech: a WAV file, or raw audio on standard output' },
   serve: { command: SERVE, run: serve, does: 'the local Deepgram-compatible server, until stopped' },
   relay: { command: RELAY, run: relay, does: 'a page and a socket that transcribe a browser microphone' },
   latency: { command: LATENCY, run: latency, does: 'a file streamed in real time: how long each word takes' },
@@ -35,7 +37,7 @@ ${Object.entries(COMMANDS)
   ${'-V'.padEnd(12)}the version of deepgram-stream and of the FFmpeg it runs
 
 'deepgram-stream COMMAND --help' lists a command's options too. With no key (DEEPGRAM_API_KEY or --api-key) and no
---url, transcribe, latency and relay run against an embedded local server, whose words are synthetic.`;
+--url, transcribe, speak, latency and relay run against an embedded local server, whose words are synthetic.`;
 
 function version(): string {
   const manifest: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));

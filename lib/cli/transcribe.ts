@@ -94,24 +94,10 @@ export function transcriptionFlags(
       '--sample_rate and --channels describe headerless audio: give --encoding too (containers carry their own)',
     );
   }
-  const apiKey = text(values, 'api-key') ?? process.env.DEEPGRAM_API_KEY;
-  const url = text(values, 'url');
-  const allowInsecure = values['allow-insecure'] === true;
-  // The URL and the key together, once, before any file is read: not a failure per file.
-  if (url !== undefined) {
-    try {
-      endpoint({ url, apiKey, allowInsecure }, protocolOf(query).path, new URLSearchParams());
-    } catch (error) {
-      throw new UsageError(`--url: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
   return {
     query: query as ListenQuery,
     raw,
-    apiKey,
-    url,
-    allowInsecure,
-    local: values.local === true || (!apiKey && !url),
+    ...connectionFlags(values, protocolOf(query).path),
     format: oneOf(values, 'format', Object.keys(FORMATS) as Format[]) ?? defaultFormat,
     decode: oneOf(values, 'decode', ['auto', 'always'] as const),
     pace: positive(values, 'pace'),
@@ -120,12 +106,31 @@ export function transcriptionFlags(
   };
 }
 
+/**
+ * Where to connect: --url and the key (or DEEPGRAM_API_KEY) checked together, once, before any input is read (not a
+ * failure per file); `local` with --local, or with no key and no --url.
+ */
+export function connectionFlags(values: Record<string, unknown>, path: string) {
+  const apiKey = text(values, 'api-key') ?? process.env.DEEPGRAM_API_KEY;
+  const url = text(values, 'url');
+  const allowInsecure = values['allow-insecure'] === true;
+  if (url !== undefined) {
+    try {
+      endpoint({ url, apiKey, allowInsecure }, path, new URLSearchParams());
+    } catch (error) {
+      throw new UsageError(`--url: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  return { apiKey, url, allowInsecure, local: values.local === true || (!apiKey && !url) };
+}
+
 /** The embedded local server, said out loud, for a run with no key and no URL. */
-export async function localServer(io: CliIo, script?: string): Promise<LocalServer> {
-  io.stderr.write(
-    'deepgram-stream: no Deepgram key, so using the embedded local server: its words are synthetic, not recognized ' +
-      'speech\n',
-  );
+export async function localServer(
+  io: CliIo,
+  script?: string,
+  notice = 'its words are synthetic, not recognized speech',
+): Promise<LocalServer> {
+  io.stderr.write(`deepgram-stream: no Deepgram key, so using the embedded local server: ${notice}\n`);
   return startServer({ realtimeFactor: false, script });
 }
 
