@@ -50,6 +50,7 @@ export {
   type TwilioAudioEvent,
   type TwilioInvalidEvent,
 } from './live/twilio.js';
+export { createTwilioPlayback, TwilioPlayback } from './live/twilio-speak.js';
 export { RELAY_PAGE } from './live/page.js';
 export {
   createRelay,

@@ -33,6 +33,16 @@ const expected: Record<string, RegExp> = {
     String.raw`^turn 0 \(model\): Hello world\. \[reply ready\]\n` +
       String.raw`turn 1 \(manual\): This is a test[^\n]*\n2 turns, 7\.718313 s\n$`,
   ),
+  speak: /^reply 0 fully spoken\n\S+\/speak-\w+\/reply\.wav\n$/,
+  // The caller heard, the reply begun, then barge-in: the voice cleared and Twilio told to clear.
+  voice: new RegExp(
+    [
+      String.raw`^caller: Hello world\.\n`,
+      String.raw`(?=[\s\S]*^barge-in: the reply stopped$)`,
+      String.raw`(?=[\s\S]*^twilio: cleared after the reply began$)`,
+    ].join(''),
+    'm',
+  ),
   latency: /^audio: 7\.718 s, streamed at real-time pace\nfirst interim: \d+ ms\nword to its final: p50 \d+ ms/,
 };
 
@@ -68,4 +78,8 @@ t.test('the README examples run', async (t) => {
     /^WEBVTT\n\n00:00:00\.\d{3} --> .*\n<v Speaker 0>/,
     'the captions example wrote WebVTT',
   );
+  const wav = /(\S+\.wav)\n/.exec(out.speak ?? '')?.[1];
+  const spoken = wav ? readFileSync(wav) : Buffer.alloc(0);
+  t.equal(spoken.subarray(0, 4).toString(), 'RIFF', 'the speak example wrote a WAV');
+  t.ok(spoken.length > 44 + 48000, `with ${spoken.length - 44} bytes of audio after its header`);
 });

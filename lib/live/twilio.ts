@@ -111,6 +111,8 @@ class TwilioBridge extends Duplex {
       else return this.#media(record(record(message).media), callback);
     } else if (event === 'stop') {
       return this.#finish(callback);
+    } else if (event === 'mark') {
+      this.emit('mark', String(record(record(message).mark).name ?? '')); // played up to a mark of ours
     } else if (typeof event !== 'string') {
       this.#invalid('a message with no event');
     }
@@ -141,6 +143,7 @@ class TwilioBridge extends Duplex {
       ),
     };
     for (const track of tracks) this.#tracks.set(track, { pending: new Map(), latest: 0 });
+    this.emit('start', this.#call);
     const { query = {}, jitterMs: _, ...listenOptions } = this.#options;
     const listen = createListenStream({
       ...listenOptions,
@@ -266,8 +269,9 @@ class TwilioBridge extends Duplex {
 /**
  * A bridge for one Twilio `<Stream>`: write Twilio's messages (text or parsed), read server messages with `call`
  * (streamSid, callSid). `stop` (or ending it) ends the listen stream, after which every final is delivered. Emits
- * `gap` and `late` ({ track, at, ms }) for audio that did not arrive in time, `invalid` ({ reason }) for a message
- * it dropped, and `metadata`.
+ * `start` (the TwilioCall), `gap` and `late` ({ track, at, ms }) for audio that did not arrive in time, `invalid`
+ * ({ reason }) for a message it dropped, `mark` (a name) when Twilio has played up to a playback's mark, and
+ * `metadata`.
  */
 export function createTwilioBridge(options: TwilioBridgeOptions = {}): Duplex & { readonly call?: TwilioCall } {
   return new TwilioBridge(options);

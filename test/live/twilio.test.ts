@@ -4,9 +4,12 @@ import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createListenStream, createTwilioBridge, type ServerMessage } from '../../lib/index.js';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import WebSocket, { WebSocketServer } from 'ws';
+import { createListenStream, createTwilioBridge, createTwilioPlayback, type ServerMessage } from '../../lib/index.js';
 import { ffmpegCommand } from '../../lib/audio/ffmpeg.js';
-import { chunk, collector, finals, fixture, readAll, serve } from '../helpers.js';
+import { chunk, collector, finals, fixture, readAll, serve, until } from '../helpers.js';
 
 const MULAW = execFileSync(
   ffmpegCommand(),
@@ -221,3 +224,39 @@ t.test(
     }
   },
 );
+
+t.test('speaking back: media with the streamSid, a mark, clear; the bridge tells start and played marks', async (t) => {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  t.teardown(() => wss.close());
+  await once(wss, 'listening');
+  const twilio = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`);
+  t.teardown(() => twilio.terminate());
+  const [[socket]] = await Promise.all([once(wss, 'connection') as Promise<[WebSocket]>, once(twilio, 'open')]);
+  const received: Record<string, any>[] = [];
+  twilio.on('message', (data) => received.push(JSON.parse(String(data))));
+  const playback = createTwilioPlayback(socket, 'MZ9');
+  const audio = Buffer.from([0xff, 0x7f, 0x00, 0x80]);
+  await new Promise<void>((resolve, reject) => playback.write(audio, (error) => (error ? reject(error) : resolve())));
+  playback.mark('reply-1');
+  playback.clear();
+  await until(() => received.length === 3, 'three messages at Twilio');
+  t.same(received, [
+    { event: 'media', media: { payload: audio.toString('base64') }, streamSid: 'MZ9' },
+    { event: 'mark', mark: { name: 'reply-1' }, streamSid: 'MZ9' },
+    { event: 'clear', streamSid: 'MZ9' },
+  ]);
+  socket.close();
+  await once(twilio, 'close');
+  await new Promise<void>((resolve) => playback.write(audio, () => resolve()));
+  t.pass('a call that hung up takes writes without failing');
+
+  const server = await serve(t);
+  const bridge = createTwilioBridge({ url: server.url });
+  const started = once(bridge, 'start');
+  const marked = once(bridge, 'mark');
+  bridge.write({ event: 'start', start: { streamSid: 'MZ9', callSid: 'CA9', tracks: ['inbound'] } });
+  bridge.write({ event: 'mark', streamSid: 'MZ9', mark: { name: 'reply-1' } });
+  t.match((await started)[0], { streamSid: 'MZ9', callSid: 'CA9' });
+  t.same(await marked, ['reply-1']);
+  bridge.destroy();
+});
