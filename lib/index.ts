@@ -51,6 +51,7 @@ export {
   type TwilioInvalidEvent,
 } from './live/twilio.js';
 export { createTwilioPlayback, TwilioPlayback } from './live/twilio-speak.js';
+export type { Reply } from './live/relay-voice.js';
 export { RELAY_PAGE } from './live/page.js';
 export {
   createRelay,

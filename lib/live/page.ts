@@ -46,6 +46,7 @@ export const RELAY_PAGE = /* HTML */ `<!doctype html>
         <span id="status">Press start and speak.</span>
       </p>
       <div id="transcript"><span id="finals"></span> <span id="interim"></span></div>
+      <p id="reply"></p>
       <script>
         const $ = (id) => document.getElementById(id);
         const status = (text, error = false) => {
@@ -54,6 +55,33 @@ export const RELAY_PAGE = /* HTML */ `<!doctype html>
         };
         let socket;
         let recorder;
+        // A relay with a reply sends it as linear16 audio at 24 kHz: played as it comes, stopped on barge-in.
+        let player;
+        let playing = [];
+        let playUntil = 0;
+        const play = (data) => {
+          const pcm = new Int16Array(data);
+          const buffer = player.createBuffer(1, pcm.length, 24000);
+          buffer.getChannelData(0).set(Float32Array.from(pcm, (v) => v / 32768));
+          const source = player.createBufferSource();
+          source.buffer = buffer;
+          source.connect(player.destination);
+          playUntil = Math.max(playUntil, player.currentTime);
+          source.start(playUntil);
+          playUntil += buffer.duration;
+          playing.push(source);
+          source.onended = () => {
+            playing = playing.filter((s) => s !== source);
+            if (playing.length === 0) $('reply').textContent = 'Reply played.';
+          };
+          $('reply').textContent = 'Speaking…';
+        };
+        const stopPlaying = () => {
+          playing.forEach((source) => source.stop());
+          playing = [];
+          playUntil = 0;
+          $('reply').textContent = 'Reply stopped: you spoke.';
+        };
 
         $('start').onclick = async () => {
           let microphone;
@@ -67,7 +95,9 @@ export const RELAY_PAGE = /* HTML */ `<!doctype html>
           $('start').disabled = true;
           $('stop').disabled = false;
           status('Connecting…');
+          player ??= new AudioContext();
           socket = new WebSocket(new URL('listen', location.href.replace(/^http/, 'ws')));
+          socket.binaryType = 'arraybuffer';
           let failed = false;
           socket.onopen = () => {
             status('Listening…');
@@ -83,7 +113,9 @@ export const RELAY_PAGE = /* HTML */ `<!doctype html>
             recorder.start(250);
           };
           socket.onmessage = (event) => {
+            if (event.data instanceof ArrayBuffer) return play(event.data);
             const message = JSON.parse(event.data);
+            if (message.type === 'ReplyStopped') return stopPlaying();
             // Nova's Results (interim or final), or Flux's TurnInfo (the turn so far, final at EndOfTurn).
             const flux = message.type === 'TurnInfo';
             if (message.type === 'Results' || flux) {

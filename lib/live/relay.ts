@@ -6,6 +6,8 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { bridge, type RelaySessionLog } from './relay-session.js';
+import { voice, type Reply } from './relay-voice.js';
+import type { SpeakStreamOptions } from '../speak/stream.js';
 import { watchLiveness } from '../listen/liveness.js';
 import type { ListenStreamOptions } from '../listen/stream.js';
 import { createSession, protocolOf } from '../listen/session.js';
@@ -65,6 +67,13 @@ export interface RelayOptions {
   idleTimeout?: number;
   /** Serve on this HTTP server's upgrades (other paths are left to its other listeners). */
   server?: Server;
+  /**
+   * A voice app: at the end of each of the speaker's turns, what to say back. It is spoken (`speak`'s options; by
+   * default the listen URL and key) and sent to the page as binary linear16 audio at 24 kHz, which the page plays;
+   * when the speaker starts again while it plays, it stops (barge-in) and the page is told `{ type: 'ReplyStopped' }`.
+   */
+  reply?: Reply;
+  speak?: Omit<SpeakStreamOptions, 'signal'>;
 }
 
 export interface Relay {
@@ -177,6 +186,12 @@ export function createRelay(options: RelayOptions = {}): Relay {
         options.onSession?.({ address, started, ...log });
       });
       sessions.add(session);
+      if (options.reply) {
+        const talk = voice(ws, options.reply, { url: listen.url, apiKey: listen.apiKey, ...options.speak });
+        stream.on('data', talk.heard);
+        stream.on('end', talk.end);
+        ws.on('close', talk.destroy);
+      }
     });
   }
 

@@ -186,3 +186,37 @@ t.test(
     t.same(timeline(page), timeline(want), "the page's finals are a clean run's: same words, same times");
   },
 );
+
+t.test('a relay that answers: the reply is played on the page, and stops when the speaker talks over it', async (t) => {
+  const local = await serve(t, { script: SCRIPT, realtimeFactor: 1 });
+  const app = createServer((_request, response) => response.end(RELAY_PAGE));
+  const replies: string[] = [];
+  const relay = createRelay({
+    server: app,
+    listen: { url: local.url, query: { punctuate: true, interim_results: true } },
+    // Long enough to be still playing when the speaker goes on.
+    reply: (said) => (replies.push(said), `You said: ${said}. Let me think about that for a little while, please.`),
+  });
+  app.listen(0, '127.0.0.1');
+  await once(app, 'listening');
+  t.teardown(async () => {
+    await relay.close(0);
+    app.close();
+  });
+  const tab = await browser.newPage();
+  await tab.goto(`http://127.0.0.1:${(app.address() as AddressInfo).port}/`);
+  await tab.click('#start');
+  await tab.waitForFunction(() => document.getElementById('reply')?.textContent === 'Speaking…', null, {
+    timeout: 30_000,
+  });
+  t.pass('the reply is playing');
+  await tab.waitForFunction(() => document.getElementById('reply')?.textContent === 'Reply stopped: you spoke.', null, {
+    timeout: 30_000,
+  });
+  t.pass('the speaker went on, and the playback stopped');
+  t.match(replies[0], /^Hello world\.?$/i, 'the first reply answered the first turn');
+  await tab.click('#stop');
+  await tab.waitForFunction(() => document.getElementById('status')?.textContent === 'Done.', null, {
+    timeout: 30_000,
+  });
+});
