@@ -10,6 +10,7 @@ import { decoding } from './decoding.js';
 import { batch } from './batch.js';
 import { versusRaw } from './versus.js';
 import { replayCost } from './replay.js';
+import { voice } from './voice.js';
 import { publish } from './summary.js';
 
 const results = fileURLToPath(new URL('../../bench/results/', import.meta.url));
@@ -99,6 +100,7 @@ const all = {
   scale: await scale(quick),
   decoding: await decoding(quick),
   batch: await batch(quick),
+  voice: await voice(quick),
 };
 for (const [name, data] of Object.entries(all))
   if (name !== 'machine') save(name, { machine: all.machine, ...(data as object) });
