@@ -20,7 +20,10 @@ async function standIn(t: Test, reply: (message: { type: string; text?: string }
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   t.teardown(() => wss.close());
   const frames: { type: string; text?: string; at: number }[] = [];
-  wss.on('connection', (ws) => {
+  const sockets: import('ws').WebSocket[] = [];
+  wss.on('connection', (ws, request) => {
+    sockets.push(ws);
+    void request;
     ws.send(
       JSON.stringify({ type: 'Metadata', request_id: 'r', model_name: 'm', model_version: 'v', model_uuid: 'u' }),
     );
@@ -31,7 +34,15 @@ async function standIn(t: Test, reply: (message: { type: string; text?: string }
     });
   });
   await once(wss, 'listening');
-  return { url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, frames };
+  // Stops reading and answering (pongs included) without closing, as a dead network does.
+  const hang = () =>
+    sockets.forEach(
+      (ws) => (
+        (ws as unknown as { _socket: import('node:net').Socket })._socket.pause(),
+        ws.removeAllListeners('ping')
+      ),
+    );
+  return { url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, frames, hang };
 }
 
 t.test('pipeline(sentences, speak, sink) gets every byte the server sent, with a Flush before the Close', async (t) => {
@@ -226,6 +237,36 @@ t.test("the local server's limits close as Deepgram's do", async (t) => {
     t.equal(got, code);
     t.match(String(why), reason);
   }
+});
+
+t.test(
+  'the local server warns past 20 Flushes a minute and ends a session at its longest (1011 NET-0003)',
+  async (t) => {
+    const server = await serve(t, { speak: { limits: { flushesPerMinute: 2 }, maxSessionMs: 300 } });
+    const { WebSocket } = await import('ws');
+    const ws = new WebSocket(`${server.url}/v1/speak?encoding=linear16`);
+    const messages: { type: string; code?: string }[] = [];
+    ws.on('message', (data, binary) => binary || messages.push(JSON.parse(String(data))));
+    await once(ws, 'open');
+    for (let i = 0; i < 3; i++) ws.send(JSON.stringify({ type: 'Speak', text: 'Hi. ' }), () => {});
+    for (let i = 0; i < 3; i++) ws.send(JSON.stringify({ type: 'Flush' }));
+    const [code, reason] = await once(ws, 'close');
+    const types = messages.filter((m) => m.type !== 'Metadata').map((m) => m.type);
+    t.same(types.sort(), ['Flushed', 'Flushed', 'Warning'], 'two Flushes answered, the third warned and held');
+    t.equal(code, 1011);
+    t.match(String(reason), /NET-0003/);
+  },
+);
+
+t.test('a speak server gone quiet is noticed (liveness), as on listen', async (t) => {
+  const server = await standIn(t, () => {});
+  const speak = createSpeakStream({ url: server.url, query: QUERY, liveness: { interval: 100, timeout: 300 } });
+  speak.resume();
+  speak.write('Hello.');
+  await until(() => server.frames.length > 0, 'the text arrived');
+  server.hang();
+  const [error] = (await once(speak, 'error')) as [DeepgramError];
+  t.match(error, { code: 'DG_TIMEOUT' });
 });
 
 t.test("Deepgram's JS SDK v5 speak.v1 cannot tell the local server apart", async (t) => {
