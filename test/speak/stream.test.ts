@@ -21,9 +21,8 @@ async function standIn(t: Test, reply: (message: { type: string; text?: string }
   t.teardown(() => wss.close());
   const frames: { type: string; text?: string; at: number }[] = [];
   const sockets: import('ws').WebSocket[] = [];
-  wss.on('connection', (ws, request) => {
+  wss.on('connection', (ws) => {
     sockets.push(ws);
-    void request;
     ws.send(
       JSON.stringify({ type: 'Metadata', request_id: 'r', model_name: 'm', model_version: 'v', model_uuid: 'u' }),
     );
