@@ -5,6 +5,7 @@ export {
   type ListenStreamOptions,
   type ReconnectOptions,
   type ReconnectEvent,
+  type OpenEvent,
 } from './listen/stream.js';
 export { DeepgramError, type DeepgramErrorCode } from './listen/errors.js';
 export { createFluxStream, FluxStream, type FluxStreamOptions, type FluxWarning } from './listen/flux.js';

@@ -1,6 +1,7 @@
 // Where a listen session connects and with what credential, checked before anything is dialled; and what a refused
 // upgrade or an abnormal close means, as a DeepgramError.
-import type { IncomingMessage } from 'node:http';
+import type { Agent, IncomingMessage } from 'node:http';
+import type { SecureContextOptions } from 'node:tls';
 import WebSocket from 'ws';
 import { DeepgramError } from './errors.js';
 
@@ -17,12 +18,21 @@ export interface ConnectionOptions {
   url?: string;
   /** Allow `ws://` to a host other than loopback (the key would cross the network in clear). */
   allowInsecure?: boolean;
+  /** An HTTP(S) agent for the upgrade request: a proxy's (for example `https-proxy-agent`), or one that pools. */
+  agent?: Agent;
+  /** Extra headers on the upgrade request (a tracing id, a proxy's); `Authorization` is the credential's own. */
+  headers?: Record<string, string>;
+  /** TLS for `wss://`: a private CA (`ca`), a client certificate (`cert`, `key`), or `rejectUnauthorized`. */
+  tls?: SecureContextOptions & { rejectUnauthorized?: boolean; servername?: string };
 }
 
-/** The URL to dial and the Authorization header to send. */
+/** The URL to dial, the Authorization header to send, and how to dial it. */
 export interface Endpoint {
   url: string;
   authorization?: string;
+  agent?: Agent;
+  headers?: Record<string, string>;
+  tls?: ConnectionOptions['tls'];
 }
 
 /** The endpoint of `path` (`/v1/listen`) with `query`; options that can never work throw `DG_OPTIONS`. */
@@ -60,7 +70,8 @@ export function endpoint(options: ConnectionOptions, path: string, query: URLSea
         'trim it (a key read from a file often ends in a newline)',
     );
   }
-  return { url: url.toString(), authorization };
+  const { agent, headers, tls } = options;
+  return { url: url.toString(), authorization, agent, headers, tls };
 }
 
 /** What a socket tells its stream; nothing once `current()` says the stream has moved on from it. */
@@ -75,9 +86,11 @@ export interface SocketEvents {
   error(error: Error): void;
 }
 
-export function dial({ url, authorization }: Endpoint, events: SocketEvents): WebSocket {
+export function dial({ url, authorization, agent, headers, tls }: Endpoint, events: SocketEvents): WebSocket {
   const ws = new WebSocket(url, {
-    headers: authorization ? { Authorization: authorization } : {},
+    ...tls,
+    agent,
+    headers: { ...headers, ...(authorization ? { Authorization: authorization } : {}) },
     perMessageDeflate: false,
   });
   const guard =

@@ -1,6 +1,6 @@
 // The Flux Duplex: the one session stream speaking /v2/listen (pings for keep-alive, 1005 after CloseStream is
 // clean) with Flux's policy (flux-policy.ts): Configure one at a time, no turn lost at end(), its own Metadata.
-import { SessionStream } from './stream.js';
+import { SessionStream, type OpenEvent } from './stream.js';
 import { LISTEN_FLUX } from './protocol.js';
 import { FluxPolicy, type Ack } from './flux-policy.js';
 import type { SessionOptions } from './options.js';
@@ -23,6 +23,7 @@ export interface FluxStream {
   on(event: 'metadata', listener: (metadata: FluxMetadataMessage) => void): this;
   on(event: 'warning', listener: (warning: FluxWarning) => void): this;
   on(event: 'reconnect', listener: (event: ReconnectEvent) => void): this;
+  on(event: 'open', listener: (event: OpenEvent) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 

@@ -19,10 +19,17 @@ export type { ReconnectEvent, ReconnectOptions } from './reconnect.js';
 
 type Callback = (error?: Error | null) => void;
 
+/** What the `open` event tells: a socket is open (again, after a reconnect, once the replayed audio is sent). */
+export interface OpenEvent {
+  requestId: string | undefined;
+  reconnected: boolean;
+}
+
 export interface SessionStream<M extends SessionMessage, D extends M> {
   on(event: 'data', listener: (message: M) => void): this;
   on(event: 'metadata', listener: (metadata: D) => void): this;
   on(event: 'reconnect', listener: (event: ReconnectEvent) => void): this;
+  on(event: 'open', listener: (event: OpenEvent) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
   once(event: 'metadata', listener: (metadata: D) => void): this;
   once(event: string | symbol, listener: (...args: any[]) => void): this;
@@ -108,6 +115,7 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
   }
 
   #open(again: boolean): void {
+    this.emit('open', { requestId: this.requestId, reconnected: again });
     if (again && this.#closeSent) this.#sendCloseStream();
     const { keepAlive, protocol } = this.#settings;
     const frame = protocol.keepAlive === 'ping' ? 'ping' : protocol.keepAlive.text;

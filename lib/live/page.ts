@@ -75,12 +75,14 @@ export const RELAY_PAGE = /* HTML */ `<!doctype html>
             if (playing.length === 0) $('reply').textContent = 'Reply played.';
           };
           $('reply').textContent = 'Speaking…';
+          $('reply').dataset.played = String(Number($('reply').dataset.played ?? 0) + 1);
         };
         const stopPlaying = () => {
-          playing.forEach((source) => source.stop());
+          playing.forEach((source) => ((source.onended = null), source.stop()));
           playing = [];
           playUntil = 0;
           $('reply').textContent = 'Reply stopped: you spoke.';
+          $('reply').dataset.stopped = String(Number($('reply').dataset.stopped ?? 0) + 1);
         };
 
         $('start').onclick = async () => {

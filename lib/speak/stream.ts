@@ -86,7 +86,10 @@ export class SpeakStream extends Duplex {
     this.#flushAfter = options.flushAfter ?? false;
     this.#audioMark = options.readableHighWaterMark ?? 1 << 20;
     this.#link = new Link(settings, {
-      open: () => this.#resumeWaiting(),
+      open: () => {
+        this.emit('open', { requestId: this.requestId, reconnected: false });
+        this.#resumeWaiting();
+      },
       beforeReplay: () => [],
       message: (message) => this.#message(message),
       audio: (data) => this.#received(data),
