@@ -1,9 +1,8 @@
 // Run by tap before any test file (`before` in .taprc): the package is built once into dist/, which the command
 // line's child processes, the README's examples and the pack test all use, instead of compiling TypeScript in each.
-// A build newer than every source is kept.
+// A build newer than every source is kept. The same build as `npm run build`: the CLI executable.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,6 +16,5 @@ const sources = [
 ];
 const newest = Math.max(...sources.map((file) => statSync(file).mtimeMs));
 if (!existsSync(built) || statSync(built).mtimeMs < newest) {
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
 }

@@ -1,7 +1,7 @@
 // The published package as a consumer gets it: what `npm pack` ships, and a strict TypeScript project that uses it
 // with only the package's own dependencies installed (never its devDependencies).
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   cpSync,
@@ -9,6 +9,7 @@ import {
   mkdirSync,
   mkdtempSync,
   rmSync,
+  statSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -85,14 +86,35 @@ t.test('npm pack ships the built code, its types, LICENSE and README, and maps t
     }
   }
 
+  t.equal(statSync(join(installed, 'dist/cli/index.js')).mode & 0o111, 0o111, 'the command line is executable');
   // Beside it: its dependencies' closure, @types/node (every Node project's), and TypeScript.
-  const own = Object.keys(manifest(root).dependencies ?? {});
-  for (const name of closure([...own, '@types/node', 'typescript'])) {
-    const target = join(consumer, 'node_modules', name);
-    mkdirSync(dirname(target), { recursive: true });
-    if (!existsSync(target)) symlinkSync(join(modules, name), target);
-  }
+  const beside = (names: string[]) => {
+    for (const name of closure(names)) {
+      const target = join(consumer, 'node_modules', name);
+      mkdirSync(dirname(target), { recursive: true });
+      if (!existsSync(target)) symlinkSync(join(modules, name), target);
+    }
+  };
+  beside([...Object.keys(manifest(root).dependencies ?? {}), '@types/node', 'typescript']);
   writeFileSync(join(consumer, 'package.json'), '{ "type": "module" }');
+  // The queue's peers are optional: without them the core loads, and the queue says what to install.
+  const run = (code: string) =>
+    spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: consumer, encoding: 'utf8' });
+  const load = (what: string) => run(`await import('${what}')`);
+  t.equal(load('deepgram-stream').status, 0, 'the core loads without BullMQ and ioredis');
+  t.match(
+    load('deepgram-stream/queue').stderr,
+    /deepgram-stream\/queue needs BullMQ and ioredis beside it: npm install/,
+  );
+  t.match(JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')).peerDependenciesMeta, {
+    bullmq: { optional: true },
+    ioredis: { optional: true },
+  });
+  beside(['bullmq', 'ioredis']); // as a user of the queue installs them
+  const manifestRead = run(
+    "const m = await import('deepgram-stream/package.json', { with: { type: 'json' } }); console.log(m.default.name)",
+  );
+  t.equal(manifestRead.stdout, 'deepgram-stream\n', './package.json is exported');
   writeFileSync(
     join(consumer, 'tsconfig.json'),
     JSON.stringify({
@@ -103,6 +125,7 @@ t.test('npm pack ships the built code, its types, LICENSE and README, and maps t
         target: 'ES2022',
         noEmit: true,
         skipLibCheck: false,
+        esModuleInterop: false,
         allowJs: true,
         checkJs: true,
         types: ['node'],

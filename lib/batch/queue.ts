@@ -1,11 +1,28 @@
 // Scale-out on Redis (BullMQ): `enqueue` puts inputs on a queue; workers on any number of machines take them,
 // under one concurrency limit shared by all (the account's), with attempts and backoff kept by the queue.
 import { createHash } from 'node:crypto';
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Job, Worker as BullWorker } from 'bullmq';
+import type { Redis as RedisClient } from 'ioredis';
 import { transcribeToFile, type BatchOptions } from './many.js';
 import { isRetryable } from '../listen/retry.js';
 import { DeepgramError } from '../listen/errors.js';
+
+/**
+ * BullMQ and ioredis are optional peers, installed by those who use the queue: without them, importing this is one
+ * error that says what to install, not a module resolution trace.
+ */
+async function peer<T>(load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new Error('deepgram-stream/queue needs BullMQ and ioredis beside it: npm install bullmq ioredis', {
+      cause: error,
+    });
+  }
+}
+const { Queue, UnrecoverableError, Worker } = await peer(() => import('bullmq'));
+const { Redis } = await peer(() => import('ioredis'));
 
 export const DEFAULT_QUEUE = 'deepgram-stream';
 
@@ -28,7 +45,7 @@ const REDIS_WAIT_MS = 5000;
  * A connection for BullMQ, made only once Redis has answered a PING within `REDIS_WAIT_MS`: a Redis that is down
  * is one clear error, not endless retries. Later errors (Redis going away) are left to BullMQ's reconnects.
  */
-export async function connectRedis(redis = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'): Promise<Redis> {
+export async function connectRedis(redis = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'): Promise<RedisClient> {
   const connection = new Redis(redis, {
     maxRetriesPerRequest: null,
     lazyConnect: true,
@@ -99,8 +116,8 @@ const jobId = (input: string) => createHash('sha256').update(input).digest('hex'
 /** A worker that transcribes queued inputs into `outDir`; failures that cannot improve are not retried. */
 export async function startWorker(
   options: QueueOptions &
-    BatchOptions & { outDir: string; /** One made by `connectRedis`, else made here. */ connection?: Redis },
-): Promise<Worker<{ input: string }, JobResult>> {
+    BatchOptions & { outDir: string; /** One made by `connectRedis`, else made here. */ connection?: RedisClient },
+): Promise<BullWorker<{ input: string }, JobResult>> {
   const connection = options.connection ?? (await connectRedis(options.redis));
   const format = options.format ?? 'json';
   const worker = new Worker<{ input: string }, JobResult>(
