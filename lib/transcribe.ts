@@ -37,6 +37,11 @@ export interface TranscriberOptions extends Omit<ListenStreamOptions, 'query'> {
   frameMs?: number;
   /** Release audio at this multiple of real time, as a live source would (decodes the input). */
   pace?: number;
+  /**
+   * With `pace`: once aborted, audio not yet released is dropped, so that the end of the input (which the caller
+   * brings about) comes at once: CloseStream follows what was sent, and its finals arrive. For Ctrl-C on a live pipe.
+   */
+  paceStop?: AbortSignal;
   /** An MP4 with its index at the end is decoded from a temporary file of at most this many bytes. Default 2 GiB. */
   spoolLimit?: number;
 }
@@ -85,6 +90,7 @@ export function createTranscriber(options: TranscriberOptions = {}): Transcriber
     channels = 1,
     frameMs = 100,
     pace,
+    paceStop,
     spoolLimit,
     query = {},
     ...listenOptions
@@ -141,7 +147,7 @@ export function createTranscriber(options: TranscriberOptions = {}): Transcriber
   };
   const pcmStages = (bytesPerSecond: number): Transform[] => [
     createFramer({ frameMs, bytesPerSecond }),
-    ...(pace ? [createPacer({ bytesPerSecond, speed: pace })] : []),
+    ...(pace ? [createPacer({ bytesPerSecond, speed: pace, stop: paceStop })] : []),
   ];
   const decodedFormat: SentFormat = { encoding: 'linear16', sample_rate: sampleRate, channels };
   const decoded = (fromFile = false) => [

@@ -402,3 +402,38 @@ t.test('boolean flags turn off (--no-NAME, NAME false); a near-miss flag is name
   t.equal(near.status, 2, 'a real process exits 2');
   t.match(near.stderr, /^deepgram-stream: unknown flag --sample-rate: did you mean --sample_rate\?/);
 });
+
+t.test('a Deepgram parameter the CLI does not know goes through with --param name=value', async (t) => {
+  const queries: URLSearchParams[] = [];
+  const server = await serve(t, {
+    script: (request) => (queries.push(new URL(request.url!, 'http://x').searchParams), 'a b'),
+  });
+  const file = fixture('speech.wav');
+  const args = ['--param', 'brand_new=yes', '--param', 'tag_list=a', '--param', 'tag_list=b=c'];
+  const { code, err } = await run(['transcribe', '--url', server.url, ...args, file]);
+  t.equal(code, 0, err);
+  t.equal(queries[0].get('brand_new'), 'yes');
+  t.same(queries[0].getAll('tag_list'), ['a', 'b=c'], 'repeated, and a value may hold "="');
+  const unknown = await run(['transcribe', '--brand_new', 'yes', file]);
+  t.equal(unknown.code, 2);
+  t.match(unknown.err, /unknown flag --brand_new: a Deepgram parameter this version does not know goes as --param/);
+  const malformed = await run(['transcribe', '--param', 'novalue', file]);
+  t.equal(malformed.code, 2);
+  t.match(malformed.err, /--param takes name=value/);
+});
+
+t.test(
+  'Ctrl-C on a paced pipe stops within a second, whatever --pace still holds, keeping the finals sent',
+  async (t) => {
+    const run = cli(['transcribe', '--pace', '1', '-'], { openStdin: true });
+    run.child.stdin.write(readFileSync(fixture('speech.wav'))); // all of it at once: 7.7 s for the pacer to hold
+    await until(() => run.output().length > 0, 'the first final', 20_000);
+    const asked = performance.now();
+    run.child.kill('SIGINT');
+    const { status, stdout } = await run.done;
+    const took = performance.now() - asked;
+    t.equal(status, 0, 'a graceful end');
+    t.ok(took < 1000, `stopped ${Math.round(took)} ms after Ctrl-C`);
+    t.ok(stdout.trim().split('\n').length >= 1, 'the finals of what was sent are printed');
+  },
+);

@@ -45,6 +45,11 @@ export function parse(
     const meant =
       unknown && Object.keys(options).find((known) => known.replace(/-/g, '_') === unknown.replace(/-/g, '_'));
     if (meant) throw new UsageError(`unknown flag --${unknown}: did you mean --${meant}?`);
+    if (unknown && 'param' in options)
+      throw new UsageError(
+        `unknown flag --${unknown}: a Deepgram parameter this version does not know goes as ` +
+          `--param ${unknown}=VALUE`,
+      );
     throw error;
   }
   const values: Record<string, unknown> = { ...parsed.values, ...set };

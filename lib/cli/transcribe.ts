@@ -39,6 +39,7 @@ export const LISTEN_OPTIONS: Options = {
   pace: { type: 'string' },
   concurrency: { type: 'string' },
   retries: { type: 'string' },
+  param: { type: 'string', multiple: true },
   ...QUERY_OPTIONS,
 };
 
@@ -56,7 +57,8 @@ export const TRANSCRIBE: Command = {
   --decode auto|always, --pace X      decode everything to linear16; release audio at X times real time
   --encoding E --sample_rate N [--channels N]   headerless PCM (linear16, linear32, mulaw, alaw), sent as it is
   --model nova-3 --interim_results --keyterm a --keyterm b ...   every /v1/listen parameter, by its own name
-  --model flux-general-en --eot_threshold 0.8 ...   Flux on /v2/listen, with its parameters by their own names`,
+  --model flux-general-en --eot_threshold 0.8 ...   Flux on /v2/listen, with its parameters by their own names
+  --param name=value                  a parameter this version does not know, passed as it is (repeatable)`,
 };
 
 /** The transcription the flags ask for, checked before anything starts. */
@@ -67,6 +69,7 @@ export function transcriptionFlags(
   const query: Record<string, unknown> = {};
   for (const name of Object.keys(PARAMS))
     if (!RAW_FLAGS.includes(name) && values[name] !== undefined) query[name] = values[name];
+  Object.assign(query, passedThrough(values.param));
   const flux = protocolOf(query) === LISTEN_FLUX;
   for (const name of FLUX_ONLY.filter((n) => values[n] !== undefined)) {
     if (!flux)
@@ -104,6 +107,17 @@ export function transcriptionFlags(
     concurrency: integer(values, 'concurrency'),
     retries: integer(values, 'retries', 0),
   };
+}
+
+/** `--param name=value` flags as query entries (a name given twice is sent twice); a malformed one is a usage error. */
+function passedThrough(flags: unknown): Record<string, string | string[]> {
+  const query: Record<string, string[]> = {};
+  for (const flag of Array.isArray(flags) ? flags.map(String) : []) {
+    const match = /^([A-Za-z][\w.]*)=(.*)$/s.exec(flag);
+    if (!match) throw new UsageError(`--param takes name=value (a Deepgram parameter and its value), not "${flag}"`);
+    (query[match[1]] ??= []).push(match[2]);
+  }
+  return Object.fromEntries(Object.entries(query).map(([name, v]) => [name, v.length === 1 ? v[0] : v]));
 }
 
 /**
@@ -207,12 +221,14 @@ async function toStdout(input: string, options: BatchOptions, io: CliIo): Promis
   });
   const stop = stopRequested(io);
   let source: string | PassThrough = input;
+  const paced = new AbortController();
   if (input === '-') {
     const live = (source = new PassThrough());
     io.stdin.pipe(live);
     stop.stopped.then(() => {
       io.stdin.unpipe(live);
       io.stdin.destroy(); // no more is read: a stdin left open would keep the process alive
+      paced.abort(); // what --pace still holds is dropped: the end comes now, after what was sent
       live.end();
     });
   } else stop.stopped.then(() => interrupted.abort());
@@ -226,7 +242,8 @@ async function toStdout(input: string, options: BatchOptions, io: CliIo): Promis
       }
     : options;
   try {
-    await transcribeOne(source, out, { ...run, signal: AbortSignal.any([gone.signal, interrupted.signal]) });
+    const signal = AbortSignal.any([gone.signal, interrupted.signal]);
+    await transcribeOne(source, out, { ...run, signal, paceStop: paced.signal });
     return 0;
   } catch (error) {
     if (gone.signal.aborted) return 0;
