@@ -3,6 +3,7 @@ import type { Transform } from 'node:stream';
 import type { ServerMessage, Word } from '../protocol/messages.js';
 import { mapObjects } from './results.js';
 import { finalOf } from './turns.js';
+import { labelOf, TimeOrder } from './labels.js';
 import type { FluxMessage } from '../protocol/flux.js';
 
 export interface CaptionOptions {
@@ -14,7 +15,7 @@ export interface CaptionOptions {
   maxLines?: number;
   /** Silence between words that starts a new cue, in seconds. Default 1. */
   maxGapSeconds?: number;
-  /** Prefix each cue with its speaker (with diarize). Default: when words carry a speaker. */
+  /** Prefix each cue with its speaker (with diarize); false: never. Default: when words carry a speaker. */
   speakerLabels?: boolean;
 }
 
@@ -23,6 +24,9 @@ export interface Cue {
   end: number;
   lines: string[];
   speaker?: number;
+  /** With several channels (multichannel): the cue's, and how many there are. */
+  channel?: number;
+  channels?: number;
 }
 
 /** Groups final words into cues that respect the length, width, gap and speaker limits. */
@@ -85,13 +89,29 @@ function timestamp(seconds: number, separator: ',' | '.'): string {
 function captions(
   options: CaptionOptions,
   header: string,
-  format: (cue: Cue, index: number, labels: boolean) => string,
+  format: (cue: Cue, index: number, label: string) => string,
 ): Transform {
-  const builder = cueBuilder(options);
+  // One builder per channel, so that a cue never mixes channels; cues come out in time order across them.
+  const builders = new Map<number, ReturnType<typeof cueBuilder>>();
+  const order = new TimeOrder<Cue>();
+  /** A channel's builder, its cues tagged with the channel when there are several. */
+  const builderOf = (channel: number, channels: number) => {
+    let builder = builders.get(channel);
+    if (!builder) builders.set(channel, (builder = cueBuilder(options)));
+    const tag = (cue: Cue) => ({ start: cue.start, item: channels > 1 ? { ...cue, channel, channels } : cue });
+    return {
+      add: (words: Word[], end: boolean) => builder.add(words, end).map(tag),
+      flush: () => builder.flush().map(tag),
+    };
+  };
+  let channelCount = 1;
   let index = 0;
   let started = false;
   const render = (cues: Cue[]): string[] => {
-    const out = cues.map((cue) => format(cue, ++index, options.speakerLabels ?? cue.speaker !== undefined));
+    const out = cues.map((cue) => {
+      const speaker = options.speakerLabels === false ? undefined : cue.speaker;
+      return format(cue, ++index, labelOf(cue.channel ?? 0, cue.channels ?? 1, speaker));
+    });
     if (!started) out.unshift(header);
     started = true;
     return out.filter(Boolean);
@@ -99,29 +119,31 @@ function captions(
   return mapObjects<ServerMessage | FluxMessage, string>(
     (m) => {
       const final = finalOf(m); // on Flux, a finished turn's words, which end their cue
-      return final ? render(builder.add(final.words, final.endOfSpeech)) : undefined;
+      if (!final) return undefined;
+      channelCount = final.channels;
+      return render(order.add(final, builderOf(final.channel, final.channels).add(final.words, final.endOfSpeech)));
     },
-    () => render(builder.flush()),
+    () => {
+      const rest = [...builders.keys()].flatMap((channel) => builderOf(channel, channelCount).flush());
+      return render(order.flush(rest));
+    },
   );
 }
 
-/** SubRip: numbered cues, `HH:MM:SS,mmm`, a blank line after each; speakers as `Speaker N: `. */
+/** SubRip: numbered cues, `HH:MM:SS,mmm`, a blank line after each; channels and speakers as `Speaker N: `. */
 export function toSrt(options: CaptionOptions = {}): Transform {
-  return captions(options, '', (cue, index, labels) => {
-    const lines =
-      labels && cue.speaker !== undefined
-        ? [`Speaker ${cue.speaker}: ${cue.lines[0]}`, ...cue.lines.slice(1)]
-        : cue.lines;
+  return captions(options, '', (cue, index, label) => {
+    const lines = label ? [`${label}: ${cue.lines[0]}`, ...cue.lines.slice(1)] : cue.lines;
     return `${index}\n${timestamp(cue.start, ',')} --> ${timestamp(cue.end, ',')}\n${lines.join('\n')}\n\n`;
   });
 }
 
-/** WebVTT: the `WEBVTT` header, `HH:MM:SS.mmm` cues; speakers as voice spans `<v Speaker N>`. */
+/** WebVTT: the `WEBVTT` header, `HH:MM:SS.mmm` cues; channels and speakers as voice spans `<v Speaker N>`. */
 export function toVtt(options: CaptionOptions = {}): Transform {
-  return captions(options, 'WEBVTT\n\n', (cue, _index, labels) => {
+  return captions(options, 'WEBVTT\n\n', (cue, _index, label) => {
     const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
     const lines = cue.lines.map(escape);
-    if (labels && cue.speaker !== undefined) lines[0] = `<v Speaker ${cue.speaker}>${lines[0]}`;
+    if (label) lines[0] = `<v ${label}>${lines[0]}`;
     return `${timestamp(cue.start, '.')} --> ${timestamp(cue.end, '.')}\n${lines.join('\n')}\n\n`;
   });
 }

@@ -2,6 +2,7 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { ResultsMessage, ServerMessage, Word } from '../protocol/messages.js';
 import { isFinal, isResults, isSpeechStarted, isUtteranceEnd } from '../protocol/guards.js';
 import { isTurnInfo, type FluxMessage } from '../protocol/flux.js';
+import { labelOf, speakerRuns, TimeOrder } from './labels.js';
 import { finalOf, turnOf } from './turns.js';
 
 export const transcriptOf = (results: ResultsMessage): string => results.channel.alternatives[0]?.transcript ?? '';
@@ -113,10 +114,23 @@ const isUtterance = (m: ServerMessage | FluxMessage | Utterance): m is Utterance
 
 /** Plain text, a line per final segment, utterance or finished Flux turn that says something. */
 export function toText(): Transform {
-  return mapObjects<ServerMessage | FluxMessage | Utterance, string>((m) => {
-    const text = isUtterance(m) ? m.text : (finalOf(m)?.text ?? '');
-    return text ? `${text}\n` : undefined;
-  });
+  const order = new TimeOrder<string>();
+  return mapObjects<ServerMessage | FluxMessage | Utterance, string>(
+    (m) => {
+      if (isUtterance(m)) return m.text ? `${m.text}\n` : undefined;
+      const final = finalOf(m);
+      if (!final) return undefined;
+      // A line per speaker's run, labelled with its channel (multichannel) and speaker (diarize) when there are.
+      const runs = final.words.some((w) => w.speaker !== undefined) ? speakerRuns(final.words) : [{ text: final.text }];
+      const line = (text: string, speaker?: number) => {
+        const label = labelOf(final.channel, final.channels, speaker);
+        return { start: final.start, item: `${label ? `${label}: ` : ''}${text}\n` };
+      };
+      const lines = runs.filter((run) => run.text).map((run) => line(run.text, run.speaker));
+      return order.add(final, lines);
+    },
+    () => order.flush(),
+  );
 }
 
 /**

@@ -59,6 +59,9 @@ export interface Final {
   words: Word[];
   /** It ends a stretch of speech: `speech_final` on /v1; always on Flux, where a turn is one. */
   endOfSpeech: boolean;
+  /** The channel it is of, and how many the audio has (`multichannel`); 0 of 1 on Flux. */
+  channel: number;
+  channels: number;
 }
 
 /**
@@ -70,11 +73,14 @@ export function finalOf(m: { type: string }): Final | undefined {
     const alternative = m.channel.alternatives[0];
     const end = roundMicro(m.start + m.duration);
     const text = alternative?.transcript ?? '';
-    return { text, start: m.start, end, words: alternative?.words ?? [], endOfSpeech: m.speech_final };
+    const [channel = 0, channels = 1] = m.channel_index;
+    const words = alternative?.words ?? [];
+    return { text, start: m.start, end, words, endOfSpeech: m.speech_final, channel, channels };
   }
   if (!isEndOfTurn(m)) return undefined;
   const words = turnWords(m);
-  return { text: m.transcript, start: m.audio_window_start, end: m.audio_window_end, words, endOfSpeech: true };
+  const [start, end] = [m.audio_window_start, m.audio_window_end];
+  return { text: m.transcript, start, end, words, endOfSpeech: true, channel: 0, channels: 1 };
 }
 
 /** One object per finished turn of a Flux run (text, start, end, words, trigger, index, languages). */

@@ -111,7 +111,11 @@ function checkCaptions(t: Test, out: string, format: 'srt' | 'vtt', maxLineChars
     t.ok(start >= last && end > start, 'cues in order, none overlapping, none empty');
     last = end;
     t.ok(lines.length >= 1 && lines.length <= maxLines, 'one or two lines');
-    for (const line of lines) t.ok(line.replace(/^<v [^>]+>|^Speaker \d+: /, '').length <= maxLineChars, 'line width');
+    for (const line of lines)
+      t.ok(
+        line.replace(/^<v [^>]+>|^(Channel \d+, )?Speaker \d+: |^Channel \d+: /, '').length <= maxLineChars,
+        'line width',
+      );
   });
   return blocks.length;
 }
@@ -174,7 +178,7 @@ t.test('cue limits: line width, two lines, cue length, gaps and speaker changes 
     ]),
     toSrt(),
   );
-  t.match(speakers, /Speaker 0: a\n\n2\n.*\nSpeaker 1: b/);
+  t.match(speakers, /Channel 0, Speaker 0: a\n\n2\n.*\nChannel 0, Speaker 1: b/);
   t.equal(await text(Readable.from([]), toVtt()), 'WEBVTT\n\n', 'no speech: a valid empty WebVTT file');
   const escaped = await text(Readable.from([final([['<b>&', 0, 1]])]), toVtt());
   t.match(escaped, /&lt;b&gt;&amp;/);
@@ -214,7 +218,11 @@ t.test('finalsOnly, utterances and the per-channel split', async (t) => {
   const [a, b] = await Promise.all([readAll(zero), readAll(one)]);
   t.equal(a.length + b.length, stream.length);
   t.ok(b.every((m) => (m as ResultsMessage).channel_index[0] === 1));
-  t.equal(await text(Readable.from(stream), toText()), 'hello\nworld\nleft\nagain\nopen\n');
+  t.equal(
+    await text(Readable.from(stream), toText()),
+    'Channel 0: hello\nChannel 1: left\nChannel 0: world\nChannel 0: again\nChannel 1: open\n',
+    'each line labelled with its channel, in time order across the channels',
+  );
 });
 
 t.test('text output from a live pipeline', async (t) => {
@@ -228,4 +236,27 @@ t.test('text output from a live pipeline', async (t) => {
     sink,
   );
   t.match(sink.messages[0], /^one two/, 'plain words without punctuate');
+});
+
+t.test('who said it: text a line per speaker, captions per channel in time order, labelled', async (t) => {
+  const mono = (words: [string, number, number, number?][]) => ({ ...final(words, true), channel_index: [0, 1] });
+  const diarized = await text(
+    Readable.from([
+      mono([
+        ['hi', 0, 0.4, 0],
+        ['there', 0.4, 0.8, 0],
+        ['hello', 1, 1.4, 1],
+      ]),
+    ]),
+    toText(),
+  );
+  t.equal(diarized, 'Speaker 0: hi there\nSpeaker 1: hello\n', 'one channel: speakers only');
+  t.equal(await text(Readable.from([mono([['plain', 0, 1]])]), toText()), 'plain\n', 'neither: no label');
+  // Channel 1's first words come after channel 0's later ones on the wire, yet belong before them.
+  const stereo = [final([['late', 4, 4.5]], true, 0), final([['early', 1, 1.5]], true, 1), final([], true, 1)];
+  stereo[2] = { ...stereo[2], start: 5, duration: 1 };
+  const vtt = await text(Readable.from(stereo), toVtt());
+  t.match(vtt, /<v Channel 1>early[\s\S]*<v Channel 0>late/, 'labelled, and in time order across channels');
+  const srt = await text(Readable.from(stereo), toSrt());
+  t.match(srt, /^1\n.*\nChannel 1: early\n\n2\n.*\nChannel 0: late\n/);
 });
