@@ -174,7 +174,7 @@ t.test('serve runs the local server until stopped, naming its paths and each ses
   stop();
   const { code, out } = await running;
   t.equal(code, 0);
-  t.match(out, /local server on ws:\/\/127\.0\.0\.1:\d+, \/v1\/listen and Flux's \/v2\/listen/);
+  t.match(out, /local server on ws:\/\/127\.0\.0\.1:\d+: \/v1\/listen, Flux's \/v2\/listen and \/v1\/speak/);
 });
 
 t.test('bad flags are checked before anything starts: exit 2 with the reason, never a hang', async (t) => {

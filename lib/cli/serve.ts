@@ -20,7 +20,7 @@ export const SERVE: Command = {
   --script FILE                           the words its transcripts say, in order
   --realtime-factor X|off (1.25)          audio seconds taken per second, as Deepgram; off for no throttle
   --inactivity-timeout MS (12000)         silence before the 1011 NET-0001 close
-  Serves /v1/listen and Flux's /v2/listen; a line on stderr as each session ends (path, request id, bytes, close).`,
+  Serves /v1/listen, Flux's /v2/listen and /v1/speak; a line on stderr as each listen session ends.`,
 };
 
 export async function serve(args: string[], io: CliIo): Promise<number> {
@@ -39,9 +39,8 @@ export async function serve(args: string[], io: CliIo): Promise<number> {
     onSession: ({ path, requestId, bytes, code }) =>
       io.stderr.write(`deepgram-stream: ${path} session ${requestId}: ${bytes} bytes of audio, closed ${code}\n`),
   });
-  io.stdout.write(
-    `deepgram-stream: local server on ${server.url}, /v1/listen and Flux's /v2/listen (its words are synthetic)\n`,
-  );
+  const paths = "/v1/listen, Flux's /v2/listen and /v1/speak";
+  io.stdout.write(`deepgram-stream: local server on ${server.url}: ${paths} (synthetic words and voice)\n`);
   await stopRequested(io).stopped;
   await server.close();
   return 0;
