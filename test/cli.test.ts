@@ -162,7 +162,7 @@ t.test('serve runs the local server until stopped, naming its paths and each ses
   const running = runMain(['serve', '--port', '0', '--realtime-factor', 'off'], {
     stop: stopped,
     watch: (out, err) => {
-      url ??= /server on (ws:\S+),/.exec(out)?.[1];
+      url ??= /server on (ws:\S+?): \//.exec(out)?.[1];
       if (/\/v1\/listen session [0-9a-f-]{36}: 32000 bytes of audio, closed 1000/.test(err)) logged();
     },
   });
