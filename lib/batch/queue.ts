@@ -1,6 +1,8 @@
 // Scale-out on Redis (BullMQ): `enqueue` puts inputs on a queue; workers on any number of machines take them,
 // under one concurrency limit shared by all (the account's), with attempts and backoff kept by the queue.
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Job, Worker as BullWorker } from 'bullmq';
 import type { Redis as RedisClient } from 'ioredis';
 import { transcribeToFile, type BatchOptions } from './many.js';
@@ -81,15 +83,31 @@ export async function enqueue(
     backoff?: number;
     /** Jobs at once across every worker: the account's concurrent-stream limit. */
     limit?: number;
+    /** Queue again inputs whose job has finished (done or failed). Default: they are left as they are. */
+    force?: boolean;
+    /** Local paths are on storage every worker shares as they are given: not made absolute, not checked here. */
+    shared?: boolean;
   } = {},
-): Promise<{ added: number; existing: number }> {
+): Promise<{ added: number; existing: number; finished: number; requeued: number }> {
+  // A local path is queued as an absolute one (a worker elsewhere has another working directory), once it exists.
+  const local = (input: string) => !/^https?:\/\//i.test(input) && !options.shared;
+  const missing = inputs.filter((input) => local(input) && !existsSync(input));
+  if (missing.length > 0)
+    throw new DeepgramError(
+      'DG_INPUT',
+      `no such file to queue: ${missing.slice(0, 5).join(', ')}` +
+        `${missing.length > 5 ? ` and ${missing.length - 5} more` : ''} (nothing was queued)`,
+    );
   const connection = await connectRedis(options.redis);
   const queue = new Queue(options.queue ?? DEFAULT_QUEUE, { connection });
   try {
     if (options.limit !== undefined) await queue.setGlobalConcurrency(options.limit);
-    const unique = [...new Set(inputs)];
+    const unique = [...new Set(inputs.map((input) => (local(input) ? resolve(input) : input)))];
     const known = await Promise.all(unique.map((input) => queue.getJob(jobId(input))));
-    const fresh = unique.filter((_, i) => known[i] === undefined);
+    const states = await Promise.all(known.map((job) => job?.getState()));
+    const done = unique.filter((_, i) => states[i] === 'completed' || states[i] === 'failed');
+    if (options.force) await Promise.all(known.filter((_, i) => done.includes(unique[i])).map((job) => job!.remove()));
+    const fresh = unique.filter((input, i) => known[i] === undefined || (options.force && done.includes(input)));
     await queue.addBulk(
       fresh.map((input) => ({
         name: 'transcribe',
@@ -103,7 +121,9 @@ export async function enqueue(
         },
       })),
     );
-    return { added: fresh.length, existing: unique.length - fresh.length };
+    const requeued = options.force ? done.length : 0;
+    const finished = options.force ? 0 : done.length;
+    return { added: fresh.length - requeued, existing: unique.length - fresh.length - finished, finished, requeued };
   } finally {
     await queue.close();
     connection.disconnect();

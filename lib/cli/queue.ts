@@ -7,12 +7,22 @@ const REDIS_OPTIONS = { redis: { type: 'string' }, queue: { type: 'string' } } a
 
 export const ENQUEUE: Command = {
   positionals: true,
-  options: { ...REDIS_OPTIONS, attempts: { type: 'string' }, backoff: { type: 'string' }, limit: { type: 'string' } },
+  options: {
+    ...REDIS_OPTIONS,
+    attempts: { type: 'string' },
+    backoff: { type: 'string' },
+    limit: { type: 'string' },
+    force: { type: 'boolean' },
+    shared: { type: 'boolean' },
+  },
   usage: `deepgram-stream enqueue <file...|url...> [options]
 
   --redis URL (REDIS_URL, else redis://127.0.0.1:6379), --queue NAME (deepgram-stream)
   --attempts N (5), --backoff MS (1000)   tries per input, and the first wait between them (doubling)
-  --limit N                               streams at once across every worker: the account's limit`,
+  --limit N                               streams at once across every worker: the account's limit
+  --force                                 queue again inputs that finished (done or failed) before
+  --shared                                local paths are on storage every worker sees as given (not checked)
+  Local paths are queued as absolute paths, and must exist.`,
 };
 
 export const WORKER: Command = {
@@ -35,13 +45,19 @@ export async function enqueueCommand(args: string[], io: CliIo): Promise<number>
     attempts: integer(values, 'attempts'),
     backoff: integer(values, 'backoff', 0),
     limit: integer(values, 'limit'),
+    force: values.force === true,
+    shared: values.shared === true,
   };
   const { enqueue } = await import('../batch/queue.js');
-  const { added, existing } = await enqueue(positionals, options);
-  io.stdout.write(
-    `deepgram-stream: queued ${added} input${added === 1 ? '' : 's'}` +
-      `${existing > 0 ? `; ${existing} already queued, left as ${existing === 1 ? 'it was' : 'they were'}` : ''}\n`,
-  );
+  const { added, existing, finished, requeued } = await enqueue(positionals, options);
+  const count = (n: number, what: string) => `${n} input${n === 1 ? '' : 's'} ${what}`;
+  const said = [
+    count(added, 'queued'),
+    requeued > 0 ? count(requeued, 'that had finished queued again') : '',
+    existing > 0 ? count(existing, 'already waiting or running, left as they were') : '',
+    finished > 0 ? count(finished, 'finished before, left as they were (--force queues them again)') : '',
+  ];
+  io.stdout.write(`deepgram-stream: ${said.filter(Boolean).join('; ')}\n`);
   return 0;
 }
 

@@ -2,9 +2,10 @@
 // Unix socket in a temporary folder, so nothing is shared with another run.
 import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -61,10 +62,11 @@ t.test(
       'nope.wav',
       'speech.txt',
     ].map(fixture);
-    const queued = await enqueue(inputs, { redis, queue: 'test', limit: 2, attempts: 3, backoff: 10 });
-    t.same(queued, { added: 7, existing: 0 });
+    // `shared`: nope.wav is queued as given (a worker finds it missing), not refused here.
+    const queued = await enqueue(inputs, { redis, queue: 'test', limit: 2, attempts: 3, backoff: 10, shared: true });
+    t.same(queued, { added: 7, existing: 0, finished: 0, requeued: 0 });
     const again = await enqueue(inputs.slice(0, 2), { redis, queue: 'test' });
-    t.same(again, { added: 0, existing: 2 }, 'queued again: nothing added, and said so');
+    t.same(again, { added: 0, existing: 2, finished: 0, requeued: 0 }, 'queued again: nothing added, and said so');
     // Two workers of three slots each: without the shared limit, up to six streams would be open.
     const workers = await Promise.all(
       [0, 1].map(() => startWorker({ redis, queue: 'test', url: server.url, outDir, format: 'vtt', concurrency: 3 })),
@@ -86,6 +88,11 @@ t.test(
     const reasons = Object.fromEntries(failed.map((job) => [job.data.input, [job.failedReason, job.attemptsMade]]));
     t.match(reasons[fixture('nope.wav')], [/ENOENT/, 1], 'a missing file is not retried');
     t.match(reasons[fixture('speech.txt')], [/FFmpeg could not decode/, 1], 'nor is input that is not audio');
+    const finished = await enqueue(inputs.slice(0, 2), { redis, queue: 'test' });
+    t.same(finished, { added: 0, existing: 0, finished: 2, requeued: 0 }, 'finished inputs are said to be');
+    const forced = await enqueue(inputs.slice(0, 2), { redis, queue: 'test', force: true });
+    t.same(forced, { added: 0, existing: 0, finished: 0, requeued: 2 }, '--force queues them again');
+    t.equal((await queue.getJob(createHash('sha256').update(inputs[0]).digest('hex')))?.attemptsMade, 0);
     await Promise.all(workers.map((w) => w.close()));
     await queue.close();
     connection.disconnect();
@@ -107,7 +114,19 @@ t.test('deepgram-stream enqueue and worker on the command line', async (t) => {
     ...['wav', 'ogg'].map((e) => fixture(`speech.${e}`)),
   ]);
   t.equal(queued.code, 0);
-  t.match(queued.out, /queued 2 inputs/);
+  t.match(queued.out, /^deepgram-stream: 2 inputs queued\n$/);
+  const relative = await runMain(['enqueue', '--redis', redis, '--queue', 'relative', 'test/fixtures/speech.flac']);
+  t.equal(relative.code, 0, relative.err);
+  const relativeConnection = new Redis(redis, { maxRetriesPerRequest: null });
+  const relativeQueue = new Queue('relative', { connection: relativeConnection });
+  const absolute = resolve('test/fixtures/speech.flac');
+  const job = await relativeQueue.getJob(createHash('sha256').update(absolute).digest('hex'));
+  t.equal(job?.data.input, absolute, 'a relative path is queued as an absolute one');
+  await relativeQueue.close();
+  relativeConnection.disconnect();
+  const missing = await runMain(['enqueue', '--redis', redis, '--queue', 'cli', 'no/such/file.wav']);
+  t.equal(missing.code, 1);
+  t.match(missing.err, /no such file to queue: no\/such\/file\.wav \(nothing was queued\)/);
   let stop!: () => void;
   const running = runMain(
     ['worker', '--redis', redis, '--queue', 'cli', '--url', server.url, '--out', outDir, '--format', 'srt'],
