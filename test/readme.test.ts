@@ -43,7 +43,7 @@ const expected: Record<string, RegExp> = {
     ].join(''),
     'm',
   ),
-  latency: /^audio: 7\.718 s, streamed at real-time pace\nfirst interim: \d+ ms\nword to its final: p50 \d+ ms/,
+  latency: /^audio: 7\.718 s, streamed at real-time pace\nfirst words: \d+ ms after the audio began\nword to its final: p50 \d+ ms/,
 };
 
 t.test('the README examples run', async (t) => {

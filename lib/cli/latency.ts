@@ -15,7 +15,8 @@ export const LATENCY: Command = {
   --max-seconds S (3600)                 the longest audio measured: it plays in real time, so a longer file is refused
   --model nova-3 --endpointing 300 ...   /v1/listen parameters, by their own names
   --model flux-general-en ...            Flux: end of speech to EndOfTurn, a turn's words being its finals
-  Reports: time to the first interim; word to its final and end of speech to speech_final (p50, p95, max).`,
+  Reports: time to the first words (interim or final); word to its final and end of speech to speech_final
+  (p50, p95, max); on Flux, to EndOfTurn.`,
 };
 
 export async function latency(args: string[], io: CliIo): Promise<number> {

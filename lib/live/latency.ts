@@ -1,7 +1,7 @@
 // What live users ask of a provider, measured: a file streamed at real-time pace, and for every final word the time
 // between the moment its audio was sent and the moment its final arrived; the same for the end of speech to
-// `speech_final` (on Flux: to EndOfTurn, a turn's words being final there), and the time to the first interim result
-// (on Flux: the first TurnInfo with words).
+// `speech_final` (on Flux: to EndOfTurn, a turn's words being final there), and the time to the first words, interim
+// or final (on Flux: the first TurnInfo with words).
 import { createReadStream, openSync, readSync, closeSync, statSync } from 'node:fs';
 import { durationOf } from '../audio/duration.js';
 import { Transform, Writable } from 'node:stream';
@@ -28,16 +28,16 @@ export interface Delays {
 
 export interface LatencyReport {
   audioSeconds: number;
-  /** From the first audio sent to the first interim result with words, ms. */
-  firstInterimMs?: number;
+  /** From the first audio sent to the first message with words, interim or final (Flux: a TurnInfo), ms. */
+  firstWordsMs?: number;
   /** For each final word: its final's arrival less the moment its last audio was sent, ms. */
   wordFinalMs: Delays;
   /** For each `speech_final` (Flux: EndOfTurn): its arrival less the moment the last word was sent, ms. */
   speechFinalMs: Delays;
   /** Measured on Flux (`/v2/listen`). */
   flux: boolean;
-  /** Each final word as [audio seconds, delay ms], for the chart. */
-  points: [number, number][];
+  /** Each final word as [audio seconds, delay ms, the word], for the chart. */
+  points: [number, number, string][];
 }
 
 const RATE = 16000;
@@ -57,7 +57,7 @@ function delays(values: number[]): Delays {
 /** What a message tells the report: words seen early, words made final, and whether it ends a stretch of speech. */
 function reading(m: ServerMessage | FluxMessage): { early: boolean; finals: Word[]; endOfSpeech: boolean } {
   const final = finalOf(m);
-  if (final) return { early: false, finals: final.words, endOfSpeech: final.endOfSpeech };
+  if (final) return { early: final.words.length > 0, finals: final.words, endOfSpeech: final.endOfSpeech };
   const early = isResults(m) ? (m.channel.alternatives[0]?.words.length ?? 0) > 0 : isTurnInfo(m) && m.words.length > 0;
   return { early, finals: [], endOfSpeech: false };
 }
@@ -105,19 +105,19 @@ export async function measureLatency(
     },
   });
   const sentAt = (seconds: number) => started + seconds * 1000;
-  let firstInterimMs: number | undefined;
+  let firstWordsMs: number | undefined;
   const words: number[] = [];
   const speechFinals: number[] = [];
-  const points: [number, number][] = [];
+  const points: [number, number, string][] = [];
   const sink = new Writable({
     objectMode: true,
     write(message: ServerMessage | FluxMessage, _encoding, done) {
       const now = performance.now();
       const { early, finals, endOfSpeech } = reading(message);
-      if (early) firstInterimMs ??= Math.round(now - started);
+      if (early) firstWordsMs ??= Math.round(now - started);
       for (const word of finals) {
         words.push(now - sentAt(word.end));
-        points.push([word.end, Math.round(now - sentAt(word.end))]);
+        points.push([word.end, Math.round(now - sentAt(word.end)), word.punctuated_word ?? word.word]);
       }
       const last = finals.at(-1);
       if (endOfSpeech && last) speechFinals.push(now - sentAt(last.end));
@@ -142,7 +142,7 @@ export async function measureLatency(
   }
   return {
     audioSeconds: Math.round(audioSeconds * 1000) / 1000,
-    firstInterimMs,
+    firstWordsMs,
     wordFinalMs: delays(words),
     speechFinalMs: delays(speechFinals),
     flux,
@@ -150,35 +150,73 @@ export async function measureLatency(
   };
 }
 
-/** The report as text, a line a figure. */
+/** The report as text, a line a figure, in the protocol's own terms. */
 export function latencyText(report: LatencyReport): string {
   const line = (name: string, d: Delays) => `${name}: p50 ${d.p50} ms, p95 ${d.p95} ms, max ${d.max} ms (${d.count})`;
+  const final = report.flux ? 'EndOfTurn' : 'final';
   return [
     `audio: ${report.audioSeconds} s, streamed at real-time pace`,
-    `first interim: ${report.firstInterimMs === undefined ? 'none' : `${report.firstInterimMs} ms`}`,
-    line('word to its final', report.wordFinalMs),
+    `first words: ${report.firstWordsMs === undefined ? 'none' : `${report.firstWordsMs} ms`} after the audio began`,
+    line(`word to its ${final}`, report.wordFinalMs),
     line(`end of speech to ${report.flux ? 'EndOfTurn' : 'speech_final'}`, report.speechFinalMs),
   ].join('\n');
 }
 
-/** Delay over the file, as an SVG chart: a point for every final word. */
+/** A round step for about `count` ticks up to `max`: 1, 2 or 5 times a power of ten. */
+function tickStep(max: number, count: number): number {
+  const rough = max / count;
+  const power = 10 ** Math.floor(Math.log10(rough));
+  return [1, 2, 5, 10].map((m) => m * power).find((step) => step >= rough) ?? rough;
+}
+
+/**
+ * Delay over the file, as an SVG chart a reader can read: a title, both axes with ticks and units, gridlines, the
+ * p50 and p95 as lines, and a point for every final word whose tooltip names it.
+ */
 export function latencyChart(report: LatencyReport): string {
-  const [width, height, pad] = [720, 240, 40];
+  const [width, height, left, right, top, bottom] = [760, 300, 60, 20, 40, 46];
   const maxX = Math.max(1, report.audioSeconds);
   const maxY = Math.max(1, ...report.points.map(([, d]) => d)) * 1.1;
-  const x = (s: number) => pad + (s / maxX) * (width - 2 * pad);
-  const y = (ms: number) => height - pad - (ms / maxY) * (height - 2 * pad);
-  const dots = report.points
-    .map(([s, d]) => `<circle cx="${x(s).toFixed(1)}" cy="${y(d).toFixed(1)}" r="3"/>`)
-    .join('');
+  const x = (s: number) => left + (s / maxX) * (width - left - right);
+  const y = (ms: number) => height - bottom - (ms / maxY) * (height - top - bottom);
+  const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const ticks = (max: number, step: number) => Array.from({ length: Math.floor(max / step) + 1 }, (_, i) => i * step);
+  const round = (value: number) => Number(value.toPrecision(6));
+  const xTicks = ticks(maxX, tickStep(maxX, 8)).map(
+    (s) =>
+      `<line x1="${x(s)}" y1="${top}" x2="${x(s)}" y2="${height - bottom}" stroke="#eee"/>` +
+      `<text x="${x(s)}" y="${height - bottom + 16}" text-anchor="middle">${round(s)}</text>`,
+  );
+  const yTicks = ticks(maxY, tickStep(maxY, 5)).map(
+    (ms) =>
+      `<line x1="${left}" y1="${y(ms)}" x2="${width - right}" y2="${y(ms)}" stroke="#eee"/>` +
+      `<text x="${left - 6}" y="${y(ms) + 4}" text-anchor="end">${round(ms)}</text>`,
+  );
+  const { p50, p95 } = report.wordFinalMs;
+  const level = (ms: number, name: string, color: string) =>
+    `<line x1="${left}" y1="${y(ms)}" x2="${width - right}" y2="${y(ms)}" stroke="${color}" stroke-dasharray="6 4"/>` +
+    `<text x="${width - right - 4}" y="${y(ms) - 4}" text-anchor="end" fill="${color}">${name} ${ms} ms</text>`;
+  const dots = report.points.map(
+    ([s, d, word]) =>
+      `<circle cx="${x(s).toFixed(1)}" cy="${y(d).toFixed(1)}" r="3"><title>${escape(word)} at ` +
+      `${s.toFixed(2)} s: ${d} ms</title></circle>`,
+  );
+  const final = report.flux ? 'EndOfTurn' : 'final';
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
       'font-family="sans-serif" font-size="11">',
     `<rect width="${width}" height="${height}" fill="white"/>`,
-    `<line x1="${pad}" y1="${height - pad}" x2="${width - pad}" y2="${height - pad}" stroke="black"/>`,
-    `<line x1="${pad}" y1="${pad}" x2="${pad}" y2="${height - pad}" stroke="black"/>`,
-    `<text x="${width / 2}" y="${height - 8}" text-anchor="middle">audio (s), 0 to ${maxX.toFixed(1)}</text>`,
-    `<text x="8" y="${pad - 10}">word to final (ms), 0 to ${Math.round(maxY)}</text>`,
-    `<g fill="steelblue">${dots}</g></svg>`,
+    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">` +
+      `Word to its ${final}, over ${report.audioSeconds} s of audio streamed in real time</text>`,
+    ...xTicks,
+    ...yTicks,
+    `<line x1="${left}" y1="${height - bottom}" x2="${width - right}" y2="${height - bottom}" stroke="black"/>`,
+    `<line x1="${left}" y1="${top}" x2="${left}" y2="${height - bottom}" stroke="black"/>`,
+    `<text x="${(left + width - right) / 2}" y="${height - 10}" text-anchor="middle">audio time (s)</text>`,
+    `<text transform="translate(16 ${(top + height - bottom) / 2}) rotate(-90)" text-anchor="middle">delay (ms)</text>`,
+    level(p50, 'p50', 'seagreen'),
+    level(p95, 'p95', 'darkorange'),
+    `<g fill="steelblue">${dots.join('')}</g>`,
+    '</svg>',
   ].join('\n');
 }
