@@ -43,7 +43,10 @@ const expected: Record<string, RegExp> = {
     ].join(''),
     'm',
   ),
-  latency: /^audio: 7\.718 s, streamed at real-time pace\nfirst words: \d+ ms after the audio began\nword to its final: p50 \d+ ms/,
+  latency: new RegExp(
+    String.raw`^audio: 7\.718 s, streamed at real-time pace\n` +
+      String.raw`first words: \d+ ms after the audio began\nword to its final: p50 \d+ ms`,
+  ),
 };
 
 t.test('the README examples run', async (t) => {
