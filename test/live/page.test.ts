@@ -1,14 +1,14 @@
 // The relay's page in a real browser: Debian's Chromium, headless, its fake microphone playing the speech fixture,
 // against `deepgram-stream relay` run as a real process in front of the local server. The page's words must be the
 // fixture's, and stop must end the session cleanly. A screenshot is kept in .tap/artifacts/.
-import t from 'tap';
+import t, { type Test } from 'tap';
 
 import { mkdirSync, readFileSync } from 'node:fs';
 import { chromium, type Page } from 'playwright-core';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createListenStream, createRelay, RELAY_PAGE, type ServerMessage } from '../../lib/index.js';
+import { createListenStream, createRelay, RELAY_PAGE, type RelayOptions, type ServerMessage } from '../../lib/index.js';
 import type { SessionReport } from '../../lib/server/index.js';
 import { finals, fixture, readAll, serve, startRelay, until } from '../helpers.js';
 
@@ -37,6 +37,19 @@ const browser = await chromium.launch({
   ],
 });
 t.teardown(() => browser.close());
+
+/** A relay made here (createRelay) on an HTTP server that serves the page: the page's URL. */
+async function relayInProcess(t: Test, options: Omit<RelayOptions, 'server'>): Promise<string> {
+  const app = createServer((_request, response) => response.end(RELAY_PAGE));
+  const relay = createRelay({ ...options, server: app });
+  app.listen(0, '127.0.0.1');
+  await once(app, 'listening');
+  t.teardown(async () => {
+    await relay.close(0);
+    app.close();
+  });
+  return `http://127.0.0.1:${(app.address() as AddressInfo).port}/`;
+}
 
 /** Waits for the fixture's first `count` words among the finals, presses stop, and waits for the clean end. */
 async function hearThenStop(tab: Page, count: number): Promise<void> {
@@ -114,15 +127,8 @@ t.test(
       faults: ({ index }) => (index === 0 ? { dropAfterBytes: 120_000 } : undefined),
       onSession: (report) => sessions.push(report),
     });
-    const app = createServer((_request, response) => response.end(RELAY_PAGE));
     const query = { interim_results: true } as const;
-    const relay = createRelay({ server: app, listen: { url: local.url, query, reconnect: { attempts: 3 } } });
-    app.listen(0, '127.0.0.1');
-    await once(app, 'listening');
-    t.teardown(async () => {
-      await relay.close(0);
-      app.close();
-    });
+    const pageUrl = await relayInProcess(t, { listen: { url: local.url, query, reconnect: { attempts: 3 } } });
     const tab = await browser.newPage();
     // What the page sends and receives, kept in the page: the bytes for a clean run, the messages to compare with it.
     await tab.addInitScript(() => {
@@ -142,7 +148,7 @@ t.test(
       };
       Object.assign(window, { captured: { sent, got } });
     });
-    await tab.goto(`http://127.0.0.1:${(app.address() as AddressInfo).port}/`);
+    await tab.goto(pageUrl);
     await tab.click('#start');
     // Past the drop at 120 kB, and on to about 160 kB: the drop falls at three quarters of the session.
     const sentBytes = () =>
@@ -189,22 +195,14 @@ t.test(
 
 t.test('a relay that answers: the reply is played on the page, and stops when the speaker talks over it', async (t) => {
   const local = await serve(t, { script: SCRIPT, realtimeFactor: 1 });
-  const app = createServer((_request, response) => response.end(RELAY_PAGE));
   const replies: string[] = [];
-  const relay = createRelay({
-    server: app,
+  const page = await relayInProcess(t, {
     listen: { url: local.url, query: { punctuate: true, interim_results: true } },
     // Long enough to be still playing when the speaker goes on.
     reply: (said) => (replies.push(said), `You said: ${said}. Let me think about that for a little while, please.`),
   });
-  app.listen(0, '127.0.0.1');
-  await once(app, 'listening');
-  t.teardown(async () => {
-    await relay.close(0);
-    app.close();
-  });
   const tab = await browser.newPage();
-  await tab.goto(`http://127.0.0.1:${(app.address() as AddressInfo).port}/`);
+  await tab.goto(page);
   await tab.click('#start');
   // The page counts what it did: audio chunks scheduled, and playbacks stopped (the text shows only the latest).
   await tab.waitForFunction(() => Number(document.getElementById('reply')?.dataset.played) > 0, null, {
