@@ -11,6 +11,7 @@ import { batch } from './batch.js';
 import { versusRaw } from './versus.js';
 import { replayCost } from './replay.js';
 import { voice } from './voice.js';
+import { importCost } from './import.js';
 import { publish } from './summary.js';
 
 const results = fileURLToPath(new URL('../../bench/results/', import.meta.url));
@@ -101,6 +102,7 @@ const all = {
   decoding: await decoding(quick),
   batch: await batch(quick),
   voice: await voice(quick),
+  import: importCost(),
 };
 for (const [name, data] of Object.entries(all))
   if (name !== 'machine') save(name, { machine: all.machine, ...(data as object) });

@@ -102,6 +102,8 @@ t.test('npm pack ships the built code, its types, LICENSE and README, and maps t
     spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: consumer, encoding: 'utf8' });
   const load = (what: string) => run(`await import('${what}')`);
   t.equal(load('deepgram-stream').status, 0, 'the core loads without BullMQ and ioredis');
+  const lean = run("const m = await import('deepgram-stream/streams'); console.log(typeof m.createSpeakStream)");
+  t.equal(lean.stdout, 'function\n', 'the lean entry, deepgram-stream/streams, loads');
   t.match(
     load('deepgram-stream/queue').stderr,
     /deepgram-stream\/queue needs BullMQ and ioredis beside it: npm install/,
