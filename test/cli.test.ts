@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cli, fixture, LINEAR16, readAll, runMain, serve, tones, until, withEnv } from './helpers.js';
-import { createListenStream } from '../lib/index.js';
+import { createListenStream, type DeepgramError } from '../lib/index.js';
 
 const run = (args: string[], stdin?: Buffer, stop?: Promise<void>, tty = false) => runMain(args, { stdin, stop, tty });
 
@@ -159,7 +159,7 @@ t.test('serve runs the local server until stopped, naming its paths and each ses
   let url: string | undefined;
   let logged = () => {};
   const sessionLine = new Promise<void>((resolve) => (logged = resolve));
-  const running = runMain(['serve', '--port', '0', '--realtime-factor', 'off'], {
+  const running = runMain(['serve', '--port', '0', '--realtime-factor', 'off', '--max-connections', '1'], {
     stop: stopped,
     watch: (out, err) => {
       url ??= /server on (ws:\S+?): \//.exec(out)?.[1];
@@ -168,6 +168,12 @@ t.test('serve runs the local server until stopped, naming its paths and each ses
   });
   await until(() => url !== undefined, 'serve said where it is');
   const listen = createListenStream({ url, query: LINEAR16 });
+  await once(listen, 'open');
+  // --max-connections 1: a second session at once is refused with 429.
+  const second = createListenStream({ url, query: LINEAR16 });
+  second.resume();
+  const [refused] = (await once(second, 'error')) as [DeepgramError];
+  t.equal(refused.status, 429, '--max-connections is kept');
   listen.end(tones([1]));
   await readAll(listen);
   await sessionLine;

@@ -12,6 +12,7 @@ export const SERVE: Command = {
     script: { type: 'string' },
     'realtime-factor': { type: 'string' },
     'inactivity-timeout': { type: 'string' },
+    'max-connections': { type: 'string' },
   },
   usage: `deepgram-stream serve [options]
 
@@ -20,6 +21,7 @@ export const SERVE: Command = {
   --script FILE                           the words its transcripts say, in order
   --realtime-factor X|off (1.25)          audio seconds taken per second, as Deepgram; off for no throttle
   --inactivity-timeout MS (12000)         silence before the 1011 NET-0001 close
+  --max-connections N (1000)              sessions at once; the next is refused with 429
   Serves /v1/listen, Flux's /v2/listen and /v1/speak; a line on stderr as each listen session ends.`,
 };
 
@@ -36,6 +38,7 @@ export async function serve(args: string[], io: CliIo): Promise<number> {
     script: scriptFile ? readFileSync(scriptFile, 'utf8') : undefined,
     realtimeFactor: factor === 'off' ? false : (positive(values, 'realtime-factor') ?? 1.25),
     inactivityTimeout: integer(values, 'inactivity-timeout'),
+    maxConnections: integer(values, 'max-connections'),
     onSession: ({ path, requestId, bytes, code }) =>
       io.stderr.write(`deepgram-stream: ${path} session ${requestId}: ${bytes} bytes of audio, closed ${code}\n`),
   });
