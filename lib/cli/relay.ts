@@ -34,7 +34,8 @@ export const RELAY: Command = {
   --max-session S (3600), --max-per-address N (4)        the longest session; sessions at once per browser address
   --origin URL ...                       another site whose pages may use the socket (only the relay's own page may)
   --public-host NAME ...                 a host name browsers reach it by, besides localhost and 127.0.0.1
-  --model nova-3 --language en ...       /v1/listen parameters, by their own names (interim_results is on)
+  --model nova-3 --language en ...       /v1/listen parameters, by their own names (interim_results and punctuate
+                                         are on: --no-punctuate turns it off)
   --model flux-general-en ...            Flux, with its parameters by their own names
   Open http://HOST:PORT/ in a browser: it records the microphone and shows the transcript as it arrives. Each
   session ends with a line on stderr; Ctrl-C or SIGTERM ends every session with its last results, then exits 0.`,
@@ -73,9 +74,10 @@ export async function relay(args: string[], io: CliIo): Promise<number> {
       url: upstream?.url ?? url,
       apiKey,
       allowInsecure,
-      // Flux's turn so far comes anyway; /v1 sends interim results only when asked.
-      query: protocolOf(query) === LISTEN_FLUX ? query : { interim_results: true, ...query },
+      // Flux's turn so far comes anyway; /v1 sends interim results only when asked, and punctuates when asked.
+      query: protocolOf(query) === LISTEN_FLUX ? query : { interim_results: true, punctuate: true, ...query },
     },
+    backend: upstream ? { name: 'the local server', synthetic: true } : { name: url ? new URL(url).host : 'Deepgram' },
   });
   try {
     server.listen(port, text(values, 'host') ?? '127.0.0.1');

@@ -74,6 +74,11 @@ export interface RelayOptions {
    */
   reply?: Reply;
   speak?: Omit<SpeakStreamOptions, 'signal'>;
+  /**
+   * What the page is told it transcribes with, first on each connection (`{ type: 'RelayInfo', model, backend,
+   * synthetic }`): the backend's name (default "Deepgram"), and whether its words are synthetic (the local server).
+   */
+  backend?: { name?: string; synthetic?: boolean };
 }
 
 export interface Relay {
@@ -180,6 +185,9 @@ export function createRelay(options: RelayOptions = {}): Relay {
         return ws.close(1008, 'RELAY_LIMIT');
       }
       const started = new Date();
+      const { name = 'Deepgram', synthetic = false } = options.backend ?? {};
+      const model = 'model' in query && query.model ? String(query.model) : 'the default model';
+      ws.send(JSON.stringify({ type: 'RelayInfo', model, backend: name, synthetic }));
       const stream = createSession({ ...listen, query });
       const session = bridge(ws, stream, limits, (log) => {
         sessions.delete(session);

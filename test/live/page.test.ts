@@ -58,6 +58,7 @@ async function hearThenStop(tab: Page, count: number): Promise<void> {
       (document.getElementById('finals')?.textContent ?? '')
         .toLowerCase()
         .replace(/[^a-z ]/g, '')
+        .replace(/ +/g, ' ')
         .includes(words),
     plain(SCRIPT).slice(0, count).join(' '),
     { timeout: 30_000 },
@@ -83,7 +84,20 @@ t.test('press start, the fixture is heard and its words appear; stop ends the se
     'rgb(136, 136, 136)',
     'interim text is grey',
   );
+  t.equal(await tab.$eval('#recording', (e) => getComputedStyle(e).visibility), 'visible', 'recording is shown');
+  await tab.waitForFunction(() => document.getElementById('elapsed')?.textContent !== '0:00', null, {
+    timeout: 30_000,
+  });
+  t.match(await tab.textContent('#backend'), /^Transcribing with the default model on 127\.0\.0\.1:\d+\.$/);
   await hearThenStop(tab, 6);
+  t.equal(await tab.$eval('#recording', (e) => getComputedStyle(e).visibility), 'hidden', 'and no longer after');
+  t.match(await tab.textContent('#finals li:first-child'), /^0:0\d Hello world\. $/, 'a line an utterance, timed');
+  const saved = async (button: string) => {
+    const [file] = await Promise.all([tab.waitForEvent('download'), tab.click(button)]);
+    return readFileSync((await file.path())!, 'utf8');
+  };
+  t.match(await saved('#text'), /^0:0\d Hello world\.\n0:0\d This is a/, 'the text downloads');
+  t.match(await saved('#vtt'), /^WEBVTT\n\n00:00:0\d\.\d{3} --> 00:00:0\d\.\d{3}\nHello world\.\n\n/, 'so do captions');
   const finals = plain((await tab.textContent('#finals')) ?? '');
   t.same(finals.slice(0, 6), plain(SCRIPT).slice(0, 6), "the fixture's words, in order");
   t.equal(await tab.textContent('#interim'), '', 'no interim text left once the session is done');
@@ -94,6 +108,28 @@ t.test('press start, the fixture is heard and its words appear; stop ends the se
 
   relay.child.kill('SIGTERM');
   t.equal((await relay.done).status, 0, 'the relay stops on SIGTERM');
+});
+
+t.test('the page says when the words are synthetic, and why a plain http:// page has no microphone', async (t) => {
+  const relay = await startRelay(t, ['--local']);
+  const tab = await browser.newPage();
+  await tab.goto(relay.page);
+  await tab.click('#start');
+  await tab.waitForFunction(() => /synthetic/.test(document.getElementById('backend')?.textContent ?? ''), null, {
+    timeout: 30_000,
+  });
+  t.equal(await tab.getAttribute('#backend', 'class'), 'synthetic', 'said, and in red');
+  await tab.click('#stop');
+  const insecure = await browser.newPage();
+  // What a browser gives a page over plain http:// from another machine: no mediaDevices at all.
+  await insecure.addInitScript(() => Object.defineProperty(navigator, 'mediaDevices', { value: undefined }));
+  await insecure.goto(relay.page);
+  await insecure.click('#start');
+  t.match(
+    await insecure.textContent('#status'),
+    /needs a secure page: open this page over HTTPS, or at http:\/\/localhost/,
+  );
+  relay.child.kill('SIGTERM');
 });
 
 t.test('with a Flux model the page shows the turn so far, then each finished turn', async (t) => {

@@ -33,9 +33,12 @@ function browser(url: string, send: (ws: WebSocket) => void = () => {}, headers:
   const ws = new WebSocket(url, { headers });
   const received: Record<string, unknown>[] = [];
   const texts: string[] = [];
+  /** What the relay told the page first: what it transcribes with (kept apart from the session's messages). */
+  const info: Record<string, unknown>[] = [];
   ws.on('message', (data) => {
     texts.push(data.toString());
-    received.push(JSON.parse(data.toString()));
+    const message = JSON.parse(data.toString());
+    (message.type === 'RelayInfo' && received.length === 0 ? info : received).push(message);
   });
   ws.on('open', () => send(ws));
   const done = new Promise<{ code: number; reason: string; status?: number }>((resolve) => {
@@ -46,7 +49,7 @@ function browser(url: string, send: (ws: WebSocket) => void = () => {}, headers:
     ws.on('error', () => {});
     ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
   });
-  return { ws, received, texts, done };
+  return { ws, received, texts, info, done };
 }
 
 const spoken = (received: Record<string, unknown>[]) =>
@@ -88,6 +91,7 @@ t.test('the key stays on the server when Deepgram refuses it: one RelayError, th
   );
   t.match(session.received[0].message, /401/);
   t.same(leaks(KEY, session.texts), []);
+  t.same(session.info, [{ type: 'RelayInfo', model: 'the default model', backend: 'Deepgram', synthetic: false }]);
 });
 
 t.test('authorize: refused is 401 before any upgrade; a grant sets the query of its connection', async (t) => {
