@@ -117,3 +117,14 @@ export class WordDetector {
     this.word(start, end, this.#hash);
   }
 }
+
+/**
+ * Where script words not yet said go when the speech found has fewer words than the script (words run together):
+ * `count` equal parts of [from, to), the time of the last word said, which they share with it.
+ */
+export function spread(count: number, from: number, to: number): [number, number][] {
+  return Array.from({ length: count }, (_, i) => [
+    Math.round((from + ((to - from) * i) / count) * 1e6) / 1e6,
+    Math.round((from + ((to - from) * (i + 1)) / count) * 1e6) / 1e6,
+  ]);
+}

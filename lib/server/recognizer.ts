@@ -2,7 +2,7 @@
 // activity on 20 ms frames); their text comes from a script or a fixed word list. Everything is derived from
 // sample counts, never from wall time, so the same audio always gives the same messages.
 import { roundMicro, type ResultsMessage, type ServerMessage, type Word } from '../protocol/messages.js';
-import { FrameMeter, framesOf, FRAME_SECONDS, WordDetector, WORD_GAP } from './frames.js';
+import { FrameMeter, framesOf, FRAME_SECONDS, spread, WordDetector, WORD_GAP } from './frames.js';
 
 /** Without an endpoint, a final goes out once a segment is 5 s long. */
 const MAX_SEGMENT = 250;
@@ -135,14 +135,8 @@ class ChannelTrack {
     if (last) this.#scriptAt--; // said again, sharing its time with the rest
     const from = last ? last.start : seconds(this.#segmentStart);
     const to = last ? last.end : seconds(this.#detector.frames);
-    const count = script.length - this.#scriptAt;
-    for (let i = 0; i < count; i++) {
-      this.#addWord(
-        this.#scriptAt++,
-        roundMicro(from + ((to - from) * i) / count),
-        roundMicro(from + ((to - from) * (i + 1)) / count),
-      );
-    }
+    for (const [start, end] of spread(script.length - this.#scriptAt, from, to))
+      this.#addWord(this.#scriptAt++, start, end);
   }
 
   #closeWord(start: number, end: number, hash: number): void {

@@ -3,7 +3,7 @@
 // end-of-turn confidence grows with the silence after the last word: 0.1 for every 50 ms, to 0.99.
 import { roundMicro } from '../protocol/messages.js';
 import type { FluxConfig, FluxWord, TurnEvent, TurnInfoMessage } from '../protocol/flux.js';
-import { FrameMeter, FRAME_SECONDS, WordDetector } from './frames.js';
+import { FrameMeter, FRAME_SECONDS, spread, WordDetector } from './frames.js';
 import { DEFAULT_WORDS } from './recognizer.js';
 
 /** One TurnInfo per 12 frames: 0.24 s of audio. */
@@ -41,10 +41,20 @@ export class FluxTurns {
     this.#meter.push(samples, channels, sampleRate);
   }
 
-  /** ForceEndTurn, in order with the audio: the open turn ends now, or there is none (false). */
+  /**
+   * ForceEndTurn, in order with the audio: the open turn ends now, or there is none (false). It is how a client ends
+   * its audio, so script words not yet said go into this turn, sharing its last word's time (as /v1 does at the end).
+   */
   forceEnd(): boolean {
     this.#detector.close(this.#detector.frames);
     if (this.#words.length === 0) return false;
+    const last = this.#words.at(-1)!;
+    if (this.script && this.#scriptAt < this.script.length && last.start !== undefined && last.end !== undefined) {
+      this.#words.pop();
+      this.#scriptAt--; // said again, sharing its time with the rest
+      for (const [start, end] of spread(this.script.length - this.#scriptAt, last.start, last.end))
+        this.#words.push(this.#word(this.#scriptAt++, start, end));
+    }
     if (!this.#inTurn) this.#send('StartOfTurn');
     this.#endTurn('manual');
     return true;
@@ -62,14 +72,13 @@ export class FluxTurns {
   }
 
   #closeWord(start: number, end: number, hash: number): void {
-    const key = this.script ? this.#scriptAt++ : hash;
+    this.#words.push(this.#word(this.script ? this.#scriptAt++ : hash, seconds(start), seconds(end)));
+  }
+
+  /** The script's word at `key` (or the word list's, by the audio's hash), between two times in seconds. */
+  #word(key: number, start: number, end: number): FluxWord {
     const word = this.script ? this.script[key % this.script.length] : DEFAULT_WORDS[key % DEFAULT_WORDS.length];
-    this.#words.push({
-      word,
-      confidence: roundMicro(0.9 + (key % 10) / 100),
-      start: seconds(start),
-      end: seconds(end),
-    });
+    return { word, confidence: roundMicro(0.9 + (key % 10) / 100), start, end };
   }
 
   #confidence(): number {
