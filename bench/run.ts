@@ -12,6 +12,7 @@ import { versusRaw } from './versus.js';
 import { replayCost } from './replay.js';
 import { voice } from './voice.js';
 import { importCost } from './import.js';
+import { manyStreams } from './many.js';
 import { publish } from './summary.js';
 
 const results = fileURLToPath(new URL('../../bench/results/', import.meta.url));
@@ -103,6 +104,7 @@ const all = {
   batch: await batch(quick),
   voice: await voice(quick),
   import: importCost(),
+  many: await manyStreams(quick),
 };
 for (const [name, data] of Object.entries(all))
   if (name !== 'machine') save(name, { machine: all.machine, ...(data as object) });

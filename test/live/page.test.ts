@@ -91,13 +91,17 @@ t.test('press start, the fixture is heard and its words appear; stop ends the se
   t.match(await tab.textContent('#backend'), /^Transcribing with the default model on 127\.0\.0\.1:\d+\.$/);
   await hearThenStop(tab, 6);
   t.equal(await tab.$eval('#recording', (e) => getComputedStyle(e).visibility), 'hidden', 'and no longer after');
-  t.match(await tab.textContent('#finals li:first-child'), /^0:0\d Hello world\. $/, 'a line an utterance, timed');
+  // A line per utterance (finals joined until speech_final), each with its time. Under load the fake microphone can
+  // lose a frame between two words, so where the first utterance ends is not asserted.
+  t.match(await tab.textContent('#finals li:first-child'), /^0:0\d Hello (world\. )?$/, 'a line an utterance, timed');
+  const times = await tab.$$eval('#finals li', (items) => items.map((item) => item.querySelector('time')?.textContent));
+  t.ok(times.length >= 2 && times.every((time) => /^0:0\d$/.test(time ?? '')), `${times.length} timed lines`);
   const saved = async (button: string) => {
     const [file] = await Promise.all([tab.waitForEvent('download'), tab.click(button)]);
     return readFileSync((await file.path())!, 'utf8');
   };
-  t.match(await saved('#text'), /^0:0\d Hello world\.\n0:0\d This is a/, 'the text downloads');
-  t.match(await saved('#vtt'), /^WEBVTT\n\n00:00:0\d\.\d{3} --> 00:00:0\d\.\d{3}\nHello world\.\n\n/, 'so do captions');
+  t.match(await saved('#text'), /^0:0\d Hello[^\n]*\n(0:0\d [^\n]*\n)+$/, 'the text downloads, a timed line each');
+  t.match(await saved('#vtt'), /^WEBVTT\n\n00:00:0\d\.\d{3} --> 00:00:0\d\.\d{3}\nHello/, 'so do captions');
   const finals = plain((await tab.textContent('#finals')) ?? '');
   t.same(finals.slice(0, 6), plain(SCRIPT).slice(0, 6), "the fixture's words, in order");
   t.equal(await tab.textContent('#interim'), '', 'no interim text left once the session is done');
@@ -249,7 +253,7 @@ t.test('a relay that answers: the reply is played on the page, and stops when th
     timeout: 30_000,
   });
   t.pass('the speaker went on, and the playback stopped');
-  t.match(replies[0], /^Hello world\.?$/i, 'the first reply answered the first turn');
+  t.match(replies[0], /^Hello( world)?\.?$/i, 'the first reply answered the first turn');
   await tab.click('#stop');
   await tab.waitForFunction(() => document.getElementById('status')?.textContent === 'Done.', null, {
     timeout: 30_000,

@@ -42,7 +42,7 @@ t.test('turns(): one object per finished turn, with its words, times, trigger an
     list.map((turn) => [turn.index, turn.trigger, turn.text]),
     [
       [0, 'model', 'Hello world.'],
-      [1, 'manual', 'This is a test of live transcription. Every word should arrive, in'],
+      [1, 'manual', 'This is a test of live transcription. Every word should arrive, in order, with its time.'],
     ],
     'a pause long enough ends the first turn; end() ends the second',
   );
@@ -59,7 +59,10 @@ t.test('turns(): one object per finished turn, with its words, times, trigger an
 t.test('text, SRT and WebVTT from a Flux run, and the same again from its NDJSON replay', async (t) => {
   const messages = await fluxRun(t);
   const text = (await through(messages, toText())).join('');
-  t.match(text, /^Hello world\.\nThis is a test of live transcription\. Every word should arrive, in\n$/);
+  t.match(
+    text,
+    /^Hello world\.\nThis is a test of live transcription\. Every word should arrive, in order, with its time\.\n$/,
+  );
   t.equal((await through(messages, utterances(), toText())).join(''), text, 'utterances are the turns');
   const srt = (await through(messages, toSrt())).join('');
   t.match(srt, /^1\n00:00:00,\d{3} --> 00:00:0\d,\d{3}\nHello world\.\n\n2\n/);
