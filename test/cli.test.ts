@@ -224,7 +224,7 @@ t.test('bad flags are checked before anything starts: exit 2 with the reason, ne
 });
 
 t.test('--help for each command and --version', async (t) => {
-  for (const command of ['transcribe', 'serve', 'enqueue', 'worker']) {
+  for (const command of ['transcribe', 'speak', 'serve', 'relay', 'latency', 'enqueue', 'worker']) {
     const { code, out } = await run([command, '--help']);
     t.equal(code, 0, `${command} --help`);
     t.match(out, new RegExp(`^Usage: deepgram-stream ${command}`));

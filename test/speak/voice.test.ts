@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { createListenStream, createSpeakStream, type ResultsMessage } from '../../lib/index.js';
 import { parseWavHeader } from '../../lib/audio/wav.js';
 import { wordTimes } from '../../lib/server/voice.js';
-import { cli, collector, decodeToSamples, finals, LINEAR16, readAll, runMain, serve } from '../helpers.js';
+import { cli, collector, decodeToSamples, finals, LINEAR16, readAll, runMain, serve, until } from '../helpers.js';
 
 const TEXT = 'Hello there. How are you today? I am fine, thank you.';
 
@@ -61,4 +61,14 @@ t.test('deepgram-stream speak: a playable WAV from arguments, raw audio from sta
   t.match(bad.err, /sample_rate=24000: mulaw takes 8000, 16000/);
   const tty = await runMain(['speak', 'Hi.'], { stdoutTty: true });
   t.equal(tty.code, 2, 'raw audio is never written to a terminal');
+});
+
+t.test('deepgram-stream speak: the first Ctrl-C ends standard input, and what was read is still said', async (t) => {
+  const run = cli(['speak'], { openStdin: true });
+  run.child.stdin.write('A first reply, said in full.\n');
+  await until(() => run.output().length > 0, 'audio for the first line', 20_000);
+  run.child.kill('SIGINT');
+  const { status, stdout } = await run.done;
+  t.equal(status, 0, 'a graceful end');
+  t.ok(stdout.length > 32_000, `${stdout.length} bytes: the line read before Ctrl-C was said`);
 });
