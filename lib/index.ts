@@ -1,18 +1,8 @@
-export {
-  createListenStream,
-  ListenStream,
-  DEFAULT_URL,
-  type ListenStreamOptions,
-  type ReconnectOptions,
-  type ReconnectEvent,
-  type OpenEvent,
-} from './listen/stream.js';
-export { DeepgramError, type DeepgramErrorCode } from './listen/errors.js';
-export { createFluxStream, FluxStream, type FluxStreamOptions, type FluxWarning } from './listen/flux.js';
-export { createSession, protocolOf } from './listen/session.js';
-export * from './protocol/flux.js';
-export { isRetryable } from './listen/retry.js';
+// The package: the session streams and what reading them needs (streams.ts, also `deepgram-stream/streams`), and
+// beside them the transcriber, audio stages, batches, live sources, the local server and the latency report.
+export * from './streams.js';
 export { startServer, type ServerOptions, type LocalServer, type Faults } from './server/index.js';
+export type { SpeakServerOptions } from './server/index.js';
 export {
   checkQuery,
   toSearchParams,
@@ -23,17 +13,11 @@ export {
   type Encoding,
   type RawEncoding,
 } from './protocol/options.js';
-export * from './protocol/messages.js';
-export { messageProblem, isResults, isFinal, isMetadata, isSpeechStarted, isUtteranceEnd } from './protocol/guards.js';
 export { createTranscriber, type Transcriber, type TranscriberOptions, type SentFormat } from './transcribe.js';
 export { createDecoder, type DecoderOptions } from './audio/decoder.js';
 export { createFramer, pcmByteRate, type FramerOptions } from './audio/framer.js';
 export { createPacer, type PacerOptions } from './audio/pacer.js';
 export { Probe, detectContainer, type Container } from './audio/probe.js';
-export { finalsOnly, utterances, toText, channelFilter, splitChannels, type Utterance } from './transcripts/results.js';
-export { turns, turnOf, turnWords, finalOf, type Turn, type Final } from './transcripts/turns.js';
-export { toNdjson, fromNdjson } from './transcripts/ndjson.js';
-export { toSrt, toVtt, cueBuilder, type CaptionOptions, type Cue } from './transcripts/captions.js';
 export {
   transcribeMany,
   transcribeOne,
@@ -62,8 +46,5 @@ export {
   type RelayErrorMessage,
   type RelaySessionLog,
 } from './live/relay.js';
-export { createSpeakStream, SpeakStream, type SpeakStreamOptions, type SpeakWarning } from './speak/stream.js';
 export { createWavWriter, wavHeader, type WavFormat } from './speak/wav.js';
-export * from './protocol/speak.js';
-export type { SpeakServerOptions } from './server/index.js';
 // The Redis queue is `deepgram-stream/queue`: importing the core must not load BullMQ and ioredis.
