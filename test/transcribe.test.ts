@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createDecoder, createTranscriber, type SentFormat, type ServerMessage } from '../lib/index.js';
 import { parseWavHeader } from '../lib/audio/wav.js';
-import { collector, ffmpegChildren, fixture, serve, words } from './helpers.js';
+import { collector, ffmpegChildren, fixture, serve, until, words } from './helpers.js';
 
 const SCRIPT = readFileSync(fixture('speech.txt'), 'utf8');
 const SCRIPT_WORDS = SCRIPT.toLowerCase().replace(/[.,]/g, '').split(/\s+/);
@@ -193,7 +193,7 @@ t.test('destroying the transcriber, or a failing stage after it, ends its sessio
     const destroyed = createTranscriber({ url: server.url });
     createReadStream(fixture(name)).pipe(destroyed).resume();
     await once(destroyed, 'format');
-    await sleep(300);
+    await until(() => server.connections > 0, 'the session under way'); // audio is flowing: now tear it down
     destroyed.destroy();
     t.same(await ended(), { connections: 0, ffmpeg: 0 }, `${name}: destroy() ends the session`);
     const failing = new Writable({ objectMode: true, write: (_m, _e, done) => done(new Error('the sink failed')) });
