@@ -110,7 +110,7 @@ export class FluxPolicy implements SessionPolicy<FluxMetadataMessage> {
       this.#configures.unshift({ message: restore, done: () => {}, failed: () => {}, restore: true });
     }
     // Once CloseStream has gone, the new session only hears the replayed audio out, as the old one would have.
-    if (this.#host.closing) return;
+    if (this.#host.closing()) return;
     const pending = this.#configures.find((c) => !c.restore);
     if (pending && pending === this.#configures[0]) this.#send(pending.message);
     if (this.#close) this.#endTurn();
@@ -147,7 +147,7 @@ export class FluxPolicy implements SessionPolicy<FluxMetadataMessage> {
   metadata(): FluxMetadataMessage {
     const { bytes, sha256 } = this.#host.audio();
     const duration = this.#bytesPerSecond ? bytes / this.#bytesPerSecond : this.#heard;
-    const request_id = this.#host.requestId ?? '';
+    const request_id = this.#host.requestId() ?? '';
     return {
       type: 'Metadata',
       request_id,
@@ -204,7 +204,7 @@ export class FluxPolicy implements SessionPolicy<FluxMetadataMessage> {
       this.#host.finish(turn && { ...turn, event: 'EndOfTurn', trigger: 'client' });
       return;
     }
-    const requestId = this.#host.requestId;
+    const requestId = this.#host.requestId();
     this.#host.fail(
       new DeepgramError('DG_SERVER', `Flux ended the session: ${code}: ${description}`, { dgError: code, requestId }),
     );

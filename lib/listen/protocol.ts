@@ -23,9 +23,9 @@ const CLOSE_NO_STATUS = 1005;
 
 /** What a policy may ask of its stream. */
 export interface SessionHost {
-  readonly requestId: string | undefined;
+  requestId(): string | undefined;
   /** Whether CloseStream has gone out. */
-  readonly closing: boolean;
+  closing(): boolean;
   /** Bytes of audio sent and their sha256 (kept only by a protocol with `ownMetadata`). */
   audio(): { bytes: number; sha256: string };
   /** Sends a control frame in order with the audio written before it. */

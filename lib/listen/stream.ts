@@ -19,6 +19,8 @@ export type { ReconnectEvent, ReconnectOptions } from './reconnect.js';
 
 type Callback = (error?: Error | null) => void;
 
+const BINARY = { binary: true };
+
 /** What the `open` event tells: a socket is open (again, after a reconnect, once the replayed audio is sent). */
 export interface OpenEvent {
   requestId: string | undefined;
@@ -50,6 +52,7 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
   /** A write or the final that waits for a socket to open (or for the close code to decide). */
   #whenOpen?: () => void;
   #waitingWrite?: Callback;
+  #waitingBytes = 0;
   /** Bytes handed to the socket, and bytes whose write has completed. */
   #sent = 0;
   #completed = 0;
@@ -83,14 +86,9 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
 
   /** What the policy may ask of this stream. */
   #host(): SessionHost {
-    const stream = this;
     return {
-      get requestId() {
-        return stream.requestId;
-      },
-      get closing() {
-        return stream.#closeSent;
-      },
+      requestId: () => this.requestId,
+      closing: () => this.#closeSent,
       audio: () => ({ bytes: this.#sent, sha256: this.#digest() }),
       control: (message) => this.sendControl(message),
       deadline: (ms, expired) => this.#link.deadline(ms, expired),
@@ -149,7 +147,7 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
     }
     this.push(null);
     // Audio still queued can never be sent now: fail it rather than wait forever.
-    this.#waitingWrite?.(new DeepgramError('DG_CLOSED', 'the server closed the session before this audio was sent'));
+    this.#completeWrite(new DeepgramError('DG_CLOSED', 'the server closed the session before this audio was sent'));
     this.#resumeWaiting();
   }
 
@@ -163,38 +161,56 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
   }
 
   override _write(chunk: Buffer, encoding: BufferEncoding, callback: Callback): void {
-    this._writev([{ chunk, encoding }], callback);
+    if (this.#ready(() => this._write(chunk, encoding, callback), callback)) this.#await(this.#send1(chunk), callback);
   }
 
   /** Chunks buffered while the socket was busy go out together, each its own frame, with one completion. */
   override _writev(chunks: { chunk: Buffer; encoding: BufferEncoding }[], callback: Callback): void {
-    if (this.#mustWait()) return void (this.#whenOpen = () => this._writev(chunks, callback));
-    if (this.#link.ws.readyState !== WebSocket.OPEN)
-      return callback(new DeepgramError('DG_CLOSED', 'the session is closed; this audio was not sent'));
+    if (!this.#ready(() => this._writev(chunks, callback), callback)) return;
     let bytes = 0;
-    for (const { chunk } of chunks) {
-      if (chunk.length === 0) continue; // an empty binary frame means CloseStream to the server: never send one
-      bytes += chunk.length;
-      this.#sent += chunk.length;
-      this.#settings.hash?.update(chunk);
-      this.#settings.reconnect?.sent(chunk);
-      this.#link.ws.send(chunk, { binary: true }, this.#onSent);
-      if (this.#controls.length > 0) this.#flushControls();
-    }
+    for (const { chunk } of chunks) bytes += this.#send1(chunk);
+    this.#await(bytes, callback);
+  }
+
+  /** Whether audio may go now; else it is held for the socket (`retry`) or failed. */
+  #ready(retry: () => void, callback: Callback): boolean {
+    if (this.#mustWait()) this.#whenOpen = retry;
+    else if (this.#link.ws.readyState === WebSocket.OPEN) return true;
+    else callback(new DeepgramError('DG_CLOSED', 'the session is closed; this audio was not sent'));
+    return false;
+  }
+
+  /** One audio frame to the socket (nothing is allocated per frame: writes are the hot path); its bytes. */
+  #send1(chunk: Buffer): number {
+    if (chunk.length === 0) return 0; // an empty binary frame means CloseStream to the server: never send one
+    this.#sent += chunk.length;
+    this.#settings.hash?.update(chunk);
+    this.#settings.reconnect?.sent(chunk);
+    this.#link.ws.send(chunk, BINARY, this.#onSent);
+    if (this.#controls.length > 0) this.#flushControls();
+    return chunk.length;
+  }
+
+  #await(bytes: number, callback: Callback): void {
     this.#idle.touch();
-    this.#waitingWrite = (error?: Error | null) => {
-      this.#waitingWrite = undefined;
-      this.#completed += bytes;
-      callback(error);
-    };
+    this.#waitingBytes = bytes;
+    this.#waitingWrite = callback;
     this.#onSent();
   }
 
   /** A write completes once the socket's own buffer is under the mark. Send errors end in a close, handled there. */
   #onSent = (): void => {
     if (this.#waitingWrite && !this.#link.reconnecting && this.#link.ws.bufferedAmount <= this.writableHighWaterMark)
-      this.#waitingWrite();
+      this.#completeWrite();
   };
+
+  #completeWrite(error?: Error): void {
+    const callback = this.#waitingWrite;
+    this.#waitingWrite = undefined;
+    this.#completed += this.#waitingBytes;
+    this.#waitingBytes = 0;
+    callback?.(error);
+  }
 
   override _final(callback: Callback): void {
     if (this.#mustWait()) return void (this.#whenOpen = () => this._final(callback));
