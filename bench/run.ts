@@ -13,6 +13,7 @@ import { replayCost } from './replay.js';
 import { voice } from './voice.js';
 import { importCost } from './import.js';
 import { manyStreams } from './many.js';
+import { clientTable } from './client.js';
 import { publish } from './summary.js';
 
 const results = fileURLToPath(new URL('../../bench/results/', import.meta.url));
@@ -105,6 +106,7 @@ const all = {
   voice: await voice(quick),
   import: importCost(),
   many: await manyStreams(quick),
+  client: await clientTable(quick),
 };
 for (const [name, data] of Object.entries(all))
   if (name !== 'machine') save(name, { machine: all.machine, ...(data as object) });
