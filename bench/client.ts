@@ -2,14 +2,13 @@
 // discards the audio, each run in a process of its own (so that its peak RSS, VmHWM, is its own), rounds
 // interleaved, medians. `node build/bench/client.js [--quick]` prints the table; `node build/bench/client.js KIND S`
 // is one run. (The transcriber is not here: against a server that discards, every input would be DG_NO_AUDIO.)
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { deepgramSdk, fluxDuplex, listenDuplex, rawWs, rawWsFlux, type Contender } from './contenders.js';
-import { childServer, median, peakRssMb, RATE, round, speech } from './support.js';
+import { childServer, inProcess, median, peakRssMb, RATE, round, speech } from './support.js';
 
 /** The floor the issue names: a plain Writable over ws, fed by the same pipeline(), ending with CloseStream. */
 const plainWritable: Contender = async (url, seconds) => {
@@ -43,15 +42,8 @@ async function one(kind: string, seconds: number) {
   return { cpuSecondsPerAudioHour: ((used.user + used.system) / 1e6) * (3600 / seconds), peakRssMb: peakRssMb() };
 }
 
-async function child(kind: string, seconds: number): Promise<{ cpuSecondsPerAudioHour: number; peakRssMb: number }> {
-  const run = spawn(process.execPath, [fileURLToPath(import.meta.url), kind, String(seconds)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  run.stdout.on('data', (c) => (out += c));
-  await once(run, 'exit');
-  return JSON.parse(out);
-}
+const child = (kind: string, seconds: number) =>
+  inProcess<Awaited<ReturnType<typeof one>>>(fileURLToPath(import.meta.url), [kind, seconds]);
 
 export async function clientTable(quick: boolean) {
   const [seconds, rounds] = quick ? [600, 2] : [3600, 5];

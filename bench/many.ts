@@ -3,12 +3,11 @@
 // its CPU and peak RSS (VmHWM) are its own: a `ws` per stream (the floor), or a listen Duplex per stream.
 // `node build/bench/many.js [--quick]` runs both and prints the ratios; `node build/bench/many.js ws|duplex N S`
 // is one run.
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { createListenStream } from '../lib/index.js';
-import { childServer, peakRssMb, RATE, round, speechChunks } from './support.js';
+import { childServer, inProcess, peakRssMb, RATE, round, speechChunks } from './support.js';
 
 const FRAME = speechChunks(0.1)[0]; // 100 ms
 
@@ -60,15 +59,8 @@ async function run(kind: 'ws' | 'duplex', count: number, seconds: number) {
   };
 }
 
-async function child(kind: string, count: number, seconds: number) {
-  const out = spawn(process.execPath, [fileURLToPath(import.meta.url), kind, String(count), String(seconds)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let text = '';
-  out.stdout.on('data', (c) => (text += c));
-  await once(out, 'exit');
-  return JSON.parse(text);
-}
+const child = (kind: string, count: number, seconds: number) =>
+  inProcess<Awaited<ReturnType<typeof run>>>(fileURLToPath(import.meta.url), [kind, count, seconds]);
 
 export async function manyStreams(quick: boolean) {
   const [count, seconds] = quick ? [1000, 10] : [1000, 20];

@@ -1,5 +1,5 @@
 // Shared by the benchmarks: speech-like audio made on the fly, servers in a child process, small statistics.
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { Readable } from 'node:stream';
@@ -113,3 +113,12 @@ export async function measure<T>(work: () => Promise<T>): Promise<{ wallMs: numb
 export const clock = () => performance.timeOrigin + performance.now();
 
 export const round = (value: number, places = 2) => Math.round(value * 10 ** places) / 10 ** places;
+
+/** Runs a benchmark script in a process of its own (its CPU and peak RSS its own) and parses what it prints. */
+export async function inProcess<T>(script: string, args: (string | number)[]): Promise<T> {
+  const run = spawn(process.execPath, [script, ...args.map(String)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  run.stdout.on('data', (c) => (out += c));
+  await once(run, 'exit');
+  return JSON.parse(out);
+}
