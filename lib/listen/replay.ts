@@ -108,9 +108,10 @@ export class ReplayBuffer {
       const at = Math.min(this.#headerEnd + bytes, this.#held.end);
       this.#cut = { at, time: (at - this.#headerEnd) / cutter.byteRate };
     } else {
-      // The latest cut by then, or an earlier one on the grid (CUT_GRID) within GRID_REACH of it.
+      // The latest cut by then (less the codec's pre-roll), or an earlier one on the grid (CUT_GRID) within GRID_REACH.
+      const by = this.#covered - cutter.preRoll + 1e-6;
       let next = 0;
-      while (next < this.#cuts.length && this.#cuts[next].time <= this.#covered + 1e-6) next++;
+      while (next < this.#cuts.length && this.#cuts[next].time <= by) next++;
       if (next === 0) return;
       let chosen = next - 1;
       for (let i = chosen; i >= 0 && this.#cuts[next - 1].time - this.#cuts[i].time <= GRID_REACH; i--) {

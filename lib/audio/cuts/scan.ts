@@ -48,7 +48,14 @@ export class CutScanner {
   /** Set once the stream is known not to be cuttable: nothing more is read. */
   failed = false;
 
-  constructor(readonly reader: CutReader) {}
+  /**
+   * @param preRoll seconds a decoder needs before a cut to give the same samples after it as a decoder that ran
+   *   through (Opus: 80 ms, RFC 7845 §4.6), so a replay starts at least that long before what it must reproduce.
+   */
+  constructor(
+    readonly reader: CutReader,
+    readonly preRoll = 0,
+  ) {}
 
   push(chunk: Buffer): void {
     if (this.failed) return;
