@@ -10,9 +10,9 @@ import { fixture, runMain, serve, wavClaiming } from '../helpers.js';
 // another in this process took up to 105 ms of the other's noise.
 
 /**
- * The injected 250 ms is found: more than 200 ms, and less than twice it (counted once). Wall time is shared with
- * the rest of the suite, which has added up to 105 ms of noise to one run or the other when they ran side by side; on a quiet machine the
- * report finds 247 to 250 ms. Precision is not a test's to time.
+ * The injected 250 ms is found: more than 200 ms, and less than twice it (counted once). Side by side in one process,
+ * one run took up to 105 ms of the other's noise; on a quiet machine the report finds 247 to 250 ms. Precision is
+ * not a test's to time.
  */
 const inRange = (ms: number) => ms > 200 && ms < 500;
 
