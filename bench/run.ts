@@ -1,10 +1,8 @@
 // npm run bench: every figure side by side in one run, against the local server with its throttle off.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { deepgramSdk, fluxDuplex, listenDuplex, rawWs, rawWsFlux, transcriber, type Contender } from './contenders.js';
-import { BYTES_PER_SECOND, childServer, measure, median, round } from './support.js';
+import { BYTES_PER_SECOND, childServer, inProcess, measure, median, round } from './support.js';
 import { latency, scale } from './latency.js';
 import { decoding } from './decoding.js';
 import { batch } from './batch.js';
@@ -80,15 +78,8 @@ async function memory() {
   ] as const;
   const rows = [];
   for (const [name, options] of scenarios) {
-    const child = spawn(
-      process.execPath,
-      [fileURLToPath(new URL('./memory.js', import.meta.url)), JSON.stringify(options)],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    let out = '';
-    child.stdout.on('data', (c) => (out += c));
-    await once(child, 'exit');
-    rows.push({ name, ...JSON.parse(out) });
+    const script = fileURLToPath(new URL('./memory.js', import.meta.url));
+    rows.push({ name, ...(await inProcess<object>(script, [JSON.stringify(options)])) });
   }
   return { rows };
 }

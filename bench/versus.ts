@@ -1,10 +1,8 @@
 // The listen Duplex against a raw ws send loop on one hour of linear16 (memory-raw.ts, a process per run), rounds
 // interleaved: peak RSS and client CPU per audio hour, medians. `node build/bench/versus.js` runs just this.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { median, round } from './support.js';
+import { inProcess, median, round } from './support.js';
 
 interface Run {
   kind: string;
@@ -13,17 +11,8 @@ interface Run {
   wallSeconds: number;
 }
 
-async function once1(kind: 'raw' | 'duplex', seconds: number): Promise<Run> {
-  const child = spawn(
-    process.execPath,
-    [fileURLToPath(new URL('./memory-raw.js', import.meta.url)), kind, String(seconds)],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let out = '';
-  child.stdout.on('data', (c) => (out += c));
-  await once(child, 'exit');
-  return JSON.parse(out);
-}
+const once1 = (kind: 'raw' | 'duplex', seconds: number) =>
+  inProcess<Run>(fileURLToPath(new URL('./memory-raw.js', import.meta.url)), [kind, seconds]);
 
 export async function versusRaw(quick: boolean) {
   const seconds = quick ? 600 : 3600;

@@ -4,6 +4,7 @@
 import type { WebSocket } from 'ws';
 import { createSpeakStream, type SpeakStreamOptions } from '../speak/stream.js';
 import type { SessionMessage } from '../protocol/flux.js';
+import { finalOf } from '../transcripts/turns.js';
 
 /** What to say back to what the speaker said: text, or its pieces as an LLM writes them. */
 export type Reply = (said: string) => string | Promise<string> | AsyncIterable<string>;
@@ -14,17 +15,11 @@ const BYTES_PER_MS = (REPLY_AUDIO.sample_rate * 2) / 1000;
 
 /** A turn's end, with what was said in it; or the speaker starting to speak; or neither. */
 function turnOf(message: SessionMessage): { ended: string } | 'speaking' | undefined {
-  if (message.type === 'TurnInfo')
-    return message.event === 'EndOfTurn'
-      ? { ended: message.transcript }
-      : message.event === 'StartOfTurn'
-        ? 'speaking'
-        : undefined;
+  const final = finalOf(message); // speech_final on /v1, EndOfTurn on Flux
+  if (final?.endOfSpeech) return { ended: final.text };
+  if (message.type === 'TurnInfo') return message.event === 'StartOfTurn' ? 'speaking' : undefined;
   if (message.type === 'SpeechStarted') return 'speaking';
-  if (message.type !== 'Results') return undefined;
-  const said = message.channel.alternatives[0]?.transcript ?? '';
-  if (message.speech_final) return { ended: said };
-  return said ? 'speaking' : undefined;
+  return message.type === 'Results' && message.channel.alternatives[0]?.transcript ? 'speaking' : undefined;
 }
 
 /**

@@ -1,11 +1,11 @@
 // The local server's /v1/speak (speak spec §1): Metadata after the handshake; Speak text buffered; each Flush's
 // audio sent faster than real time, then Flushed; Clear drops the text and the audio not yet sent, then Cleared;
 // Close after the audio owed. Every limit closes or warns as Deepgram does. The voice is voice.ts's.
-import { createHash } from 'node:crypto';
 import WebSocket, { type RawData } from 'ws';
 import { encodeSamples } from '../audio/g711.js';
 import { SPEAK_LIMITS, speakFormat, type SpeakLimits } from '../protocol/speak.js';
 import { Window } from '../speak/limits.js';
+import { modelOf } from './model.js';
 import { synthesize } from './voice.js';
 
 export interface SpeakServerOptions {
@@ -135,7 +135,7 @@ export function speakSession(ws: WebSocket, settings: SpeakSessionSettings): voi
     request_id: settings.requestId,
     model_name: model,
     model_version: '2025-01-01.0',
-    model_uuid: uuidOf(model),
+    model_uuid: modelOf(model).uuid,
   });
   ws.on('message', message);
   const longest = setTimeout(
@@ -146,10 +146,4 @@ export function speakSession(ws: WebSocket, settings: SpeakSessionSettings): voi
     clearTimeout(longest);
     for (const timer of timers) clearTimeout(timer);
   });
-}
-
-/** A stable UUID-shaped id for a model name. */
-function uuidOf(model: string): string {
-  const hex = createHash('sha256').update(model).digest('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
