@@ -71,15 +71,19 @@ export function speakSession(ws: WebSocket, settings: SpeakSessionSettings): voi
     if (closeAfter) close(1000, '');
   };
 
+  /** Flushes past the minute's limit wait for the window together: one Warning, one timer, one answer. */
+  let held = false;
   const flush = () => {
     const wait = flushes.wait(1);
     if (wait > 0) {
+      if (held) return;
+      held = true;
       send({
         type: 'Warning',
         code: 'FLUSH_RATE_EXCEEDED',
         description: `more than ${limits.flushesPerMinute} Flushes a minute: this one waits ${wait} ms`,
       });
-      return later(wait, flush);
+      return later(wait, () => ((held = false), flush()));
     }
     flushes.take(1);
     const audio = encodeSamples(synthesize(text, format.sampleRate, speed), format.encoding);
@@ -119,7 +123,7 @@ export function speakSession(ws: WebSocket, settings: SpeakSessionSettings): voi
         owed.length = 0;
         for (const timer of timers) clearTimeout(timer);
         timers.clear();
-        sending = false;
+        sending = held = false;
         return send({ type: 'Cleared', sequence_id: sequence++ });
       case 'Close':
         closeAfter = true;

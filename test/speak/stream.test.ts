@@ -248,7 +248,8 @@ t.test(
     ws.on('message', (data, binary) => binary || messages.push(JSON.parse(String(data))));
     await once(ws, 'open');
     for (let i = 0; i < 3; i++) ws.send(JSON.stringify({ type: 'Speak', text: 'Hi. ' }), () => {});
-    for (let i = 0; i < 3; i++) ws.send(JSON.stringify({ type: 'Flush' }));
+    // Two Flushes within the limit, then a flood: the flood waits as one (one Warning, one timer), not one per Flush.
+    for (let i = 0; i < 1000; i++) ws.send(JSON.stringify({ type: 'Flush' }));
     const [code, reason] = await once(ws, 'close');
     const types = messages.filter((m) => m.type !== 'Metadata').map((m) => m.type);
     t.same(types.sort(), ['Flushed', 'Flushed', 'Warning'], 'two Flushes answered, the third warned and held');
