@@ -61,7 +61,7 @@ export function fluxDialect(host: DialectHost): Dialect<Queued> {
       fatal(`Could not deserialize last text message: ${raw.slice(0, 200)}`);
     },
     audio(pcm) {
-      turns.push(pcm.samples, pcm.channels, pcm.sampleRate);
+      turns.push(pcm);
     },
     control(queued) {
       if ('force' in queued) {

@@ -1,6 +1,8 @@
 // Audio as the stand-in models hear it: 20 ms frames and their energy. Time is counted in whole frames, so that a
 // session started at another point of the same audio (a reconnect's replay) decides exactly as the first did;
 // seconds appear only in what is sent.
+import type { Pcm } from './pcm.js';
+
 export const FRAME_SECONDS = 0.02;
 /** RMS above this (about -40 dBFS) is speech. */
 export const SPEECH_RMS = 0.01;
@@ -13,6 +15,8 @@ export const framesOf = (ms: number) => Math.ceil(ms / 20);
 /** The energy (RMS) of every 20 ms frame of audio, per track: a channel each, or one mix of every channel. */
 export class FrameMeter {
   readonly #sums: Float64Array;
+  /** Handed to `onFrame`, and refilled for the next frame: read it there, do not keep it. */
+  readonly #rms: number[];
   #fill = 0;
   #length = 0;
   #sampleRate = 0;
@@ -20,9 +24,10 @@ export class FrameMeter {
 
   constructor(
     private readonly tracks: number,
-    private readonly onFrame: (rms: number[]) => void,
+    private readonly onFrame: (rms: readonly number[]) => void,
   ) {
     this.#sums = new Float64Array(tracks);
+    this.#rms = new Array<number>(tracks).fill(0);
   }
 
   /** Seconds of audio per channel taken so far. */
@@ -30,27 +35,41 @@ export class FrameMeter {
     return this.#sampleRate === 0 ? 0 : this.#samplesPerChannel / this.#sampleRate;
   }
 
-  push(samples: Float32Array, channels: number, sampleRate: number): void {
+  push({ samples, scale, channels, sampleRate }: Pcm): void {
     if (this.#sampleRate === 0) {
       this.#sampleRate = sampleRate;
       this.#length = Math.round(sampleRate * FRAME_SECONDS);
     }
     const tracks = this.tracks;
     const frames = samples.length / channels;
-    for (let i = 0; i < frames; i++) {
-      for (let t = 0; t < tracks; t++) {
-        let value = 0;
-        if (tracks === 1 && channels > 1) {
+    const sums = this.#sums;
+    // A run at a time, up to the end of the current 20 ms frame: this runs over every sample of every session. Below
+    // 25 Hz a frame holds no sample, and no frame is ever heard.
+    for (let i = 0; i < frames && this.#length > 0;) {
+      const end = Math.min(frames, i + this.#length - this.#fill);
+      this.#fill += end - i;
+      if (channels === 1) {
+        let sum = sums[0];
+        for (; i < end; i++) sum += samples[i] * samples[i];
+        sums[0] = sum;
+      } else if (tracks === 1) {
+        for (; i < end; i++) {
+          let value = 0;
           for (let c = 0; c < channels; c++) value += samples[i * channels + c];
           value /= channels;
-        } else {
-          value = samples[i * channels + Math.min(t, channels - 1)];
+          sums[0] += value * value;
         }
-        this.#sums[t] += value * value;
+      } else {
+        for (; i < end; i++)
+          for (let t = 0; t < tracks; t++) {
+            const value = samples[i * channels + Math.min(t, channels - 1)];
+            sums[t] += value * value;
+          }
       }
-      if (++this.#fill === this.#length) {
-        this.onFrame(Array.from(this.#sums, (sum) => Math.sqrt(sum / this.#length)));
-        this.#sums.fill(0);
+      if (this.#fill === this.#length) {
+        for (let t = 0; t < tracks; t++) this.#rms[t] = Math.sqrt(sums[t] / this.#length) * scale;
+        this.onFrame(this.#rms);
+        sums.fill(0);
         this.#fill = 0;
       }
     }

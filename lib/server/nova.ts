@@ -39,7 +39,7 @@ export function novaDialect(host: DialectHost): Dialect<Queued> {
           (message: ServerMessage) => host.send(message),
         );
       }
-      recognizer.push(pcm.samples, pcm.channels, pcm.sampleRate);
+      recognizer.push(pcm);
     },
     control(queued) {
       if ('finalize' in queued) recognizer?.finalize(queued.finalize);

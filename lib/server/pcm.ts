@@ -1,12 +1,13 @@
-// Turns received audio bytes into float samples: raw encodings here, containers through FFmpeg.
+// Turns received audio bytes into samples: raw encodings here, containers through FFmpeg.
 import { runFfmpeg } from '../audio/ffmpeg.js';
 import { G711_SAMPLES } from '../audio/g711.js';
 import { isCuttablePcm, parseWavHeader } from '../audio/wav.js';
 import { rawLayout, type RawLayout } from '../protocol/options.js';
 
-/** Interleaved samples in [-1, 1], with their layout. */
+/** Interleaved samples, each times `scale` in [-1, 1] (linear16 is read in place, not converted), with their layout. */
 export interface Pcm {
-  samples: Float32Array;
+  samples: Int16Array | Float32Array;
+  scale: number;
   channels: number;
   sampleRate: number;
 }
@@ -31,30 +32,43 @@ export interface DecoderEvents {
   onDrain(): void;
 }
 
+/** The samples in `count` units of `data`, one loop per encoding: this runs on every frame of every session. */
+type Convert = (data: Buffer, count: number) => Pick<Pcm, 'samples' | 'scale'>;
+
+function converter(encoding: RawLayout['encoding']): Convert {
+  if (encoding === 'mulaw' || encoding === 'alaw') {
+    const table = G711_SAMPLES[encoding];
+    return (data, count) => {
+      const samples = new Float32Array(count);
+      for (let i = 0; i < count; i++) samples[i] = table[data[i]];
+      return { samples, scale: 1 };
+    };
+  }
+  const linear16 = encoding === 'linear16';
+  const width = linear16 ? 2 : 4;
+  return (data, count) => {
+    // Read in place when the bytes are aligned for it (nearly always; Node's pool aligns to 8), copied when not.
+    const source = data.byteOffset % width === 0 ? data : Buffer.from(data);
+    return linear16
+      ? { samples: new Int16Array(source.buffer, source.byteOffset, count), scale: 1 / 32768 }
+      : { samples: new Float32Array(source.buffer, source.byteOffset, count), scale: 1 };
+  };
+}
+
+const LINEAR16 = converter('linear16');
+
 /** Raw audio as declared: linear16 (s16le), linear32 (f32le), mulaw, alaw. */
 export function rawDecoder(layout: RawLayout, events: DecoderEvents): PcmDecoder {
-  const { encoding, sampleRate, channels, sampleBytes: width } = layout;
-  let carry = Buffer.alloc(0);
+  const { sampleRate, channels, sampleBytes: width, blockBytes } = layout;
+  const convert = converter(layout.encoding);
+  let carry: Buffer | undefined;
   return {
     write(bytes) {
-      const data = carry.length > 0 ? Buffer.concat([carry, bytes]) : bytes;
-      const usable = data.length - (data.length % (width * channels));
-      carry = Buffer.from(data.subarray(usable));
-      const count = usable / width;
-      if (count === 0) return;
-      const samples = new Float32Array(count);
-      for (let i = 0; i < count; i++) {
-        const at = i * width;
-        samples[i] =
-          width === 2
-            ? data.readInt16LE(at) / 32768
-            : width === 4
-              ? data.readFloatLE(at)
-              : encoding === 'mulaw'
-                ? G711_SAMPLES.mulaw[data[at]]
-                : G711_SAMPLES.alaw[data[at]];
-      }
-      events.onPcm({ samples, channels, sampleRate });
+      const data = carry ? Buffer.concat([carry, bytes]) : bytes;
+      const usable = data.length - (data.length % blockBytes);
+      carry = usable < data.length ? Buffer.from(data.subarray(usable)) : undefined;
+      if (usable === 0) return;
+      events.onPcm({ ...convert(data, usable / width), channels, sampleRate });
     },
     end() {
       events.onEnd();
@@ -63,7 +77,7 @@ export function rawDecoder(layout: RawLayout, events: DecoderEvents): PcmDecoder
       // Synchronous: the socket's own flow control holds it.
     },
     destroy() {
-      carry = Buffer.alloc(0);
+      carry = undefined;
     },
   };
 }
@@ -124,10 +138,8 @@ export function ffmpegDecoder(analysisRate: number, events: DecoderEvents): PcmD
     const usable = data.length - (data.length % (2 * channels));
     carry = Buffer.from(data.subarray(usable));
     if (usable === 0) return;
-    const samples = new Float32Array(usable / 2);
-    for (let i = 0; i < samples.length; i++) samples[i] = data.readInt16LE(i * 2) / 32768;
     decodedAny = true;
-    events.onPcm({ samples, channels, sampleRate: analysisRate });
+    events.onPcm({ ...LINEAR16(data, usable / 2), channels, sampleRate: analysisRate });
   });
   child.stdin.on('drain', () => events.onDrain());
 

@@ -3,6 +3,7 @@
 // sample counts, never from wall time, so the same audio always gives the same messages.
 import { roundMicro, type ResultsMessage, type ServerMessage, type Word } from '../protocol/messages.js';
 import { FrameMeter, framesOf, FRAME_SECONDS, spread, WordDetector, WORD_GAP } from './frames.js';
+import type { Pcm } from './pcm.js';
 
 /** Without an endpoint, a final goes out once a segment is 5 s long. */
 const MAX_SEGMENT = 250;
@@ -213,8 +214,8 @@ export class Recognizer {
     return this.#meter.duration;
   }
 
-  push(samples: Float32Array, channels: number, sampleRate: number): void {
-    this.#meter.push(samples, channels, sampleRate);
+  push(pcm: Pcm): void {
+    this.#meter.push(pcm);
   }
 
   finalize(channel?: number): void {

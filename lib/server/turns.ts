@@ -4,6 +4,7 @@
 import { roundMicro } from '../protocol/messages.js';
 import type { FluxConfig, FluxWord, TurnEvent, TurnInfoMessage } from '../protocol/flux.js';
 import { FrameMeter, FRAME_SECONDS, spread, WordDetector } from './frames.js';
+import type { Pcm } from './pcm.js';
 import { DEFAULT_WORDS } from './recognizer.js';
 
 /** One TurnInfo per 12 frames: 0.24 s of audio. */
@@ -37,8 +38,8 @@ export class FluxTurns {
     return this.#meter.duration;
   }
 
-  push(samples: Float32Array, channels: number, sampleRate: number): void {
-    this.#meter.push(samples, channels, sampleRate);
+  push(pcm: Pcm): void {
+    this.#meter.push(pcm);
   }
 
   /**
