@@ -42,4 +42,6 @@ export interface SessionReport {
   bytes: number;
   /** The close code the socket ended with (1006: no close frame). */
   code: number;
+  /** The worker process that served it, counted from 0, when the server has workers. */
+  worker?: number;
 }

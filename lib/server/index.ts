@@ -1,24 +1,15 @@
-// The local Deepgram-compatible server, /v1/listen, Flux's /v2/listen and /v1/speak: handshake (auth, limits,
-// query) and one session per socket.
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
-import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import { WebSocketServer } from 'ws';
-import { checkQuery } from '../protocol/options.js';
-import { Session } from './session.js';
+// The local Deepgram-compatible server, /v1/listen, Flux's /v2/listen and /v1/speak: in this process, or spread over
+// worker processes (workers.ts). The handshake and the sessions are handler.ts's.
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo, Server } from 'node:net';
 import type { SessionReport } from './dialect.js';
-import { novaDialect } from './nova.js';
-import { fluxDialect } from './flux.js';
-import { checkFluxQuery } from '../protocol/flux.js';
 import type { Faults } from './faults.js';
-import { speakSession, type SpeakServerOptions } from './speak.js';
-import { checkSpeakQuery } from '../protocol/speak.js';
+import type { SpeakServerOptions } from './speak.js';
+import { counter, createHandler } from './handler.js';
 
 export type { Faults } from './faults.js';
 export type { SessionReport } from './dialect.js';
 export type { SpeakServerOptions } from './speak.js';
-
-const PATHS = ['/v1/listen', '/v2/listen', '/v1/speak'];
 
 export interface ServerOptions {
   /** Default 0: a free port. */
@@ -51,6 +42,14 @@ export interface ServerOptions {
   onSession?: (report: SessionReport) => void;
   /** /v1/speak's knobs: time to first byte, the longest session, the limits. */
   speak?: SpeakServerOptions;
+  /**
+   * Worker processes to spread sessions over (one per core is a good number); default 0, every session in this
+   * process. With workers, this process accepts each connection and hands it to a worker in turn; `maxConnections`
+   * holds for them all, `onSession` is called here, and `script` and `faults` must be data, not functions.
+   */
+  workers?: number;
+  /** Node's flags for the worker processes; default this process's own (`process.execArgv`), as `fork()` does. */
+  workerExecArgv?: string[];
 }
 
 export interface LocalServer {
@@ -62,143 +61,34 @@ export interface LocalServer {
   close(): Promise<void>;
 }
 
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
-}
-
-/** The credential a client offered: `Authorization: Token|Bearer x`, or the subprotocols `token|bearer, x`. */
-function credential(request: IncomingMessage): string | undefined {
-  const header = /^(?:token|bearer)\s+(.+)$/i.exec(request.headers.authorization ?? '');
-  if (header) return header[1].trim();
-  const protocols = (request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
-  const at = protocols.findIndex((p) => p === 'token' || p === 'bearer');
-  return at >= 0 ? protocols[at + 1] : undefined;
-}
-
-/** A header value can hold no line break (response splitting) and no control character: those are escaped. */
-const headerSafe = (text: string): string => text.replace(/[^\x20-\x7e]/g, (c) => encodeURIComponent(c));
-
-/** A refused upgrade; its body is shaped as the path's protocol shapes it (Flux: `code` and `description`). */
-function reject(
-  socket: Socket,
-  status: number,
-  errCode: string,
-  errMsg: string,
-  requestId: string,
-  flux = false,
-): void {
-  const body = JSON.stringify(
-    flux ? { code: errCode, description: errMsg } : { err_code: errCode, err_msg: errMsg, request_id: requestId },
-  );
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ndg-error: ` +
-      `${headerSafe(errMsg)}\r\n` +
-      `dg-request-id: ${requestId}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  );
-}
-
 export async function startServer(options: ServerOptions = {}): Promise<LocalServer> {
-  const keys = options.apiKey === undefined ? undefined : [options.apiKey].flat().map(digest);
-  const maxConnections = options.maxConnections ?? 1000;
-  const requestIds = new WeakMap<IncomingMessage, string>();
-  let connections = 0;
-  let index = 0;
+  if (options.workers !== undefined && options.workers !== 0) {
+    return (await import('./workers.js')).startWorkers(options);
+  }
+  const slots = counter(options.maxConnections ?? 1000);
+  const handler = createHandler(options, slots);
+  return listen(handler.http, options, () => slots.held, handler.close);
+}
 
-  const authorized = (request: IncomingMessage): boolean => {
-    if (!keys) return true;
-    const offered = credential(request);
-    if (offered === undefined) return false;
-    const hashed = digest(offered);
-    // Compared in constant time, and against every key, so timing tells nothing about any of them.
-    return keys.reduce((ok, key) => timingSafeEqual(key, hashed) || ok, false);
-  };
-  const scriptFor = (request: IncomingMessage): string[] | undefined => {
-    const text = typeof options.script === 'function' ? options.script(request) : options.script;
-    const words = text?.split(/\s+/).filter(Boolean);
-    return words && words.length > 0 ? words : undefined;
-  };
-
-  const http: Server = createServer((request, response) => {
-    const status = PATHS.includes(new URL(request.url ?? '/', 'http://local').pathname) ? 426 : 404;
-    const body = JSON.stringify({
-      err_code: STATUS_CODES[status],
-      err_msg: 'This server speaks only the live WebSockets /v1/listen, /v2/listen and /v1/speak',
-      request_id: randomUUID(),
-    });
-    response.writeHead(status, { 'content-type': 'application/json', 'dg-request-id': JSON.parse(body).request_id });
-    response.end(body);
-  });
-  const wss = new WebSocketServer({
-    noServer: true,
-    maxPayload: options.maxPayload ?? 8 * 1024 * 1024,
-    perMessageDeflate: false,
-    handleProtocols: (protocols) => (protocols.has('token') ? 'token' : protocols.has('bearer') ? 'bearer' : false),
-  });
-  wss.on('headers', (headers, request) => headers.push(`dg-request-id: ${requestIds.get(request)}`));
-
-  http.on('upgrade', (request: IncomingMessage, socket: Socket, head: Buffer) => {
-    socket.on('error', () => {});
-    const requestId = randomUUID();
-    const url = new URL(request.url ?? '/', 'http://local');
-    const flux = url.pathname === '/v2/listen';
-    const speak = url.pathname === '/v1/speak';
-    if (!PATHS.includes(url.pathname)) return reject(socket, 404, 'NOT_FOUND', 'Not Found', requestId);
-    if (!authorized(request)) return reject(socket, 401, 'INVALID_AUTH', 'Invalid credentials.', requestId, flux);
-    if (connections >= maxConnections) {
-      return reject(socket, 429, 'TOO_MANY_REQUESTS', 'Too many requests. Please try again later', requestId, flux);
-    }
-    if (flux) {
-      const problem =
-        checkFluxQuery(url.searchParams) ??
-        (url.searchParams.get('encoding') === 'opus'
-          ? 'the local server does not decode raw Opus packets: send Ogg/Opus or WebM/Opus and leave encoding out'
-          : undefined);
-      if (problem) return reject(socket, 400, 'INVALID_PARAMETER', problem, requestId, true);
-    } else {
-      const problem = (speak ? checkSpeakQuery : checkQuery)(url.searchParams);
-      if (problem) return reject(socket, 400, 'Bad Request', `Bad Request: ${problem}`, requestId);
-    }
-    requestIds.set(request, requestId);
-    // A slot is held from here until the socket closes, whether or not the upgrade completes (ws refuses one with
-    // no Sec-WebSocket-Key, say, and destroys the socket): a refused upgrade gives its slot straight back.
-    connections++;
-    socket.once('close', () => connections--);
-    const faults = typeof options.faults === 'function' ? options.faults({ index: index++, request }) : options.faults;
-    wss.handleUpgrade(request, socket, head, (ws) => {
-      if (speak) return speakSession(ws, { ...options.speak, requestId, params: url.searchParams });
-      new Session(ws, socket, {
-        requestId,
-        path: url.pathname,
-        params: url.searchParams,
-        faults: faults ?? {},
-        realtimeFactor: options.realtimeFactor ?? 1.25,
-        inactivityTimeout: options.inactivityTimeout,
-        closeDeadline: options.closeDeadline ?? 60_000,
-        script: scriptFor(request),
-        dialect: flux ? fluxDialect : novaDialect,
-        onEnd: options.onSession,
-      });
-    });
-  });
-
+/** Listens where the options say, and describes the server that results. */
+export async function listen(
+  server: Server,
+  options: Pick<ServerOptions, 'port' | 'host'>,
+  connections: () => number,
+  close: () => Promise<void>,
+): Promise<LocalServer> {
   await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
   });
-  const { port, address } = http.address() as AddressInfo;
+  const { port, address } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
   return {
     url: `ws://${host}:${port}`,
     port,
     get connections() {
-      return connections;
+      return connections();
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const client of wss.clients) client.terminate();
-        wss.close();
-        http.closeAllConnections();
-        http.close(() => resolve());
-      }),
+    close,
   };
 }
