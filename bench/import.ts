@@ -1,22 +1,24 @@
-// What importing costs: the RSS of a fresh process that imports `ws` alone, the package's index, and its lean
-// `deepgram-stream/streams` entry (no local server, live sources, FFmpeg locator or CLI), median of 5 each,
-// interleaved. `node build/bench/import.js` runs just this.
+// What importing costs: the RSS of a fresh process that imports `ws` alone, the package (the streams; the local
+// server, live sources, FFmpeg's decoder and the CLI have entries of their own), and the package with
+// `deepgram-stream/audio` beside it (a file pipeline's imports), median of 11 each, interleaved (a process's RSS
+// after an import moves by a few MiB from run to run). `node build/bench/import.js` runs just this.
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { median, round } from './support.js';
 
 const dist = (file: string) => fileURLToPath(new URL(`../../dist/${file}`, import.meta.url));
 
-function rssAfterImport(specifier: string): number {
-  const code = `await import(${JSON.stringify(specifier)}); console.log(process.memoryUsage().rss)`;
+function rssAfterImport(specifiers: string[]): number {
+  const imports = specifiers.map((specifier) => `await import(${JSON.stringify(specifier)});`).join(' ');
+  const code = `${imports} console.log(process.memoryUsage().rss)`;
   return Number(execFileSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' }));
 }
 
-export function importCost(rounds = 5) {
+export function importCost(rounds = 11) {
   const contenders = {
-    ws: 'ws',
-    'deepgram-stream (index)': dist('index.js'),
-    'deepgram-stream/streams': dist('streams.js'),
+    ws: ['ws'],
+    'deepgram-stream': [dist('index.js')],
+    'deepgram-stream and /audio': [dist('index.js'), dist('audio/index.js')],
   };
   const samples = new Map(Object.keys(contenders).map((name) => [name, [] as number[]]));
   for (let i = 0; i < rounds; i++)

@@ -102,8 +102,27 @@ t.test('npm pack ships the built code, its types, LICENSE and README, and maps t
     spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: consumer, encoding: 'utf8' });
   const load = (what: string) => run(`await import('${what}')`);
   t.equal(load('deepgram-stream').status, 0, 'the core loads without BullMQ and ioredis');
-  const lean = run("const m = await import('deepgram-stream/streams'); console.log(typeof m.createSpeakStream)");
-  t.equal(lean.stdout, 'function\n', 'the lean entry, deepgram-stream/streams, loads');
+  // Each entry gives what it is for; the package itself loads none of the others (no FFmpeg locator, no child_process,
+  // no local server).
+  for (const [entry, name] of [
+    ['deepgram-stream', 'createSpeakStream'],
+    ['deepgram-stream/audio', 'createTranscriber'],
+    ['deepgram-stream/batch', 'transcribeMany'],
+    ['deepgram-stream/live', 'createRelay'],
+    ['deepgram-stream/server', 'startServer'],
+  ]) {
+    const loaded = run(`const m = await import('${entry}'); console.log(typeof m.${name})`);
+    t.equal(loaded.stdout, 'function\n', `${entry} gives ${name}`);
+  }
+  const lean = run(
+    "await import('ws'); const before = new Set(process.moduleLoadList); await import('deepgram-stream'); " +
+      'console.log(process.moduleLoadList.filter((m) => !before.has(m)).join(" "))',
+  );
+  t.notMatch(
+    lean.stdout,
+    /child_process|NativeModule module\b|http_parser|dgram/,
+    'the package loads only the streams',
+  );
   t.match(
     load('deepgram-stream/queue').stderr,
     /deepgram-stream\/queue needs BullMQ and ioredis beside it: npm install/,
@@ -137,7 +156,9 @@ t.test('npm pack ships the built code, its types, LICENSE and README, and maps t
   writeFileSync(
     join(consumer, 'use.ts'),
     `
-import { createListenStream, createTranscriber, startServer, isFinal, type ServerMessage } from 'deepgram-stream';
+import { createListenStream, isFinal, type ServerMessage } from 'deepgram-stream';
+import { createTranscriber } from 'deepgram-stream/audio';
+import { startServer } from 'deepgram-stream/server';
 import { enqueue } from 'deepgram-stream/queue';
 const server = await startServer({ realtimeFactor: false });
 const listen = createListenStream({ url: server.url, query: { model: 'nova-3', keyterm: ['a', 'b'] } });
@@ -151,7 +172,8 @@ await server.close();
   writeFileSync(
     join(consumer, 'narrow.ts'),
     `
-import { createFluxStream, createListenStream, createTranscriber } from 'deepgram-stream';
+import { createFluxStream, createListenStream } from 'deepgram-stream';
+import { createTranscriber } from 'deepgram-stream/audio';
 for await (const m of createListenStream({ url: 'ws://127.0.0.1:1' })) {
   if (m.type === 'Results') console.log(m.channel.alternatives[0].transcript);
   else if (m.type === 'Metadata') console.log(m.duration);

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { Duplex, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createDecoder, createTranscriber, type SentFormat, type ServerMessage } from '../lib/index.js';
+import type { ServerMessage } from '../lib/index.js';
+import { createDecoder, createTranscriber, type SentFormat } from '../lib/audio/index.js';
 import { parseWavHeader } from '../lib/audio/wav.js';
 import { collector, ffmpegChildren, fixture, serve, until, words } from './helpers.js';
 

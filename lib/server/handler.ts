@@ -2,7 +2,7 @@
 // yet listening: startServer() listens with it in this process; a worker process serves the sockets handed to it.
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
-import type { Socket } from 'node:net';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { checkQuery } from '../protocol/options.js';
 import { Session } from './session.js';
@@ -11,7 +11,7 @@ import { fluxDialect } from './flux.js';
 import { checkFluxQuery } from '../protocol/flux.js';
 import { speakSession } from './speak.js';
 import { checkSpeakQuery } from '../protocol/speak.js';
-import type { ServerOptions } from './index.js';
+import type { LocalServer, ServerOptions } from './index.js';
 
 const PATHS = ['/v1/listen', '/v2/listen', '/v1/speak'];
 
@@ -172,5 +172,28 @@ export function createHandler(options: ServerOptions, slots: Slots): Handler {
         http.closeAllConnections();
         http.close(() => resolve());
       }),
+  };
+}
+
+/** Listens where the options say, and describes the server that results. */
+export async function listen(
+  server: NetServer,
+  options: Pick<ServerOptions, 'port' | 'host'>,
+  connections: () => number,
+  close: () => Promise<void>,
+): Promise<LocalServer> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port, address } = server.address() as AddressInfo;
+  const host = address.includes(':') ? `[${address}]` : address;
+  return {
+    url: `ws://${host}:${port}`,
+    port,
+    get connections() {
+      return connections();
+    },
+    close,
   };
 }

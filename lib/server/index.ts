@@ -1,11 +1,10 @@
 // The local Deepgram-compatible server, /v1/listen, Flux's /v2/listen and /v1/speak: in this process, or spread over
 // worker processes (workers.ts). The handshake and the sessions are handler.ts's.
 import type { IncomingMessage } from 'node:http';
-import type { AddressInfo, Server } from 'node:net';
 import type { SessionReport } from './dialect.js';
 import type { Faults } from './faults.js';
 import type { SpeakServerOptions } from './speak.js';
-import { counter, createHandler } from './handler.js';
+import { counter, createHandler, listen } from './handler.js';
 
 export type { Faults } from './faults.js';
 export type { SessionReport } from './dialect.js';
@@ -68,27 +67,4 @@ export async function startServer(options: ServerOptions = {}): Promise<LocalSer
   const slots = counter(options.maxConnections ?? 1000);
   const handler = createHandler(options, slots);
   return listen(handler.http, options, () => slots.held, handler.close);
-}
-
-/** Listens where the options say, and describes the server that results. */
-export async function listen(
-  server: Server,
-  options: Pick<ServerOptions, 'port' | 'host'>,
-  connections: () => number,
-  close: () => Promise<void>,
-): Promise<LocalServer> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port, address } = server.address() as AddressInfo;
-  const host = address.includes(':') ? `[${address}]` : address;
-  return {
-    url: `ws://${host}:${port}`,
-    port,
-    get connections() {
-      return connections();
-    },
-    close,
-  };
 }

@@ -7,7 +7,8 @@ import { extname } from 'node:path';
 import { createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { SessionReport } from './dialect.js';
-import { listen, type LocalServer, type ServerOptions } from './index.js';
+import { listen } from './handler.js';
+import type { LocalServer, ServerOptions } from './index.js';
 
 /** What crosses to a worker: every option but those that stay here. */
 export type WorkerOptions = Omit<

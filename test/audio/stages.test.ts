@@ -2,7 +2,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createDecoder, createFramer, createPacer, detectContainer } from '../../lib/index.js';
+import { createDecoder, createFramer, createPacer, detectContainer } from '../../lib/audio/index.js';
 import { chooseFfmpeg, ffmpegCommand, firstWorking } from '../../lib/audio/ffmpeg.js';
 import { collector, ffmpegChildren, fixture, tones } from '../helpers.js';
 

@@ -7,14 +7,8 @@ import { pipeline } from 'node:stream/promises';
 import WebSocket, { WebSocketServer } from 'ws';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  createListenStream,
-  type Faults,
-  type ListenQuery,
-  type ResultsMessage,
-  type ServerMessage,
-} from '../../lib/index.js';
-import type { SessionReport } from '../../lib/server/index.js';
+import { createListenStream, type ListenQuery, type ResultsMessage, type ServerMessage } from '../../lib/index.js';
+import type { Faults, SessionReport } from '../../lib/server/index.js';
 import { createPacer } from '../../lib/audio/pacer.js';
 import { rebase, ReplayBuffer } from '../../lib/listen/replay.js';
 import {

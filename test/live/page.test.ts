@@ -8,7 +8,8 @@ import { chromium, type Page } from 'playwright-core';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createListenStream, createRelay, RELAY_PAGE, type RelayOptions, type ServerMessage } from '../../lib/index.js';
+import { createListenStream, type ServerMessage } from '../../lib/index.js';
+import { createRelay, RELAY_PAGE, type RelayOptions } from '../../lib/live/index.js';
 import type { SessionReport } from '../../lib/server/index.js';
 import { finals, fixture, readAll, serve, startRelay, until } from '../helpers.js';
 

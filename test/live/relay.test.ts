@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
-import { createRelay, type RelayOptions, type RelaySessionLog } from '../../lib/index.js';
+import { createRelay, type RelayOptions, type RelaySessionLog } from '../../lib/live/index.js';
 import { chunk, fixture, leaks, LINEAR16, serve, startRelay, tones, until, upgrade } from '../helpers.js';
 import { connect } from 'node:net';
 import { get as httpGet } from 'node:http';

@@ -7,7 +7,8 @@ import { pipeline } from 'node:stream/promises';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
-import { createListenStream, createTwilioBridge, createTwilioPlayback, type ServerMessage } from '../../lib/index.js';
+import { createListenStream, type ServerMessage } from '../../lib/index.js';
+import { createTwilioBridge, createTwilioPlayback } from '../../lib/live/index.js';
 import { ffmpegCommand } from '../../lib/audio/ffmpeg.js';
 import { chunk, collector, finals, fixture, readAll, serve, until } from '../helpers.js';
 

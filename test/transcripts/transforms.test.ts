@@ -5,7 +5,6 @@ import type { Test } from 'tap';
 import { pipeline } from 'node:stream/promises';
 import {
   channelFilter,
-  createTranscriber,
   finalsOnly,
   fromNdjson,
   splitChannels,
@@ -19,6 +18,7 @@ import {
   type Utterance,
   type Word,
 } from '../../lib/index.js';
+import { createTranscriber } from '../../lib/audio/index.js';
 import { collector, fixture, readAll, serve } from '../helpers.js';
 
 const SAVED = fixture('speech.ndjson');
