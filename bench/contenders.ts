@@ -6,7 +6,8 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import WebSocket from 'ws';
 import { DeepgramClient } from '@deepgram/sdk';
-import { createFluxStream, createListenStream, createTranscriber } from '../lib/index.js';
+import { createFluxStream, createListenStream } from '../lib/index.js';
+import { createTranscriber } from '../lib/audio/index.js';
 import { RATE, speech, speechWav } from './support.js';
 
 const QUERY = { encoding: 'linear16', sample_rate: RATE } as const;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createDecoder } from '../lib/index.js';
+import { createDecoder } from '../lib/audio/index.js';
 import { ffmpegCommand } from '../lib/audio/ffmpeg.js';
 import { median, round, speechWav } from './support.js';
 
