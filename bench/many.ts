@@ -1,12 +1,12 @@
 // A thousand live streams from one process (a call bridge's shape): each sends 100 ms of linear16 every 100 ms for
 // `seconds`, then CloseStream, to a server in a child process that discards the audio. One run per process, so that
-// its CPU and peak RSS (VmHWM) are its own: a `ws` per stream (the floor), or a listen Duplex per stream.
-// `node build/bench/many.js [--quick]` runs both and prints the ratios; `node build/bench/many.js ws|duplex N S`
-// is one run.
+// its CPU and peak RSS (VmHWM) are its own: a `ws` per stream (the floor), or a listen Duplex per stream; the same
+// on Flux's path (a `ws` per stream, or a Flux Duplex per stream). `node build/bench/many.js [--quick]` runs all four
+// and prints the ratios; `node build/bench/many.js ws|duplex|ws-flux|flux N S` is one run.
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { createListenStream } from '../lib/index.js';
+import { createFluxStream, createListenStream } from '../lib/index.js';
 import { childServer, inProcess, peakRssMb, RATE, round, speechChunks } from './support.js';
 
 const FRAME = speechChunks(0.1)[0]; // 100 ms
@@ -18,28 +18,48 @@ interface Sender {
   done: Promise<unknown>;
 }
 
-function rawStream(url: string): Sender {
-  const ws = new WebSocket(`${url}/v1/listen?encoding=linear16&sample_rate=${RATE}`, { perMessageDeflate: false });
-  ws.on('message', (data) => JSON.parse(data.toString()));
-  const opened = once(ws, 'open');
+/**
+ * A `ws` per stream, the floor: frames written before the socket opens wait for it (as the Duplex holds them), so
+ * that both send every frame; Flux's path ends its turn first, as the Flux Duplex does.
+ */
+function rawStream(url: string, flux: boolean): Sender {
+  const path = flux ? '/v2/listen?model=flux-general-en&' : '/v1/listen?';
+  const ws = new WebSocket(`${url}${path}encoding=linear16&sample_rate=${RATE}`, { perMessageDeflate: false });
+  let turnEnded = () => {};
+  ws.on('message', (data) => {
+    const message = JSON.parse(data.toString());
+    if (message.type === 'Warning' || message.event === 'EndOfTurn') turnEnded();
+  });
+  const early: Buffer[] = [];
+  const opened = once(ws, 'open').then(() => early.splice(0).forEach((frame) => ws.send(frame)));
+  const ended = flux ? new Promise<void>((resolve) => (turnEnded = resolve)) : Promise.resolve();
   return {
-    write: (frame) => ws.readyState === ws.OPEN && ws.send(frame),
-    end: () => void opened.then(() => ws.send('{"type":"CloseStream"}')),
+    write: (frame) => (ws.readyState === ws.OPEN ? ws.send(frame) : early.push(frame)),
+    end: () =>
+      void opened.then(() => {
+        if (flux) ws.send('{"type":"ForceEndTurn"}');
+        void ended.then(() => ws.send('{"type":"CloseStream"}'));
+      }),
     done: once(ws, 'close'),
   };
 }
 
-function duplexStream(url: string): Sender {
-  const listen = createListenStream({ url, query: { encoding: 'linear16', sample_rate: RATE } });
+function duplexStream(url: string, flux: boolean): Sender {
+  const query = { encoding: 'linear16', sample_rate: RATE } as const;
+  const listen = flux ? createFluxStream({ url, query }) : createListenStream({ url, query });
   listen.resume();
   return { write: (frame) => listen.write(frame), end: () => listen.end(), done: once(listen, 'close') };
 }
 
-async function run(kind: 'ws' | 'duplex', count: number, seconds: number) {
+type Kind = 'ws' | 'duplex' | 'ws-flux' | 'flux';
+
+async function run(kind: Kind, count: number, seconds: number) {
   const server = await childServer('discard');
   const baseline = process.memoryUsage().rss;
   const cpu = process.cpuUsage();
-  const streams = Array.from({ length: count }, () => (kind === 'ws' ? rawStream : duplexStream)(server.url));
+  const flux = kind === 'ws-flux' || kind === 'flux';
+  const make = kind === 'ws' || kind === 'ws-flux' ? rawStream : duplexStream;
+  const streams = Array.from({ length: count }, () => make(server.url, flux));
   for (let tick = 0; tick < seconds * 10; tick++) {
     for (const stream of streams) stream.write(FRAME);
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -66,16 +86,19 @@ export async function manyStreams(quick: boolean) {
   const [count, seconds] = quick ? [1000, 10] : [1000, 20];
   const ws = await child('ws', count, seconds);
   const duplex = await child('duplex', count, seconds);
-  return {
-    ws,
-    duplex,
-    cpuVsWs: round(duplex.cpuSeconds / ws.cpuSeconds, 2),
-    rssPerStreamAboveWsKiB: round(duplex.rssPerStreamKiB - ws.rssPerStreamKiB, 1),
-  };
+  const wsFlux = await child('ws-flux', count, seconds);
+  const flux = await child('flux', count, seconds);
+  const versus = (mine: typeof ws, floor: typeof ws) => ({
+    cpuVsWs: round(mine.cpuSeconds / floor.cpuSeconds, 2),
+    rssPerStreamAboveWsKiB: round(mine.rssPerStreamKiB - floor.rssPerStreamKiB, 1),
+  });
+  return { ws, duplex, ...versus(duplex, ws), wsFlux, flux, fluxVersus: versus(flux, wsFlux) };
 }
 
 const [kind, count, seconds] = process.argv.slice(2);
+const KINDS: Kind[] = ['ws', 'duplex', 'ws-flux', 'flux'];
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  if (kind === 'ws' || kind === 'duplex') console.log(JSON.stringify(await run(kind, Number(count), Number(seconds))));
+  const one = KINDS.find((k) => k === kind);
+  if (one) console.log(JSON.stringify(await run(one, Number(count), Number(seconds))));
   else console.log(JSON.stringify(await manyStreams(process.argv.includes('--quick')), null, 2));
 }

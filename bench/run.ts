@@ -1,5 +1,6 @@
 // npm run bench: every figure side by side in one run, against the local server with its throttle off.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { deepgramSdk, fluxDuplex, listenDuplex, rawWs, rawWsFlux, transcriber, type Contender } from './contenders.js';
 import { BYTES_PER_SECOND, childServer, inProcess, measure, median, round } from './support.js';
@@ -12,6 +13,7 @@ import { voice } from './voice.js';
 import { importCost } from './import.js';
 import { manyStreams } from './many.js';
 import { clientTable } from './client.js';
+import { serveCapacity } from './serve.js';
 import { publish } from './summary.js';
 
 const results = fileURLToPath(new URL('../../bench/results/', import.meta.url));
@@ -85,7 +87,7 @@ async function memory() {
 }
 
 const all = {
-  machine: { cpus: 2, node: process.version, date: new Date().toISOString().slice(0, 10) },
+  machine: { cpus: availableParallelism(), node: process.version, date: new Date().toISOString().slice(0, 10) },
   throughput: await throughput(),
   latency: await latency(quick),
   memory: await memory(),
@@ -98,6 +100,7 @@ const all = {
   import: importCost(),
   many: await manyStreams(quick),
   client: await clientTable(quick),
+  serve: await serveCapacity(quick),
 };
 for (const [name, data] of Object.entries(all))
   if (name !== 'machine') save(name, { machine: all.machine, ...(data as object) });

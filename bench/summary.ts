@@ -3,12 +3,61 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chart } from './chart.js';
+import { round } from './support.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const load = (name: string) => JSON.parse(readFileSync(`${root}bench/results/${name}.json`, 'utf8'));
 
 const scaleRow = (r: { streams: number; audioSecondsPerSecond: number; p99Ms: number }) =>
   `${r.streams} stream${r.streams === 1 ? '' : 's'} ${r.audioSecondsPerSecond} audio s per s, p99 ${r.p99Ms} ms`;
+
+/** The client against a server that discards (its floor beside it in the same run), import cost, server capacity. */
+function floors(verdict: (met: boolean) => string): string[] {
+  const client = load('client');
+  const many = load('many');
+  const imports = load('import');
+  const serve = load('serve');
+  const row = (name: string) => client.rows.find((r: { name: string }) => r.name === name);
+  const [plain, duplex, rawFlux, flux] = [
+    'plain Writable over ws',
+    'listen Duplex',
+    'raw ws (Flux)',
+    'Flux Duplex',
+  ].map(row);
+  const [ws, index] = imports.rows;
+  const rss = (mine: any, floor: any) => round(mine.peakRssMb - floor.peakRssMb);
+  const scale = (what: string, mine: any, floor: any, versus: any) => [
+    `| ${what}, client CPU | ${floor.cpuSeconds} s | ${mine.cpuSeconds} s | ${versus.cpuVsWs}x | ` +
+      `${verdict(versus.cpuVsWs <= 1.1)} |`,
+    `| the same, RSS per stream | ${floor.rssPerStreamKiB} KiB | ${mine.rssPerStreamKiB} KiB | ` +
+      `+${versus.rssPerStreamAboveWsKiB} KiB | ${verdict(versus.rssPerStreamAboveWsKiB <= 8)} |`,
+  ];
+  const served = serve.rows.map(
+    (r: any) =>
+      `| local server, ${r.streams} real-time streams, ${r.workers ? `${r.workers} workers` : 'one process'} | ` +
+      `real time: last final within 500 ms of CloseStream at p99 | ${r.closedNormally} closed normally, p99 ` +
+      `${r.lastFinalP99Ms} ms (p50 ${r.lastFinalP50Ms}), ${r.serverCores} cores: ${r.streamsPerCore} streams per core | | ` +
+      `${verdict(r.closedNormally === r.streams && r.lastFinalP99Ms <= 500)} |`,
+  );
+  return [
+    `Against a server in a child process that discards the audio, so that the client is what is measured (run of ` +
+      `${client.machine.date}, ${client.machine.cpus} cores; one stream: ${client.audioSeconds / 60} min of audio as ` +
+      `fast as the socket takes it, median of ${client.rounds}; ${many.ws.streams} streams: 100 ms every 100 ms for ` +
+      `${many.ws.seconds} s):`,
+    '',
+    '| what | floor | deepgram-stream | ratio | |',
+    '| --- | ---: | ---: | ---: | --- |',
+    `| one stream at full speed, peak RSS | plain Writable over ws ${plain.peakRssMb} MB | listen Duplex ` +
+      `${duplex.peakRssMb} MB | ${rss(duplex, plain)} MB | ${verdict(rss(duplex, plain) <= 8)} |`,
+    `| the same on Flux | raw ws loop ${rawFlux.peakRssMb} MB | Flux Duplex ${flux.peakRssMb} MB | ` +
+      `${rss(flux, rawFlux)} MB | ${verdict(rss(flux, rawFlux) <= 8)} |`,
+    ...scale(`${many.ws.streams} live streams (a ws each)`, many.duplex, many.ws, many),
+    ...scale(`${many.ws.streams} live Flux streams (a ws each)`, many.flux, many.wsFlux, many.fluxVersus),
+    `| importing the package, RSS | ws ${ws.rssMiB} MiB | ${index.rssMiB} MiB | +${index.aboveWsMiB} MiB | ` +
+      `${verdict(index.aboveWsMiB <= 2)} |`,
+    ...served,
+  ];
+}
 
 export function summary(): string {
   const throughput = load('throughput');
@@ -72,6 +121,8 @@ export function summary(): string {
       `Batch: ${batch.files} files of ${batch.audioSecondsEach} s at ${batch.concurrency} streams against a server ` +
       `at ${batch.realtimeFactor}x took ${batch.wallSeconds} s; ` +
       `total audio / (${batch.concurrency} x ${batch.realtimeFactor}) is ${batch.idealSeconds} s.`,
+    '',
+    ...floors(verdict),
   ];
   return lines.join('\n');
 }
