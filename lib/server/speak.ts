@@ -15,6 +15,8 @@ export interface SpeakServerOptions {
   maxSessionMs?: number;
   /** The limits enforced, if a test needs others. */
   limits?: Partial<SpeakLimits>;
+  /** A client that reads nothing while its output waits is cut off after this many ms. Default 12000. */
+  stallMs?: number;
 }
 
 export interface SpeakSessionSettings extends SpeakServerOptions {
@@ -49,7 +51,33 @@ export function speakSession(ws: WebSocket, settings: SpeakSessionSettings): voi
     }, ms);
     timers.add(timer);
   };
-  const send = (message: object) => ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify(message));
+  /**
+   * Output past the limit that the client does not take: its socket is not read meanwhile (its Clears and Speaks add
+   * nothing more here), and a client that stays so for `stallMs` is cut off. Output goes on once it reads.
+   */
+  let stalled: { cutOff: NodeJS.Timeout; check?: NodeJS.Timeout } | undefined;
+  const blocked = (): boolean => {
+    if (ws.bufferedAmount <= OUTPUT_LIMIT) return false;
+    if (!stalled) {
+      ws.pause();
+      stalled = { cutOff: setTimeout(() => ws.terminate(), settings.stallMs ?? 12_000) };
+      recheck();
+    }
+    return true;
+  };
+  const recheck = () => {
+    if (!stalled || ws.readyState !== WebSocket.OPEN) return;
+    if (ws.bufferedAmount > OUTPUT_LIMIT) return void (stalled.check = setTimeout(recheck, 10));
+    clearTimeout(stalled.cutOff);
+    stalled = undefined;
+    ws.resume();
+    if (sending) pump();
+  };
+  const send = (message: object) => {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    ws.send(JSON.stringify(message));
+    blocked();
+  };
   const close = (code: number, reason: string) => {
     if (ws.readyState === WebSocket.OPEN) ws.close(code, reason);
   };
@@ -58,7 +86,7 @@ export function speakSession(ws: WebSocket, settings: SpeakSessionSettings): voi
   const pump = () => {
     sending = true;
     while (owed.length > 0 && ws.readyState === WebSocket.OPEN) {
-      if (ws.bufferedAmount > OUTPUT_LIMIT) return void later(10, pump);
+      if (blocked()) return;
       const frame = owed[0].frames.shift();
       if (frame) {
         ws.send(frame);
@@ -148,6 +176,8 @@ export function speakSession(ws: WebSocket, settings: SpeakSessionSettings): voi
   );
   ws.on('close', () => {
     clearTimeout(longest);
+    clearTimeout(stalled?.cutOff);
+    clearTimeout(stalled?.check);
     for (const timer of timers) clearTimeout(timer);
   });
 }

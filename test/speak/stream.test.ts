@@ -258,6 +258,29 @@ t.test(
   },
 );
 
+t.test('the local server cuts off a client that reads nothing after stallMs, whatever it sends', async (t) => {
+  const server = await serve(t, { speak: { ttfbMs: 0, stallMs: 400, limits: { charactersPerMinute: 1e6 } } });
+  const { WebSocket } = await import('ws');
+  const ws = new WebSocket(`${server.url}/v1/speak?encoding=linear16`);
+  await once(ws, 'open');
+  ws.pause(); // reads nothing from here on
+  // Minutes of audio owed (far past the socket buffers and the server's 1 MiB); once it has backed up, a flood of
+  // Clears, each of which the server would answer while it read them.
+  for (let i = 0; i < 5; i++) ws.send(JSON.stringify({ type: 'Speak', text: 'A sentence of speech. '.repeat(90) }));
+  ws.send(JSON.stringify({ type: 'Flush' }));
+  const started = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, 300)); // the audio backing up: a time, since nothing can show it
+  const sendClears = setInterval(() => {
+    for (let i = 0; i < 100; i++) ws.send('{"type":"Clear"}');
+  }, 20);
+  t.teardown(() => clearInterval(sendClears));
+  const [code] = await once(ws, 'close');
+  clearInterval(sendClears);
+  t.equal(code, 1006, 'cut off, as a stalled client is');
+  t.ok(performance.now() - started < 5000, 'within its stallMs, not at the hour');
+  await until(() => server.connections === 0, 'its slot is free');
+});
+
 t.test('a speak server gone quiet is noticed (liveness), as on listen', async (t) => {
   const server = await standIn(t, () => {});
   const speak = createSpeakStream({ url: server.url, query: QUERY, liveness: { interval: 100, timeout: 300 } });
