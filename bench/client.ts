@@ -1,13 +1,14 @@
 // What each client costs, measured on the client alone: every contender against a server in a child process that
 // discards the audio, each run in a process of its own (so that its peak RSS, VmHWM, is its own), rounds
 // interleaved, medians. `node build/bench/client.js [--quick]` prints the table; `node build/bench/client.js KIND S`
-// is one run. (The transcriber is not here: against a server that discards, every input would be DG_NO_AUDIO.)
+// is one run. The transcriber decodes a WAV of the same audio with FFmpeg, whose CPU (a process of its own) is not
+// counted here: its row is the transcriber's own work around it.
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { deepgramSdk, fluxDuplex, listenDuplex, rawWs, rawWsFlux, type Contender } from './contenders.js';
+import { deepgramSdk, fluxDuplex, listenDuplex, rawWs, rawWsFlux, transcriber, type Contender } from './contenders.js';
 import { childServer, inProcess, median, peakRssMb, RATE, round, speech } from './support.js';
 
 /** The floor the issue names: a plain Writable over ws, fed by the same pipeline(), ending with CloseStream. */
@@ -31,6 +32,7 @@ const CONTENDERS: Record<string, Contender> = {
   '@deepgram/sdk 5': deepgramSdk,
   'raw ws (Flux)': rawWsFlux,
   'Flux Duplex': fluxDuplex,
+  'createTranscriber (FFmpeg)': transcriber,
 };
 
 async function one(kind: string, seconds: number) {

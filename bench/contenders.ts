@@ -2,13 +2,13 @@
 // every message, end with CloseStream and wait for the server's close. The Flux job on /v2/listen ends the open
 // turn first (ForceEndTurn, and its answer) as the Flux Duplex does.
 import { once } from 'node:events';
-import { Readable, Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import WebSocket from 'ws';
 import { DeepgramClient } from '@deepgram/sdk';
 import { createFluxStream, createListenStream } from '../lib/index.js';
 import { createTranscriber } from '../lib/audio/index.js';
-import { RATE, speech, speechWav } from './support.js';
+import { RATE, speech, speechWavStream } from './support.js';
 
 const QUERY = { encoding: 'linear16', sample_rate: RATE } as const;
 
@@ -68,12 +68,7 @@ export const listenDuplex: Contender = async (url, seconds) => {
 /** With FFmpeg decoding a WAV of the same audio (decode: 'always'). */
 export const transcriber: Contender = async (url, seconds) => {
   const sink = counter();
-  const wav = speechWav(seconds);
-  const source = Readable.from(
-    (function* () {
-      for (let i = 0; i < wav.length; i += 65536) yield wav.subarray(i, i + 65536);
-    })(),
-  );
+  const source = speechWavStream(seconds);
   await pipeline(source, createTranscriber({ url, decode: 'always' }), sink);
   return sink.count;
 };

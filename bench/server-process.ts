@@ -1,6 +1,7 @@
 // A server in its own process for the benchmarks: the local Deepgram-compatible server; an echo server that
 // answers each audio frame with a timestamped message (for latency, where the server's own work must be nil); or a
-// server that discards the audio and answers CloseStream with Metadata (for the client's own memory and CPU).
+// server that discards the audio and answers CloseStream with one final and Metadata (for the client's own memory and
+// CPU: a client that must hear words, as the transcriber must, hears one).
 import { WebSocketServer } from 'ws';
 import { startServer } from '../lib/server/index.js';
 import { clock } from './support.js';
@@ -17,8 +18,10 @@ if (kind === 'local') {
   wss.on('connection', (ws, request) => {
     const flux = request.url?.startsWith('/v2/') ?? false;
     let n = 0;
+    let bytes = 0;
     ws.on('message', (data, isBinary) => {
-      if (isBinary && kind === 'discard') return;
+      if (isBinary && kind === 'discard')
+        return void (bytes += [data].flat().reduce((sum, b) => sum + b.byteLength, 0));
       const text = data.toString();
       if (isBinary && flux) {
         ws.send(
@@ -56,7 +59,22 @@ if (kind === 'local') {
       } else if (text.includes('CloseStream') && flux) {
         ws.close();
       } else if (text.includes('CloseStream')) {
-        ws.send(JSON.stringify({ type: 'Metadata', sent: clock(), duration: 0, request_id: 'bench' }));
+        const word = { word: 'discarded', start: 0, end: 0.5, confidence: 1 };
+        const alternatives = [{ transcript: 'discarded', confidence: 1, words: [word] }];
+        ws.send(
+          JSON.stringify({
+            type: 'Results',
+            channel_index: [0, 1],
+            start: 0,
+            duration: 0.5,
+            is_final: true,
+            speech_final: true,
+            channel: { alternatives },
+          }),
+        );
+        // Its duration as linear16 at 16 kHz, what every client here sends.
+        const duration = bytes / 32000;
+        ws.send(JSON.stringify({ type: 'Metadata', sent: clock(), duration, request_id: 'bench' }));
         ws.close(1000);
       }
     });

@@ -17,6 +17,7 @@ function floors(verdict: (met: boolean) => string): string[] {
   const many = load('many');
   const imports = load('import');
   const serve = load('serve');
+  const voice = load('voice').throughput.rows;
   const row = (name: string) => client.rows.find((r: { name: string }) => r.name === name);
   const [plain, duplex, rawFlux, flux] = [
     'plain Writable over ws',
@@ -56,6 +57,12 @@ function floors(verdict: (met: boolean) => string): string[] {
     `| importing the package, RSS | ws ${ws.rssMiB} MiB | ${index.rssMiB} MiB | +${index.aboveWsMiB} MiB | ` +
       `${verdict(index.aboveWsMiB <= 2)} |`,
     ...served,
+    '',
+    `One stream at full speed against the same server, client CPU s per audio hour and peak RSS: ` +
+      `${client.rows.map((r: any) => `${r.name} ${r.cpuSecondsPerAudioHour} s, ${r.peakRssMb} MB`).join('; ')} ` +
+      `(the transcriber's FFmpeg is a process of its own, not counted). Speech out, against the local server: ` +
+      `${voice.map((r: any) => `${r.name} ${r.cpuSecondsPerAudioHour} s`).join(', ')} per audio hour ` +
+      `(${voice[voice.length - 1].cpuVsRawWs}x).`,
   ];
 }
 

@@ -53,12 +53,12 @@ export function speechChunks(seconds: number): Buffer[] {
   return Array.from({ length: Math.round(seconds * 10) }, (_, i) => PATTERN[i % PATTERN.length]);
 }
 
-/** A WAV file of the same audio, for the stages that read containers. */
-export function speechWav(seconds: number): Buffer {
-  const data = Buffer.concat(speechChunks(seconds));
+/** A WAV header for `seconds` of that audio. */
+export function wavHeaderFor(seconds: number): Buffer {
+  const dataBytes = Math.round(seconds * 10) * CHUNK;
   const header = Buffer.alloc(44);
   header.write('RIFF', 0, 'latin1');
-  header.writeUInt32LE(36 + data.length, 4);
+  header.writeUInt32LE(36 + dataBytes, 4);
   header.write('WAVEfmt ', 8, 'latin1');
   header.writeUInt32LE(16, 16);
   header.writeUInt16LE(1, 20);
@@ -68,8 +68,23 @@ export function speechWav(seconds: number): Buffer {
   header.writeUInt16LE(2, 32);
   header.writeUInt16LE(16, 34);
   header.write('data', 36, 'latin1');
-  header.writeUInt32LE(data.length, 40);
-  return Buffer.concat([header, data]);
+  header.writeUInt32LE(dataBytes, 40);
+  return header;
+}
+
+/** A WAV file of the same audio, for the stages that read containers. */
+export function speechWav(seconds: number): Buffer {
+  return Buffer.concat([wavHeaderFor(seconds), ...speechChunks(seconds)]);
+}
+
+/** The same WAV produced as read, so that an hour of it takes no memory in the bench's process. */
+export function speechWavStream(seconds: number): Readable {
+  return Readable.from(
+    (function* () {
+      yield wavHeaderFor(seconds);
+      for (let i = 0; i < Math.round(seconds * 10); i++) yield PATTERN[i % PATTERN.length];
+    })(),
+  );
 }
 
 export interface ChildServer {
