@@ -37,7 +37,8 @@ function floors(verdict: (met: boolean) => string): string[] {
     (r: any) =>
       `| local server, ${r.streams} real-time streams, ${r.workers ? `${r.workers} workers` : 'one process'} | ` +
       `real time: last final within 500 ms of CloseStream at p99 | ${r.closedNormally} closed normally, p99 ` +
-      `${r.lastFinalP99Ms} ms (p50 ${r.lastFinalP50Ms}), ${r.serverCores} cores: ${r.streamsPerCore} streams per core | | ` +
+      `${r.lastFinalP99Ms} ms (p50 ${r.lastFinalP50Ms}), ${r.serverCores} cores: ` +
+      `${r.streamsPerCore} streams per core | | ` +
       `${verdict(r.closedNormally === r.streams && r.lastFinalP99Ms <= 500)} |`,
   );
   return [

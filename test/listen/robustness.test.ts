@@ -50,11 +50,13 @@ t.test('hundreds of concurrent streams in one process', async (t) => {
 });
 
 const LIB = fileURLToPath(new URL('../../lib/index.ts', import.meta.url));
+const SERVER = fileURLToPath(new URL('../../lib/server/index.ts', import.meta.url));
 
 t.test('NODE_DEBUG lines tell what happens and never show the key', async (t) => {
   const key = 'debug-secret-key-42';
   const script = `
-    import { createListenStream, startServer } from ${JSON.stringify(LIB)};
+    import { createListenStream } from ${JSON.stringify(LIB)};
+    import { startServer } from ${JSON.stringify(SERVER)};
     const server = await startServer({
       realtimeFactor: false, faults: ({ index }) => index === 0 ? { dropAfterBytes: 1 } : undefined,
     });
