@@ -32,11 +32,15 @@ export interface LinkEvents {
   reconnect(event: ReconnectEvent): void;
 }
 
+/**
+ * Sockets given up on, every link's (a socket belongs to one): their late events (a close after a refused handshake)
+ * must not act twice. One set for all, not one per link: a thousand streams need no thousand sets.
+ */
+const RETIRED = new WeakSet<WebSocket>();
+
 export class Link {
   readonly #settings: LinkSettings;
   readonly #events: LinkEvents;
-  /** Sockets given up on: their late events (a close after a refused handshake) must not act twice. */
-  readonly #retired = new WeakSet<WebSocket>();
   #ws!: WebSocket;
   #requestId?: string;
   /** Metadata comes just before the close; whether it ends the stream depends on the close code. */
@@ -115,7 +119,7 @@ export class Link {
 
   #armDeadline(): void {
     clearTimeout(this.#deadlineTimer);
-    if (!this.#deadline || this.#paused || this.#retired.has(this.#ws)) return;
+    if (!this.#deadline || this.#paused || RETIRED.has(this.#ws)) return;
     this.#deadlineTimer = setTimeout(this.#deadline.expired, this.#deadline.ms);
   }
 
@@ -124,7 +128,7 @@ export class Link {
     const reconnect = this.#settings.reconnect;
     const ws: WebSocket = (this.#ws = dial(this.#settings.endpoint, {
       // A socket that has been given up on or replaced says nothing more.
-      current: () => ws === this.#ws && !this.#retired.has(ws),
+      current: () => ws === this.#ws && !RETIRED.has(ws),
       upgrade: (res) => (this.#requestId = header(res, 'dg-request-id')),
       refused: (error) =>
         this.#reconnecting && retryableStatus(error.status ?? 0, true)
@@ -224,7 +228,7 @@ export class Link {
     const { describeClose } = this.#settings.protocol;
     if (refused !== undefined)
       return this.#fail(closeError(code, reason, { requestId: this.#requestId }, refused, describeClose));
-    this.#retired.add(this.#ws);
+    RETIRED.add(this.#ws);
     clearTimeout(this.#connectTimer);
     clearTimeout(this.#deadlineTimer);
     this.#unwatch();
@@ -237,8 +241,8 @@ export class Link {
   }
 
   #fail(error: Error): void {
-    if (this.#retired.has(this.#ws)) return;
-    this.#retired.add(this.#ws);
+    if (RETIRED.has(this.#ws)) return;
+    RETIRED.add(this.#ws);
     this.#unwatch();
     if (error instanceof DeepgramError) return this.#events.failed(error);
     // A system error (refused, reset, unreachable): its details stay in `cause`, out of the message a relay shows.
@@ -248,7 +252,7 @@ export class Link {
 
   /** Torn down at once, with no CloseStream. */
   destroy(): void {
-    this.#retired.add(this.#ws);
+    RETIRED.add(this.#ws);
     clearTimeout(this.#connectTimer);
     clearTimeout(this.#reconnectTimer);
     clearTimeout(this.#deadlineTimer);
