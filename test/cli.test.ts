@@ -425,6 +425,12 @@ t.test('a Deepgram parameter the CLI does not know goes through with --param nam
   const unknown = await run(['transcribe', '--brand_new', 'yes', file]);
   t.equal(unknown.code, 2);
   t.match(unknown.err, /unknown flag --brand_new: a Deepgram parameter this version does not know goes as --param/);
+  // Commands that take no Deepgram parameters say the same, in the same words, without parseArgs's own.
+  for (const command of ['serve', 'relay', 'speak', 'enqueue']) {
+    const other = await run([command, '--bogus']);
+    t.equal(other.code, 2, command);
+    t.match(other.err, /^deepgram-stream: unknown flag --bogus\nUsage: /, command);
+  }
   const malformed = await run(['transcribe', '--param', 'novalue', file]);
   t.equal(malformed.code, 2);
   t.match(malformed.err, /--param takes name=value/);

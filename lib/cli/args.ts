@@ -50,6 +50,8 @@ export function parse(
         `unknown flag --${unknown}: a Deepgram parameter this version does not know goes as ` +
           `--param ${unknown}=VALUE`,
       );
+    // One wording for every command (parseArgs's own speaks of positionals and '--', which only confuses).
+    if (unknown) throw new UsageError(`unknown flag --${unknown}`);
     throw error;
   }
   const values: Record<string, unknown> = { ...parsed.values, ...set };
