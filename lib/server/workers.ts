@@ -46,6 +46,8 @@ export async function startWorkers(options: ServerOptions): Promise<LocalServer>
     const child = fork(ENTRY, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: workerExecArgv });
     const worker = { child, held: 0, ready: false };
     pool[index] = worker;
+    // A message to a worker that has just died fails with an error event; its exit is what is acted on.
+    child.on('error', () => {});
     child.on('message', (message: FromWorker) => {
       if (message.type === 'take') {
         const ok = !closing && held < maxConnections;
@@ -64,11 +66,11 @@ export async function startWorkers(options: ServerOptions): Promise<LocalServer>
       // One that never started is not started again (its start() fails): that would loop.
       if (closing || !worker.ready) return;
       process.emitWarning(`deepgram-stream: local server worker ${index} exited (${signal ?? code}); starting another`);
-      void start(index).catch(() => {});
+      start(index).catch((error: Error) => process.emitWarning(`deepgram-stream: ${error.message}`));
     });
     child.send({ type: 'start', options: rest, worker: index } satisfies ToWorker);
     return new Promise<void>((resolve, reject) => {
-      child.once('error', reject);
+      child.once('error', reject); // it could not be started at all
       child.once('exit', () => reject(new Error(`deepgram-stream: local server worker ${index} exited at start`)));
       child.on('message', (message: FromWorker) => {
         if (message.type !== 'ready') return;
