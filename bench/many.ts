@@ -1,9 +1,11 @@
 // A thousand live streams from one process (a call bridge's shape): each sends 100 ms of linear16 every 100 ms for
 // `seconds`, then CloseStream, to a server in a child process that discards the audio. One run per process, so that
 // its CPU and peak RSS (VmHWM) are its own: a `ws` per stream (the floor), or a listen Duplex per stream; the same
-// on Flux's path (a `ws` per stream, or a Flux Duplex per stream). `node build/bench/many.js [--quick]` runs all four
-// and prints the ratios; `node build/bench/many.js ws|duplex|ws-flux|flux N S` is one run.
+// on Flux's path (a `ws` per stream, or a Flux Duplex per stream); and a plain Writable per stream over its ws, the
+// least any stream adds. `node build/bench/many.js [--quick]` runs them all and prints the ratios;
+// `node build/bench/many.js ws|writable|duplex|ws-flux|flux N S` is one run.
 import { once } from 'node:events';
+import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { createFluxStream, createListenStream } from '../lib/index.js';
@@ -51,14 +53,27 @@ function duplexStream(url: string, flux: boolean): Sender {
   return { write: (frame) => listen.write(frame), end: () => listen.end(), done: once(listen, 'close') };
 }
 
-type Kind = 'ws' | 'duplex' | 'ws-flux' | 'flux';
+/** The floor for any stream: a plain Writable per stream over its ws, a write done when ws has sent it. */
+function writableStream(url: string): Sender {
+  const ws = new WebSocket(`${url}/v1/listen?encoding=linear16&sample_rate=${RATE}`, { perMessageDeflate: false });
+  ws.on('message', (data) => JSON.parse(data.toString()));
+  const opened = once(ws, 'open');
+  const sink = new Writable({
+    write: (chunk: Buffer, _encoding, done) =>
+      ws.readyState === ws.OPEN ? ws.send(chunk, done) : void opened.then(() => ws.send(chunk, done)),
+    final: (done) => void opened.then(() => ws.send('{"type":"CloseStream"}', done)),
+  });
+  return { write: (frame) => sink.write(frame), end: () => sink.end(), done: once(ws, 'close') };
+}
+
+type Kind = 'ws' | 'writable' | 'duplex' | 'ws-flux' | 'flux';
 
 async function run(kind: Kind, count: number, seconds: number) {
   const server = await childServer('discard');
   const baseline = process.memoryUsage().rss;
   const cpu = process.cpuUsage();
   const flux = kind === 'ws-flux' || kind === 'flux';
-  const make = kind === 'ws' || kind === 'ws-flux' ? rawStream : duplexStream;
+  const make = kind === 'ws' || kind === 'ws-flux' ? rawStream : kind === 'writable' ? writableStream : duplexStream;
   const streams = Array.from({ length: count }, () => make(server.url, flux));
   for (let tick = 0; tick < seconds * 10; tick++) {
     for (const stream of streams) stream.write(FRAME);
@@ -85,6 +100,7 @@ const child = (kind: string, count: number, seconds: number) =>
 export async function manyStreams(quick: boolean) {
   const [count, seconds] = quick ? [1000, 10] : [1000, 20];
   const ws = await child('ws', count, seconds);
+  const writable = await child('writable', count, seconds);
   const duplex = await child('duplex', count, seconds);
   const wsFlux = await child('ws-flux', count, seconds);
   const flux = await child('flux', count, seconds);
@@ -92,11 +108,20 @@ export async function manyStreams(quick: boolean) {
     cpuVsWs: round(mine.cpuSeconds / floor.cpuSeconds, 2),
     rssPerStreamAboveWsKiB: round(mine.rssPerStreamKiB - floor.rssPerStreamKiB, 1),
   });
-  return { ws, duplex, ...versus(duplex, ws), wsFlux, flux, fluxVersus: versus(flux, wsFlux) };
+  return {
+    ws,
+    duplex,
+    ...versus(duplex, ws),
+    writable,
+    writableVersus: versus(writable, ws),
+    wsFlux,
+    flux,
+    fluxVersus: versus(flux, wsFlux),
+  };
 }
 
 const [kind, count, seconds] = process.argv.slice(2);
-const KINDS: Kind[] = ['ws', 'duplex', 'ws-flux', 'flux'];
+const KINDS: Kind[] = ['ws', 'writable', 'duplex', 'ws-flux', 'flux'];
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const one = KINDS.find((k) => k === kind);
   if (one) console.log(JSON.stringify(await run(one, Number(count), Number(seconds))));
