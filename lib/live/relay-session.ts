@@ -43,6 +43,8 @@ export interface SessionLimits {
 
 /** Server messages waiting to be written to a browser before its listen stream and its socket are paused. */
 const SEND_HIGH_WATER = 64;
+/** The longest a session that ended normally keeps its socket for the reply to its last turn. */
+const LINGER_MS = 30_000;
 
 /** Why a session ends on the relay's side: said to the browser last, with its close code. */
 const REASONS = {
@@ -71,6 +73,8 @@ export function bridge(
   listen: ListenStream | FluxStream,
   limits: SessionLimits,
   done: (log: Omit<RelaySessionLog, 'address' | 'started'>) => void,
+  /** What a normal end waits for before the socket closes (the reply to the last turn), up to LINGER_MS. */
+  linger: () => Promise<void> = async () => {},
 ): { stop(): void } {
   let unsent = 0;
   let reason: Reason | undefined;
@@ -140,7 +144,14 @@ export function bridge(
   listen.on('data', send);
   listen.on('end', () => {
     ws.resume();
-    if (!reason) return ws.close(1000);
+    if (!reason) {
+      let timer: NodeJS.Timeout | undefined;
+      const cap = new Promise<void>((resolve) => (timer = setTimeout(resolve, LINGER_MS).unref()));
+      return void Promise.race([linger(), cap]).finally(() => {
+        clearTimeout(timer);
+        ws.close(1000);
+      });
+    }
     send({ type: 'RelayError', code: reason, message: REASONS[reason].message(limits) });
     ws.close(REASONS[reason].code, reason);
   });

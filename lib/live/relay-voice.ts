@@ -1,6 +1,8 @@
 // The relay answering back: at the end of each of the speaker's turns, the app's `reply` gives text, a speak stream
 // says it, and its audio goes to the page as binary frames (linear16), which the page plays. When the speaker
 // starts again while the reply is still playing (barge-in), the voice is cleared and the page told to stop.
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebSocket } from 'ws';
 import { createSpeakStream, type SpeakStreamOptions } from '../speak/stream.js';
 import type { SessionMessage } from '../protocol/flux.js';
@@ -23,8 +25,8 @@ function turnOf(message: SessionMessage): { ended: string } | 'speaking' | undef
 }
 
 /**
- * Speaks `reply`'s answers into `ws` for one session whose messages `heard` is told; `end()` once the session has
- * ended (the reply being spoken is finished, as far as the socket stays open).
+ * Speaks `reply`'s answers into `ws` for one session whose messages `heard` is told; `finish()` once the session has
+ * ended: the reply to its last turn is still written, said and given the time to play.
  */
 export function voice(ws: WebSocket, reply: Reply, options: SpeakStreamOptions) {
   const speak = createSpeakStream({
@@ -34,6 +36,8 @@ export function voice(ws: WebSocket, reply: Reply, options: SpeakStreamOptions) 
   /** When the page will have played what it was sent (it plays in real time). */
   let playedAt = 0;
   let replies = 0;
+  /** The answer being written, if any: the end waits for it. */
+  let writing: Promise<void> = Promise.resolve();
   speak.on('data', (audio: Buffer) => {
     if (ws.readyState !== ws.OPEN) return;
     ws.send(audio, { binary: true });
@@ -60,10 +64,15 @@ export function voice(ws: WebSocket, reply: Reply, options: SpeakStreamOptions) 
         speak.clear();
         ws.send(JSON.stringify({ type: 'ReplyStopped' }));
       }
-      if (said) void answer(said).catch(() => ws.send(JSON.stringify({ type: 'ReplyFailed' })));
+      if (said) writing = answer(said).catch(() => void ws.send(JSON.stringify({ type: 'ReplyFailed' })));
     },
-    end(): void {
+    /** Resolves once the last reply has been said and the page has had the time to play it. */
+    async finish(): Promise<void> {
+      await writing;
       if (speak.writable) speak.end();
+      if (!speak.closed) await once(speak, 'close').catch(() => {});
+      const left = playedAt - performance.now();
+      if (left > 0 && ws.readyState === ws.OPEN) await sleep(left, undefined, { ref: false });
     },
     destroy(): void {
       speak.destroy();

@@ -189,15 +189,21 @@ export function createRelay(options: RelayOptions = {}): Relay {
       const model = 'model' in query && query.model ? String(query.model) : 'the default model';
       ws.send(JSON.stringify({ type: 'RelayInfo', model, backend: name, synthetic }));
       const stream = createSession({ ...listen, query });
-      const session = bridge(ws, stream, limits, (log) => {
-        sessions.delete(session);
-        options.onSession?.({ address, started, ...log });
-      });
+      const talk =
+        options.reply && voice(ws, options.reply, { url: listen.url, apiKey: listen.apiKey, ...options.speak });
+      const session = bridge(
+        ws,
+        stream,
+        limits,
+        (log) => {
+          sessions.delete(session);
+          options.onSession?.({ address, started, ...log });
+        },
+        talk ? talk.finish : undefined,
+      );
       sessions.add(session);
-      if (options.reply) {
-        const talk = voice(ws, options.reply, { url: listen.url, apiKey: listen.apiKey, ...options.speak });
+      if (talk) {
         stream.on('data', talk.heard);
-        stream.on('end', talk.end);
         ws.on('close', talk.destroy);
       }
     });

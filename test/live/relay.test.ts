@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { createRelay, type RelayOptions, type RelaySessionLog } from '../../lib/live/index.js';
+import { createSpeakStream } from '../../lib/index.js';
+import { REPLY_AUDIO } from '../../lib/live/relay-voice.js';
 import { chunk, fixture, leaks, LINEAR16, serve, startRelay, tones, until, upgrade } from '../helpers.js';
 import { connect } from 'node:net';
 import { get as httpGet } from 'node:http';
@@ -440,4 +442,30 @@ t.test('a browser that stops answering pings is closed', async (t) => {
   await until(() => r.connections === 0, 'the silent browser closed', 5000);
   t.pass('closed');
   session.ws.terminate();
+});
+
+t.test('a relay that answers says the reply to the last turn before it closes the socket', async (t) => {
+  const local = await serve(t, { script: 'hello there', speak: { ttfbMs: 0 } });
+  const answer = 'Yes, I heard you.';
+  const { url } = await relay(t, { listen: { url: local.url, query: LINEAR16 }, reply: () => answer });
+  // What the whole reply is, said alone by the same server in the same format.
+  const alone = createSpeakStream({ url: local.url, query: { model: 'aura-2-thalia-en', ...REPLY_AUDIO } });
+  alone.end(answer);
+  let expected = 0;
+  for await (const audio of alone) expected += (audio as Buffer).length;
+  const ws = new WebSocket(url);
+  let replyBytes = 0;
+  let finals = 0;
+  ws.on('message', (data: Buffer, binary) => {
+    if (binary) replyBytes += data.length;
+    else if (JSON.parse(data.toString()).is_final) finals++;
+  });
+  await once(ws, 'open');
+  for (const piece of chunk(tones([0.4, 0.3, 0.4, 0.8]), 3200)) ws.send(piece);
+  ws.send(JSON.stringify({ type: 'CloseStream' }));
+  const [code] = await once(ws, 'close');
+  t.equal(code, 1000);
+  t.ok(finals > 0, 'the turn was transcribed');
+  t.ok(expected > 0);
+  t.equal(replyBytes, expected, `every byte of the last reply came before the close (${expected} bytes)`);
 });
