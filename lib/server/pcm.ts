@@ -55,8 +55,6 @@ function converter(encoding: RawLayout['encoding']): Convert {
   };
 }
 
-const LINEAR16 = converter('linear16');
-
 /** Raw audio as declared: linear16 (s16le), linear32 (f32le), mulaw, alaw. */
 export function rawDecoder(layout: RawLayout, events: DecoderEvents): PcmDecoder {
   const { sampleRate, channels, sampleBytes: width, blockBytes } = layout;
@@ -113,9 +111,9 @@ export function ffmpegDecoder(analysisRate: number, events: DecoderEvents): PcmD
     () => bytesIn,
   );
   const { child } = ffmpeg;
-  let header: Buffer | undefined = Buffer.alloc(0);
-  let channels = 0;
-  let carry = Buffer.alloc(0);
+  let header = Buffer.alloc(0);
+  /** What follows FFmpeg's WAV header is raw linear16 at the analysis rate, read as any raw audio is. */
+  let pcm: PcmDecoder | undefined;
   let decodedAny = false;
   // What was decoded before a failed exit (a stream cut short) is kept; only FFmpeg that decoded nothing failed. One
   // that opened a stream holding no samples (a WAV header alone: FFmpeg writes a header) did not fail at all.
@@ -125,21 +123,14 @@ export function ffmpegDecoder(analysisRate: number, events: DecoderEvents): PcmD
   });
 
   child.stdout.on('data', (chunk: Buffer) => {
-    let data = chunk;
-    if (header) {
-      header = Buffer.concat([header, chunk]);
-      const parsed = parseWavHeader(header);
-      if (!parsed) return;
-      channels = parsed.channels;
-      data = header.subarray(parsed.dataOffset);
-      header = undefined;
-    }
-    if (carry.length > 0) data = Buffer.concat([carry, data]);
-    const usable = data.length - (data.length % (2 * channels));
-    carry = Buffer.from(data.subarray(usable));
-    if (usable === 0) return;
-    decodedAny = true;
-    events.onPcm({ ...LINEAR16(data, usable / 2), channels, sampleRate: analysisRate });
+    if (pcm) return pcm.write(chunk);
+    header = Buffer.concat([header, chunk]);
+    const parsed = parseWavHeader(header);
+    if (!parsed) return;
+    const layout = rawLayout({ encoding: 'linear16', sample_rate: analysisRate, channels: parsed.channels })!;
+    pcm = rawDecoder(layout, { ...events, onPcm: (samples) => ((decodedAny = true), events.onPcm(samples)) });
+    pcm.write(header.subarray(parsed.dataOffset));
+    header = Buffer.alloc(0); // let go of what it held
   });
   child.stdin.on('drain', () => events.onDrain());
 
