@@ -133,11 +133,13 @@ export function createHandler(options: ServerOptions, slots: Slots): Handler {
       if (problem) return reject(socket, 400, 'Bad Request', `Bad Request: ${problem}`, requestId);
     }
     requestIds.set(request, requestId);
-    const faults = typeof options.faults === 'function' ? options.faults({ index: index++, request }) : options.faults;
     const upgrade = (admitted: boolean) => {
       if (!admitted) {
         return reject(socket, 429, 'TOO_MANY_REQUESTS', 'Too many requests. Please try again later', requestId, flux);
       }
+      // `index` counts the connections let in: one refused (400, 429) is not counted.
+      const faults =
+        typeof options.faults === 'function' ? options.faults({ index: index++, request }) : options.faults;
       // A slot is held from here until the socket closes, whether or not the upgrade completes (ws refuses one with
       // no Sec-WebSocket-Key, say, and destroys the socket): a refused upgrade gives its slot straight back.
       if (socket.destroyed) return slots.give();
