@@ -74,16 +74,56 @@ export function endpoint(options: ConnectionOptions, path: string, query: URLSea
   return { url: url.toString(), authorization, agent, headers, tls };
 }
 
-/** What a socket tells its stream; nothing once `current()` says the stream has moved on from it. */
+/**
+ * What a socket tells the link that dialled it: methods of one object, called by listeners shared by every socket
+ * (as `ws` does), so that a thousand sessions make no thousand sets of closures. Nothing once `owns(ws)` says the
+ * link has moved on from that socket.
+ */
 export interface SocketEvents {
-  current(): boolean;
-  upgrade(res: IncomingMessage): void;
+  owns(ws: WebSocket): boolean;
+  onUpgrade(res: IncomingMessage): void;
   /** The upgrade was refused: the error, once the body has arrived. */
-  refused(error: DeepgramError): void;
-  open(): void;
-  message(data: Buffer, isBinary: boolean): void;
-  close(code: number, reason: string): void;
-  error(error: Error): void;
+  onRefused(error: DeepgramError): void;
+  onOpen(): void;
+  onMessage(data: Buffer, isBinary: boolean): void;
+  onClose(code: number, reason: string): void;
+  onError(error: Error): void;
+}
+
+const HANDLERS = new WeakMap<WebSocket, SocketEvents>();
+
+/** The events of the link that still owns `ws`, if one does. */
+function owner(ws: WebSocket): SocketEvents | undefined {
+  const events = HANDLERS.get(ws);
+  return events?.owns(ws) ? events : undefined;
+}
+
+function onUpgrade(this: WebSocket, res: IncomingMessage) {
+  owner(this)?.onUpgrade(res);
+}
+
+function onUnexpectedResponse(this: WebSocket, req: { destroy(): void }, res: IncomingMessage) {
+  if (!owner(this)) return;
+  void refusal(res).then((error) => {
+    req.destroy();
+    owner(this)?.onRefused(error);
+  });
+}
+
+function onOpen(this: WebSocket) {
+  owner(this)?.onOpen();
+}
+
+function onMessage(this: WebSocket, data: Buffer, isBinary: boolean) {
+  owner(this)?.onMessage(data, isBinary);
+}
+
+function onClose(this: WebSocket, code: number, reason: Buffer) {
+  owner(this)?.onClose(code, reason.toString());
+}
+
+function onError(this: WebSocket, error: Error) {
+  owner(this)?.onError(error);
 }
 
 export function dial({ url, authorization, agent, headers, tls }: Endpoint, events: SocketEvents): WebSocket {
@@ -93,28 +133,14 @@ export function dial({ url, authorization, agent, headers, tls }: Endpoint, even
     headers: { ...headers, ...(authorization ? { Authorization: authorization } : {}) },
     perMessageDeflate: false,
   });
-  const guard =
-    <A extends unknown[]>(handler: (...args: A) => void) =>
-    (...args: A) =>
-      events.current() && handler(...args);
-  ws.on('upgrade', guard(events.upgrade));
-  ws.on(
-    'unexpected-response',
-    guard((req: { destroy(): void }, res: IncomingMessage) => {
-      refusal(res).then((error) => {
-        req.destroy();
-        if (events.current()) events.refused(error);
-      });
-    }),
-  );
-  ws.on('open', guard(events.open));
-  ws.on('message', guard(events.message));
-  ws.on(
-    'close',
-    guard((code: number, reason: Buffer) => events.close(code, reason.toString())),
-  );
-  ws.on('error', guard(events.error));
-  return ws;
+  HANDLERS.set(ws, events);
+  return ws
+    .on('upgrade', onUpgrade)
+    .on('unexpected-response', onUnexpectedResponse)
+    .on('open', onOpen)
+    .on('message', onMessage)
+    .on('close', onClose)
+    .on('error', onError);
 }
 
 export function header(res: IncomingMessage, name: string): string | undefined {

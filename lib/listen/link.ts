@@ -5,9 +5,10 @@
 import { debuglog } from 'node:util';
 import type WebSocket from 'ws';
 import { DeepgramError } from './errors.js';
-import { closeError, dial, header } from './connection.js';
+import type { IncomingMessage } from 'node:http';
+import { closeError, dial, header, type SocketEvents } from './connection.js';
 import { retryableStatus } from './retry.js';
-import { watchLiveness } from './liveness.js';
+import { Watch } from './liveness.js';
 import type { LinkSettings } from './options.js';
 import type { ReconnectEvent } from './reconnect.js';
 import type { MetadataMessage } from '../protocol/messages.js';
@@ -38,7 +39,7 @@ export interface LinkEvents {
  */
 const RETIRED = new WeakSet<WebSocket>();
 
-export class Link {
+export class Link implements SocketEvents {
   readonly #settings: LinkSettings;
   readonly #events: LinkEvents;
   #ws!: WebSocket;
@@ -55,8 +56,8 @@ export class Link {
   #connectTimer?: NodeJS.Timeout;
   #reconnectTimer?: NodeJS.Timeout;
   #deadlineTimer?: NodeJS.Timeout;
-  /** Stops watching the current socket's liveness. */
-  #unwatch = () => {};
+  /** The watch on the current socket's liveness. */
+  #watch?: Watch;
   /** The furthest the server has shown it got into the audio: a deadline moves on only past it. */
   #reached = 0;
 
@@ -78,6 +79,11 @@ export class Link {
   /** Between a drop and the new socket's open: writes wait. */
   get reconnecting(): boolean {
     return this.#reconnecting;
+  }
+
+  /** Not reading: the stream's reader is full. */
+  get paused(): boolean {
+    return this.#paused;
   }
 
   /** Stops (or resumes) reading, this socket and the ones after it; a deadline stops with it. */
@@ -125,23 +131,7 @@ export class Link {
 
   #connect(): void {
     const timeout = this.#settings.connectTimeout;
-    const reconnect = this.#settings.reconnect;
-    const ws: WebSocket = (this.#ws = dial(this.#settings.endpoint, {
-      // A socket that has been given up on or replaced says nothing more.
-      current: () => ws === this.#ws && !RETIRED.has(ws),
-      upgrade: (res) => (this.#requestId = header(res, 'dg-request-id')),
-      refused: (error) =>
-        this.#reconnecting && retryableStatus(error.status ?? 0, true)
-          ? this.#retry(1006, `handshake answered ${error.status}`)
-          : this.#fail(error),
-      open: () => this.#open(),
-      message: (data, isBinary) => this.#message(data, isBinary),
-      close: (code, reason) => this.#closed(code, reason),
-      // An error is followed by a close, which decides between reconnecting and failing; before any open there
-      // is nothing to reconnect, so it fails at once.
-      error: (error) => !(reconnect && this.#opened) && this.#fail(error),
-    }));
-    if (this.#paused) ws.pause();
+    const ws = (this.#ws = dial(this.#settings.endpoint, this));
     debug('connecting');
     this.#connectTimer = setTimeout(() => {
       if (this.#reconnecting) return this.#retry(1006, `no upgrade within ${timeout} ms`);
@@ -150,11 +140,28 @@ export class Link {
     }, timeout);
   }
 
-  #open(): void {
-    clearTimeout(this.#connectTimer);
+  // What the current socket tells (SocketEvents): a socket that has been given up on or replaced says nothing more.
+
+  owns(ws: WebSocket): boolean {
+    return ws === this.#ws && !RETIRED.has(ws);
+  }
+
+  onUpgrade(res: IncomingMessage): void {
+    this.#requestId = header(res, 'dg-request-id');
+  }
+
+  onRefused(error: DeepgramError): void {
+    if (this.#reconnecting && retryableStatus(error.status ?? 0, true))
+      this.#retry(1006, `handshake answered ${error.status}`);
+    else this.#fail(error);
+  }
+
+  onOpen(): void {
+    this.#stopConnectTimer();
     this.#opened = true;
     this.#reached = 0; // a new session's timeline starts again
-    this.#watch();
+    if (this.#paused) this.#ws.pause(); // a socket cannot be paused before it opens
+    this.#watchLiveness();
     this.#armDeadline();
     debug('open, request %s', this.#requestId);
     const again = this.#reconnecting;
@@ -171,9 +178,15 @@ export class Link {
     this.#events.open(again);
   }
 
+  onError(error: Error): void {
+    // An error is followed by a close, which decides between reconnecting and failing; before any open there is
+    // nothing to reconnect, so it fails at once.
+    if (!(this.#settings.reconnect && this.#opened)) this.#fail(error);
+  }
+
   /** A socket from which nothing comes for the liveness timeout is dropped: reconnected, or DG_TIMEOUT. */
-  #watch(): void {
-    this.#unwatch();
+  #watchLiveness(): void {
+    this.#watch?.stop();
     const liveness = this.#settings.liveness;
     if (!liveness) return;
     const dead = () => {
@@ -181,10 +194,10 @@ export class Link {
       if (this.#settings.reconnect) return this.#retry(1006, why);
       this.#fail(new DeepgramError('DG_TIMEOUT', `the connection went quiet: ${why}`, { requestId: this.#requestId }));
     };
-    this.#unwatch = watchLiveness(this.#ws, liveness, dead, () => this.#paused);
+    this.#watch = new Watch(this.#ws, liveness, dead);
   }
 
-  #message(data: Buffer, isBinary: boolean): void {
+  onMessage(data: Buffer, isBinary: boolean): void {
     if (isBinary && this.#settings.protocol.audioOut) {
       this.#armDeadline(); // new audio is progress
       return this.#events.audio?.(data);
@@ -208,10 +221,10 @@ export class Link {
   }
 
   /** A clean close ends the stream; an abnormal one is dialled again when the reconnect layer allows, else fails. */
-  #closed(code: number, reason: string): void {
-    clearTimeout(this.#connectTimer);
+  onClose(code: number, reason: string): void {
+    this.#stopConnectTimer();
     clearTimeout(this.#deadlineTimer);
-    this.#unwatch();
+    this.#watch?.stop();
     debug('closed %d %s', code, reason);
     const metadata = this.#heldMetadata;
     this.#heldMetadata = undefined;
@@ -229,9 +242,9 @@ export class Link {
     if (refused !== undefined)
       return this.#fail(closeError(code, reason, { requestId: this.#requestId }, refused, describeClose));
     RETIRED.add(this.#ws);
-    clearTimeout(this.#connectTimer);
+    this.#stopConnectTimer();
     clearTimeout(this.#deadlineTimer);
-    this.#unwatch();
+    this.#watch?.stop();
     this.#reconnecting = true;
     const { attempt, delay } = reconnect.next();
     debug('reconnecting after %d in %d ms (attempt %d)', code, delay, attempt);
@@ -240,10 +253,16 @@ export class Link {
     this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
   }
 
+  /** Cleared and let go: a stream open for hours keeps no spent timer (nor what its callback holds). */
+  #stopConnectTimer(): void {
+    clearTimeout(this.#connectTimer);
+    this.#connectTimer = undefined;
+  }
+
   #fail(error: Error): void {
     if (RETIRED.has(this.#ws)) return;
     RETIRED.add(this.#ws);
-    this.#unwatch();
+    this.#watch?.stop();
     if (error instanceof DeepgramError) return this.#events.failed(error);
     // A system error (refused, reset, unreachable): its details stay in `cause`, out of the message a relay shows.
     const why = `the connection to the server failed (${'code' in error ? String(error.code) : error.name})`;
@@ -253,10 +272,10 @@ export class Link {
   /** Torn down at once, with no CloseStream. */
   destroy(): void {
     RETIRED.add(this.#ws);
-    clearTimeout(this.#connectTimer);
+    this.#stopConnectTimer();
     clearTimeout(this.#reconnectTimer);
     clearTimeout(this.#deadlineTimer);
-    this.#unwatch();
+    this.#watch?.stop();
     if (this.#ws.readyState !== this.#ws.CLOSED) this.#ws.terminate();
   }
 }

@@ -11,27 +11,52 @@ export interface Liveness {
   timeout: number;
 }
 
-/** Watches `ws` until it is dead (then `dead()`, once) or the returned function stops the watch. */
-export function watchLiveness(ws: WebSocket, liveness: Liveness, dead: () => void, paused = () => ws.isPaused) {
-  const ticks = Math.max(1, Math.ceil(liveness.timeout / liveness.interval));
-  let heard = false;
-  let silent = 0;
-  const hear = () => (heard = true);
-  ws.on('message', hear).on('ping', hear).on('pong', hear);
-  const stop = () => {
-    clearInterval(timer);
-    ws.off('message', hear).off('ping', hear).off('pong', hear);
-  };
-  const timer = setInterval(() => {
-    if (heard || paused()) {
-      heard = false;
-      silent = 0;
-    } else if (++silent < ticks) {
-      if (ws.readyState === ws.OPEN) ws.ping();
+/** The watch on each socket watched; its listeners and its tick are shared by all (no closures per socket). */
+const WATCHES = new WeakMap<WebSocket, Watch>();
+
+/** Watches `ws` until it is dead (then `dead()`, once), closes, or `stop()` is called. */
+export class Watch {
+  readonly #ws: WebSocket;
+  readonly #ticks: number;
+  readonly #dead: () => void;
+  readonly #timer: NodeJS.Timeout;
+  #heard = false;
+  #silent = 0;
+
+  constructor(ws: WebSocket, liveness: Liveness, dead: () => void) {
+    this.#ws = ws;
+    this.#ticks = Math.max(1, Math.ceil(liveness.timeout / liveness.interval));
+    this.#dead = dead;
+    WATCHES.set(ws, this);
+    ws.on('message', Watch.#hear).on('ping', Watch.#hear).on('pong', Watch.#hear).on('close', Watch.#closed);
+    this.#timer = setInterval(Watch.#tick, liveness.interval, this).unref();
+  }
+
+  static #hear(this: WebSocket): void {
+    const watch = WATCHES.get(this);
+    if (watch) watch.#heard = true;
+  }
+
+  static #closed(this: WebSocket): void {
+    WATCHES.get(this)?.stop();
+  }
+
+  static #tick(watch: Watch): void {
+    if (watch.#heard || watch.#ws.isPaused) {
+      watch.#heard = false;
+      watch.#silent = 0;
+    } else if (++watch.#silent < watch.#ticks) {
+      if (watch.#ws.readyState === watch.#ws.OPEN) watch.#ws.ping();
     } else {
-      stop();
-      dead();
+      watch.stop();
+      watch.#dead();
     }
-  }, liveness.interval).unref();
-  return stop;
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    if (WATCHES.get(this.#ws) !== this) return;
+    WATCHES.delete(this.#ws);
+    this.#ws.off('message', Watch.#hear).off('ping', Watch.#hear).off('pong', Watch.#hear).off('close', Watch.#closed);
+  }
 }

@@ -40,8 +40,8 @@ export interface SessionHost {
 
 /** A session's behaviour at the stream's fixed points, one per stream; `D` is its stream's last message. */
 export interface SessionPolicy<D extends SessionMessage = SessionMessage> {
-  /** The stream and its checked query, before anything is dialled. */
-  attach(host: SessionHost, query: URLSearchParams): void;
+  /** The stream and its checked query, before anything is dialled; a policy that needs neither has none. */
+  attach?(host: SessionHost, query: URLSearchParams): void;
   /** A message on the stream's timeline: what to deliver (possibly changed), or undefined for none. */
   message(message: SessionMessage): SessionMessage | undefined;
   /** A drop: a new session is on its way. */
@@ -57,7 +57,6 @@ export interface SessionPolicy<D extends SessionMessage = SessionMessage> {
 
 /** /v1's policy: every message delivered as it comes, CloseStream straight after the audio, the server's Metadata. */
 const PLAIN: SessionPolicy<MetadataMessage> = {
-  attach: () => {},
   message: (message) => message,
   reconnected: () => {},
   beforeReplay: () => [],

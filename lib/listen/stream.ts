@@ -58,7 +58,6 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
   #completed = 0;
   #sha256?: string;
   #closeSent = false;
-  #readPaused = false;
 
   constructor(options: SessionOptions<object>, protocol: ListenProtocol<D>, policy?: SessionPolicy<D>) {
     super({
@@ -69,7 +68,7 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
     });
     this.#settings = listenSettings(options, protocol);
     this.#policy = policy ?? protocol.policy();
-    this.#policy.attach(this.#host(), this.#settings.query);
+    this.#policy.attach?.(this.#host(), this.#settings.query);
     this.#link = new Link(this.#settings, {
       open: (again) => this.#open(again),
       beforeReplay: () => this.#policy.beforeReplay(),
@@ -132,14 +131,16 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
   #message(received: SessionMessage): void {
     const timed = this.#settings.reconnect ? this.#settings.reconnect.receive(received) : received;
     const message = timed && this.#policy.message(timed);
-    if (message && !this.push(message)) this.#pauseReading();
+    if (message && !this.push(message)) this.#link.pause(true);
   }
 
   #end(server: MetadataMessage | undefined): void {
     this.#idle.stop();
     // After reconnects, its duration and hash cover the whole stream, not the last session.
     const { reconnect } = this.#settings;
-    const metadata = this.#policy.metadata(server && reconnect ? reconnect.finish(server, this.#digest) : server);
+    const metadata = this.#policy.metadata(
+      server && reconnect ? reconnect.finish(server, () => this.#digest()) : server,
+    );
     if (metadata) {
       this.#metadata = metadata;
       this.emit('metadata', metadata);
@@ -147,12 +148,15 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
     }
     this.push(null);
     // Audio still queued can never be sent now: fail it rather than wait forever.
-    this.#completeWrite(new DeepgramError('DG_CLOSED', 'the server closed the session before this audio was sent'));
+    if (this.#waitingWrite)
+      this.#completeWrite(new DeepgramError('DG_CLOSED', 'the server closed the session before this audio was sent'));
     this.#resumeWaiting();
   }
 
   /** The sha256 of the audio sent (kept after a reconnect, or for a protocol that makes its own Metadata). */
-  #digest = (): string => (this.#sha256 ??= this.#settings.hash?.digest('hex') ?? '');
+  #digest(): string {
+    return (this.#sha256 ??= this.#settings.hash?.digest('hex') ?? '');
+  }
 
   /** Held while connecting, reconnecting or closing: the close code decides between a new socket and an error. */
   #mustWait(): boolean {
@@ -161,22 +165,23 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
   }
 
   override _write(chunk: Buffer, encoding: BufferEncoding, callback: Callback): void {
-    if (this.#ready(() => this._write(chunk, encoding, callback), callback)) this.#await(this.#send1(chunk), callback);
+    if (this.#mustWait()) this.#whenOpen = () => this._write(chunk, encoding, callback);
+    else if (this.#takesAudio(callback)) this.#await(this.#send1(chunk), callback);
   }
 
   /** Chunks buffered while the socket was busy go out together, each its own frame, with one completion. */
   override _writev(chunks: { chunk: Buffer; encoding: BufferEncoding }[], callback: Callback): void {
-    if (!this.#ready(() => this._writev(chunks, callback), callback)) return;
+    if (this.#mustWait()) return void (this.#whenOpen = () => this._writev(chunks, callback));
+    if (!this.#takesAudio(callback)) return;
     let bytes = 0;
     for (const { chunk } of chunks) bytes += this.#send1(chunk);
     this.#await(bytes, callback);
   }
 
-  /** Whether audio may go now; else it is held for the socket (`retry`) or failed. */
-  #ready(retry: () => void, callback: Callback): boolean {
-    if (this.#mustWait()) this.#whenOpen = retry;
-    else if (this.#link.ws.readyState === WebSocket.OPEN) return true;
-    else callback(new DeepgramError('DG_CLOSED', 'the session is closed; this audio was not sent'));
+  /** Whether the socket takes audio, once nothing is to be waited for; if it never will, the write fails. */
+  #takesAudio(callback: Callback): boolean {
+    if (this.#link.ws.readyState === WebSocket.OPEN) return true;
+    callback(new DeepgramError('DG_CLOSED', 'the session is closed; this audio was not sent'));
     return false;
   }
 
@@ -234,15 +239,8 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
     this.#link.closing();
   }
 
-  #pauseReading(): void {
-    this.#readPaused = true;
-    this.#link.pause(true);
-  }
-
   override _read(): void {
-    if (!this.#readPaused) return;
-    this.#readPaused = false;
-    this.#link.pause(false);
+    if (this.#link.paused) this.#link.pause(false);
   }
 
   override _destroy(error: Error | null, callback: Callback): void {

@@ -8,7 +8,7 @@ import { WebSocketServer } from 'ws';
 import { bridge, type RelaySessionLog } from './relay-session.js';
 import { voice, type Reply } from './relay-voice.js';
 import type { SpeakStreamOptions } from '../speak/stream.js';
-import { watchLiveness } from '../listen/liveness.js';
+import { Watch } from '../listen/liveness.js';
 import type { ListenStreamOptions } from '../listen/stream.js';
 import { createSession, protocolOf } from '../listen/session.js';
 import { listenSettings } from '../listen/options.js';
@@ -174,11 +174,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
       // A browser gone silently is closed; while the relay holds its socket (backpressure) it cannot be heard.
-      if (liveness)
-        ws.once(
-          'close',
-          watchLiveness(ws, liveness, () => ws.terminate()),
-        );
+      if (liveness) new Watch(ws, liveness, () => ws.terminate());
       if (perAddress.get(address)! > maxPerAddress) {
         const message = `at most ${maxPerAddress} sessions at once from one address`;
         ws.send(JSON.stringify({ type: 'RelayError', code: 'RELAY_LIMIT', message }));
