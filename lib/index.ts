@@ -2,16 +2,8 @@
 // the transcript transforms, the query). The rest loads only when imported, each from its own entry:
 // `deepgram-stream/audio` (decoder and stages, the transcriber), `/batch`, `/live` (relay, Twilio, latency),
 // `/server` (the local server) and `/queue` (Redis): an app that only streams does not load them.
-export {
-  createListenStream,
-  ListenStream,
-  SessionStream,
-  DEFAULT_URL,
-  type ListenStreamOptions,
-  type ReconnectOptions,
-  type ReconnectEvent,
-  type OpenEvent,
-} from './listen/stream.js';
+export { createListenStream, ListenStream, DEFAULT_URL, type ListenStreamOptions } from './listen/listen.js';
+export { SessionStream, type ReconnectOptions, type ReconnectEvent, type OpenEvent } from './listen/stream.js';
 export { createFluxStream, FluxStream, type FluxStreamOptions, type FluxWarning } from './listen/flux.js';
 export { createSession, protocolOf } from './listen/session.js';
 export { createSpeakStream, SpeakStream, type SpeakStreamOptions, type SpeakWarning } from './speak/stream.js';

@@ -2,7 +2,7 @@
 // the listen stream, with the listen stream's encoding, sample_rate and channels set from what is really sent.
 import { Transform, type Duplex } from 'node:stream';
 import { Chain } from './audio/chain.js';
-import type { ListenStream, ListenStreamOptions } from './listen/stream.js';
+import type { ListenStream, ListenStreamOptions } from './listen/listen.js';
 import { createSession, protocolOf } from './listen/session.js';
 import { LISTEN_FLUX } from './listen/protocol.js';
 import type { FluxStream } from './listen/flux.js';

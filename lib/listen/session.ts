@@ -1,7 +1,7 @@
 // Which socket a session speaks, decided in one place: a Flux model (`flux-general-en`, `flux-general-multi`) is
 // Flux on /v2/listen, anything else /v1/listen. The transcriber, the relay, the latency report and the command line
 // all ask here.
-import { createListenStream, type ListenStream } from './stream.js';
+import { createListenStream, type ListenStream } from './listen.js';
 import { createFluxStream, type FluxStream } from './flux.js';
 import { LISTEN_FLUX, LISTEN_V1, type ListenProtocol } from './protocol.js';
 import type { SessionOptions } from './options.js';

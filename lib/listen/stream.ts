@@ -1,20 +1,18 @@
 // The session Duplex: audio bytes in as binary frames, server messages out as typed objects, over a socket that the
 // reconnect layer may replace. Backpressure both ways: a write completes once the socket's buffer is under the
 // mark, and the socket is paused while the readable side is full. /v1 and Flux are this one stream with their
-// protocol and its policy; ListenStream is the /v1 one.
+// protocol and its policy (listen.ts, flux.ts).
 import { Duplex, addAbortSignal } from 'node:stream';
 import WebSocket from 'ws';
 import { DeepgramError } from './errors.js';
 import { ControlQueue, Idle } from './controls.js';
-import { Link } from './link.js';
-import { listenSettings, type ListenSettings, type ListenStreamOptions, type SessionOptions } from './options.js';
-import { LISTEN_V1, type ListenProtocol, type SessionHost, type SessionPolicy } from './protocol.js';
+import { Link, type LinkEvents } from './link.js';
+import { listenSettings, type ListenSettings, type SessionOptions } from './options.js';
+import type { ListenProtocol, SessionHost, SessionPolicy } from './protocol.js';
 import type { ReconnectEvent } from './reconnect.js';
-import type { MetadataMessage, ServerMessage } from '../protocol/messages.js';
+import type { MetadataMessage } from '../protocol/messages.js';
 import type { SessionMessage } from '../protocol/flux.js';
 
-export { DEFAULT_URL } from './connection.js';
-export type { ListenStreamOptions } from './options.js';
 export type { ReconnectEvent, ReconnectOptions } from './reconnect.js';
 
 type Callback = (error?: Error | null) => void;
@@ -68,38 +66,64 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
     });
     this.#settings = listenSettings(options, protocol);
     this.#policy = policy ?? protocol.policy();
-    this.#policy.attach?.(this.#host(), this.#settings.query);
-    this.#link = new Link(this.#settings, {
-      open: (again) => this.#open(again),
-      beforeReplay: () => this.#policy.beforeReplay(),
-      message: (message) => this.#message(message),
-      end: (metadata) => this.#end(metadata),
-      failed: (error) => this.destroy(error),
-      reconnect: (event) => {
-        this.#policy.reconnected();
-        this.emit('reconnect', event);
-      },
-    });
+    const face = new SessionStream.#Face<M, D>(this);
+    this.#policy.attach?.(face, this.#settings.query);
+    this.#link = new Link(this.#settings, face);
     if (options.signal) addAbortSignal(options.signal, this);
   }
 
-  /** What the policy may ask of this stream. */
-  #host(): SessionHost {
-    return {
-      requestId: () => this.requestId,
-      closing: () => this.#closeSent,
-      audio: () => ({ bytes: this.#sent, sha256: this.#digest() }),
-      control: (message) => this.sendControl(message),
-      deadline: (ms, expired) => this.#link.deadline(ms, expired),
-      warn: (warning) => this.emit('warning', warning),
-      fail: (error) => this.destroy(error),
-      finish: (last) => {
-        this.#link.destroy();
-        if (last) this.push(last);
-        this.#end(undefined);
-      },
-    };
-  }
+  /**
+   * The stream as its link and its policy see it: one object whose methods reach the stream's private state (a class
+   * in this class's body may), not a closure for each event and each request in every stream.
+   */
+  static readonly #Face = class Face<M extends SessionMessage, D extends M> implements LinkEvents, SessionHost {
+    constructor(readonly stream: SessionStream<M, D>) {}
+    open(again: boolean): void {
+      this.stream.#open(again);
+    }
+    beforeReplay(): string[] {
+      return this.stream.#policy.beforeReplay();
+    }
+    message(message: SessionMessage): void {
+      this.stream.#message(message);
+    }
+    end(metadata: MetadataMessage | undefined): void {
+      this.stream.#end(metadata);
+    }
+    failed(error: Error): void {
+      this.stream.destroy(error);
+    }
+    reconnect(event: ReconnectEvent): void {
+      this.stream.#policy.reconnected();
+      this.stream.emit('reconnect', event);
+    }
+    requestId(): string | undefined {
+      return this.stream.requestId;
+    }
+    closing(): boolean {
+      return this.stream.#closeSent;
+    }
+    audio(): { bytes: number; sha256: string } {
+      return { bytes: this.stream.#sent, sha256: this.stream.#digest() };
+    }
+    control(message: { type: string; [field: string]: unknown }): void {
+      this.stream.sendControl(message);
+    }
+    deadline(ms: number, expired: () => void): void {
+      this.stream.#link.deadline(ms, expired);
+    }
+    warn(warning: { code: string; description: string }): void {
+      this.stream.emit('warning', warning);
+    }
+    fail(error: DeepgramError): void {
+      this.stream.destroy(error);
+    }
+    finish(last?: SessionMessage): void {
+      this.stream.#link.destroy();
+      if (last) this.stream.push(last);
+      this.stream.#end(undefined);
+    }
+  };
 
   /** `dg-request-id` of the current session, once the upgrade has answered. */
   get requestId(): string | undefined {
@@ -268,30 +292,4 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
   #send(frame: string): void {
     if (this.#link.send(frame)) this.#idle.touch();
   }
-}
-
-/** A Duplex over one `/v1/listen` session; `end()` sends CloseStream after the last audio. */
-export class ListenStream extends SessionStream<ServerMessage, MetadataMessage> {
-  constructor(options: ListenStreamOptions = {}) {
-    super(options, LISTEN_V1);
-  }
-
-  /** Asks the server to transcribe what it holds now; goes out after all audio written before it. */
-  finalize(channel?: number): void {
-    this.sendControl(channel === undefined ? { type: 'Finalize' } : { type: 'Finalize', channel });
-  }
-
-  keepAlive(): void {
-    this.sendControl({ type: 'KeepAlive' });
-  }
-
-  /** Changes features mid-stream (Deepgram documents `numerals`). */
-  configure(features: Record<string, unknown>): void {
-    this.sendControl({ type: 'Configure', features });
-  }
-}
-
-/** Opens a `/v1/listen` session as a Duplex. Options that can never work throw before connecting. */
-export function createListenStream(options: ListenStreamOptions = {}): ListenStream {
-  return new ListenStream(options);
 }

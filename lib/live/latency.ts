@@ -6,7 +6,7 @@ import { createReadStream, openSync, readSync, closeSync, statSync } from 'node:
 import { durationOf } from '../audio/duration.js';
 import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ListenStreamOptions } from '../listen/stream.js';
+import type { ListenStreamOptions } from '../listen/listen.js';
 import { createSession, protocolOf } from '../listen/session.js';
 import { LISTEN_FLUX } from '../listen/protocol.js';
 import { createDecoder } from '../audio/decoder.js';

@@ -4,7 +4,7 @@
 // and every end (the browser's CloseStream or close, the relay's own limits, the relay stopping) ends the listen
 // stream first, so every final arrives before the socket is closed.
 import type { WebSocket, RawData } from 'ws';
-import type { ListenStream } from '../listen/stream.js';
+import type { ListenStream } from '../listen/listen.js';
 import type { FluxStream } from '../listen/flux.js';
 import { DeepgramError } from '../listen/errors.js';
 import { parseJson, wireForm } from '../protocol/guards.js';

@@ -9,7 +9,7 @@ import { bridge, type RelaySessionLog } from './relay-session.js';
 import { voice, type Reply } from './relay-voice.js';
 import type { SpeakStreamOptions } from '../speak/stream.js';
 import { Watch } from '../listen/liveness.js';
-import type { ListenStreamOptions } from '../listen/stream.js';
+import type { ListenStreamOptions } from '../listen/listen.js';
 import { createSession, protocolOf } from '../listen/session.js';
 import { listenSettings } from '../listen/options.js';
 import type { FluxQuery } from '../protocol/flux.js';

@@ -4,7 +4,7 @@
 // is a stranger's: a gap longer than `maxGapMs` is not filled (the audio after it follows on, and the event says by
 // how much it moved), and a message that cannot be used is reported as `invalid` and dropped, never a crash.
 import { Duplex } from 'node:stream';
-import { createListenStream, type ListenStream, type ListenStreamOptions } from '../listen/stream.js';
+import { createListenStream, type ListenStream, type ListenStreamOptions } from '../listen/listen.js';
 import { DeepgramError } from '../listen/errors.js';
 import type { ListenQuery } from '../protocol/options.js';
 import type { ServerMessage } from '../protocol/messages.js';
