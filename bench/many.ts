@@ -2,14 +2,15 @@
 // `seconds`, then CloseStream, to a server in a child process that discards the audio. One run per process, so that
 // its CPU and peak RSS (VmHWM) are its own: a `ws` per stream (the floor), or a listen Duplex per stream; the same
 // on Flux's path (a `ws` per stream, or a Flux Duplex per stream); and a plain Writable per stream over its ws, the
-// least any stream adds. `node build/bench/many.js [--quick]` runs them all and prints the ratios;
+// least any stream adds. `node build/bench/many.js [--quick]` runs them all (three interleaved rounds, medians; one
+// with --quick) and prints the ratios;
 // `node build/bench/many.js ws|writable|duplex|ws-flux|flux N S` is one run.
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { createFluxStream, createListenStream } from '../lib/index.js';
-import { childServer, inProcess, peakRssMb, RATE, round, speechChunks } from './support.js';
+import { childServer, inProcess, median, peakRssMb, RATE, round, speechChunks } from './support.js';
 
 const FRAME = speechChunks(0.1)[0]; // 100 ms
 
@@ -67,13 +68,19 @@ function writableStream(url: string): Sender {
 }
 
 type Kind = 'ws' | 'writable' | 'duplex' | 'ws-flux' | 'flux';
+const KINDS: Kind[] = ['ws', 'writable', 'duplex', 'ws-flux', 'flux'];
 
 async function run(kind: Kind, count: number, seconds: number) {
   const server = await childServer('discard');
-  const baseline = process.memoryUsage().rss;
-  const cpu = process.cpuUsage();
   const flux = kind === 'ws-flux' || kind === 'flux';
   const make = kind === 'ws' || kind === 'ws-flux' ? rawStream : kind === 'writable' ? writableStream : duplexStream;
+  // One stream first, fed and closed, so that what is compiled or allocated on first use counts once, not per stream.
+  const first = make(server.url, flux);
+  first.write(FRAME);
+  first.end();
+  await first.done;
+  const baseline = process.memoryUsage().rss;
+  const cpu = process.cpuUsage();
   const streams = Array.from({ length: count }, () => make(server.url, flux));
   for (let tick = 0; tick < seconds * 10; tick++) {
     for (const stream of streams) stream.write(FRAME);
@@ -94,16 +101,30 @@ async function run(kind: Kind, count: number, seconds: number) {
   };
 }
 
+type Run = Awaited<ReturnType<typeof run>>;
+
 const child = (kind: string, count: number, seconds: number) =>
-  inProcess<Awaited<ReturnType<typeof run>>>(fileURLToPath(import.meta.url), [kind, count, seconds]);
+  inProcess<Run>(fileURLToPath(import.meta.url), [kind, count, seconds]);
+
+/** Each figure's median over the rounds. */
+function medianRun(runs: Run[]): Run & { rounds: number } {
+  const of = (field: 'cpuSeconds' | 'rssPerStreamKiB' | 'peakRssMb') => median(runs.map((r) => r[field]));
+  return {
+    ...runs[0],
+    cpuSeconds: of('cpuSeconds'),
+    rssPerStreamKiB: of('rssPerStreamKiB'),
+    peakRssMb: of('peakRssMb'),
+    rounds: runs.length,
+  };
+}
 
 export async function manyStreams(quick: boolean) {
-  const [count, seconds] = quick ? [1000, 10] : [1000, 20];
-  const ws = await child('ws', count, seconds);
-  const writable = await child('writable', count, seconds);
-  const duplex = await child('duplex', count, seconds);
-  const wsFlux = await child('ws-flux', count, seconds);
-  const flux = await child('flux', count, seconds);
+  // Interleaved rounds: this machine's noise moves a run by 10 to 20%, and moves every contender of a round alike.
+  const [count, seconds, rounds] = quick ? [1000, 10, 1] : [1000, 20, 3];
+  const runs = new Map<Kind, Run[]>(KINDS.map((kind) => [kind, []]));
+  for (let round = 0; round < rounds; round++)
+    for (const kind of KINDS) runs.get(kind)!.push(await child(kind, count, seconds));
+  const [ws, writable, duplex, wsFlux, flux] = KINDS.map((kind) => medianRun(runs.get(kind)!));
   const versus = (mine: typeof ws, floor: typeof ws) => ({
     cpuVsWs: round(mine.cpuSeconds / floor.cpuSeconds, 2),
     rssPerStreamAboveWsKiB: round(mine.rssPerStreamKiB - floor.rssPerStreamKiB, 1),
@@ -121,7 +142,6 @@ export async function manyStreams(quick: boolean) {
 }
 
 const [kind, count, seconds] = process.argv.slice(2);
-const KINDS: Kind[] = ['ws', 'writable', 'duplex', 'ws-flux', 'flux'];
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const one = KINDS.find((k) => k === kind);
   if (one) console.log(JSON.stringify(await run(one, Number(count), Number(seconds))));

@@ -8,6 +8,8 @@ import { clock } from './support.js';
 
 const [kind, json] = process.argv.slice(2);
 const options = JSON.parse(json ?? '{}');
+// A bench that dies (a crash, Ctrl-C) takes its server with it: one left running would load every later run.
+process.on('disconnect', () => process.exit(0));
 
 if (kind === 'local') {
   const server = await startServer({ realtimeFactor: false, maxConnections: 10_000, ...options });

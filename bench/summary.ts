@@ -45,7 +45,7 @@ function floors(verdict: (met: boolean) => string): string[] {
     `Against a server in a child process that discards the audio, so that the client is what is measured (run of ` +
       `${client.machine.date}, ${client.machine.cpus} cores; one stream: ${client.audioSeconds / 60} min of audio as ` +
       `fast as the socket takes it, median of ${client.rounds}; ${many.ws.streams} streams: 100 ms every 100 ms for ` +
-      `${many.ws.seconds} s):`,
+      `${many.ws.seconds} s, median of ${many.ws.rounds ?? 1}):`,
     '',
     '| what | floor | deepgram-stream | ratio | |',
     '| --- | ---: | ---: | ---: | --- |',
