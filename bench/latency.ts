@@ -11,13 +11,17 @@ import { childServer, clock, percentile, RATE, round, speech, speechChunks } fro
 const QUERY = { encoding: 'linear16', sample_rate: RATE } as const;
 const FRAME = speechChunks(0.1)[0];
 
+/** An answer to a frame, stamped with its send time (the final after CloseStream is not one: it carries none). */
+const echoed = (message: { type: string; sent?: number }, flux: boolean): message is { type: string; sent: number } =>
+  message.type === (flux ? 'TurnInfo' : 'Results') && typeof message.sent === 'number';
+
 /** Sends `frames` frames, one every `gapMs`, and returns the latency of each answer as read. */
 async function rawWs(url: string, frames: number, gapMs: number, flux = false): Promise<number[]> {
   const latencies: number[] = [];
   const ws = new WebSocket(`${url}${flux ? '/v2/listen' : '/v1/listen'}`, { perMessageDeflate: false });
   ws.on('message', (data) => {
     const message = JSON.parse(data.toString());
-    if (message.type === (flux ? 'TurnInfo' : 'Results')) latencies.push(clock() - message.sent);
+    if (echoed(message, flux)) latencies.push(clock() - message.sent);
   });
   await once(ws, 'open');
   for (let i = 0; i < frames; i++) {
@@ -39,8 +43,8 @@ async function duplex(url: string, frames: number, gapMs: number, flux = false):
     listen,
     new Writable({
       objectMode: true,
-      write(message: { type: string; sent: number }, _e, done) {
-        if (message.type === (flux ? 'TurnInfo' : 'Results')) latencies.push(clock() - message.sent);
+      write(message: { type: string; sent?: number }, _e, done) {
+        if (echoed(message, flux)) latencies.push(clock() - message.sent);
         done();
       },
     }),
