@@ -2,10 +2,10 @@
 // messages, holds Metadata until the close code says what it means, says what a refusal or an abnormal close means
 // and, with the reconnect layer, dials again after a drop, replaying what it must. After CloseStream it gives the
 // server `closeTimeout` ms of reading time to speak.
+import type { IncomingMessage } from 'node:http';
 import { debuglog } from 'node:util';
 import type WebSocket from 'ws';
 import { DeepgramError } from './errors.js';
-import type { IncomingMessage } from 'node:http';
 import { closeError, dial, header, type SocketEvents } from './connection.js';
 import { retryableStatus } from './retry.js';
 import { Watch } from './liveness.js';
