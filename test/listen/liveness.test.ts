@@ -83,6 +83,45 @@ t.test('a reader that pauses does not count against the server, and a slow serve
   t.equal(roundMicro(last.start + last.duration), audio.length / 32000, 'every final arrived, with no DG_TIMEOUT');
 });
 
+t.test('a drop while the reader is paused: the new socket is paused at its open, and not taken for dead', async (t) => {
+  // A stand-in that answers no ping: the first session sends three results, then is cut off; the second says nothing.
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', autoPong: false });
+  t.teardown(() => wss.close());
+  await once(wss, 'listening');
+  let sessions = 0;
+  wss.on('connection', (ws) => {
+    if (sessions++ > 0) return;
+    const result = (start: number) => ({
+      type: 'Results',
+      channel_index: [0, 1],
+      start,
+      duration: 1,
+      is_final: true,
+      speech_final: false,
+      channel: { alternatives: [{ transcript: '', confidence: 1, words: [] }] },
+    });
+    for (let i = 0; i < 3; i++) ws.send(JSON.stringify(result(i)), () => i === 2 && ws.terminate());
+  });
+  const listen = createListenStream({
+    url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`,
+    query: LINEAR16,
+    liveness: FAST,
+    readableHighWaterMark: 1, // nobody reads: the first result fills it, and the stream stops reading
+    reconnect: { attempts: 3, backoff: { initial: 10, max: 10 } },
+  });
+  t.teardown(() => listen.destroy());
+  // Audio keeps going, as it does live: a write to the cut socket is how the drop is noticed through the pause.
+  const feeding = setInterval(() => listen.write(Buffer.alloc(3200)), 20);
+  t.teardown(() => clearInterval(feeding));
+  let reconnects = 0;
+  listen.on('reconnect', () => reconnects++);
+  await new Promise<void>((resolve) => listen.on('open', (event) => event.reconnected && resolve()));
+  // 2.5 times the timeout: a new socket left reading while the stream is paused would ping, hear nothing, and drop.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  t.equal(reconnects, 1, 'one drop, one reconnect');
+  t.equal(listen.readableLength, 3, 'and the stream holds the three results, none lost');
+});
+
 t.test('liveness: false turns it off', async (t) => {
   const server = await serve(t, { faults: { hangAfterBytes: 3200 } });
   const listen = createListenStream({ url: server.url, query: LINEAR16, liveness: false, closeTimeout: 600 });
