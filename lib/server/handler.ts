@@ -97,12 +97,13 @@ export function createHandler(options: ServerOptions, slots: Slots): Handler {
 
   const http: Server = createServer((request, response) => {
     const status = PATHS.includes(new URL(request.url ?? '/', 'http://local').pathname) ? 426 : 404;
+    const requestId = randomUUID();
     const body = JSON.stringify({
       err_code: STATUS_CODES[status],
       err_msg: 'This server speaks only the live WebSockets /v1/listen, /v2/listen and /v1/speak',
-      request_id: randomUUID(),
+      request_id: requestId,
     });
-    response.writeHead(status, { 'content-type': 'application/json', 'dg-request-id': JSON.parse(body).request_id });
+    response.writeHead(status, { 'content-type': 'application/json', 'dg-request-id': requestId });
     response.end(body);
   });
   const wss = new WebSocketServer({
