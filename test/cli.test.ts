@@ -431,6 +431,10 @@ t.test('a Deepgram parameter the CLI does not know goes through with --param nam
     t.equal(other.code, 2, command);
     t.match(other.err, /^deepgram-stream: unknown flag --bogus\nUsage: /, command);
   }
+  // An absurd worker count forks nothing: one line and the usage.
+  const absurd = await run(['serve', '--workers', '100000']);
+  t.equal(absurd.code, 2);
+  t.match(absurd.err, /^deepgram-stream: --workers takes at most \d+ on this machine, not 100000\nUsage: /);
   const malformed = await run(['transcribe', '--param', 'novalue', file]);
   t.equal(malformed.code, 2);
   t.match(malformed.err, /--param takes name=value/);

@@ -1,7 +1,7 @@
 // `deepgram-stream serve`: the local Deepgram-compatible server, until stopped.
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { startServer } from '../server/index.js';
+import { maxWorkers, startServer } from '../server/index.js';
 import { integer, parse, positive, text, UsageError, type Command } from './args.js';
 import { stopRequested, type CliIo } from './io.js';
 
@@ -36,6 +36,8 @@ export async function serve(args: string[], io: CliIo): Promise<number> {
   if (scriptFile !== undefined && !scriptFile) throw new UsageError('--script takes a file');
   // A worker per core keeps real time at thousands of streams; on one core a worker would only add a hop.
   const workers = integer(values, 'workers', 0) ?? (availableParallelism() > 1 ? availableParallelism() : 0);
+  if (workers > maxWorkers())
+    throw new UsageError(`--workers takes at most ${maxWorkers()} on this machine, not ${workers}`);
   const server = await startServer({
     port: integer(values, 'port', 0) ?? 8080,
     host: text(values, 'host') ?? '127.0.0.1',

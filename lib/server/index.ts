@@ -1,6 +1,7 @@
 // The local Deepgram-compatible server, /v1/listen, Flux's /v2/listen and /v1/speak: in this process, or spread over
 // worker processes (workers.ts). The handshake and the sessions are handler.ts's.
 import type { IncomingMessage } from 'node:http';
+import { availableParallelism } from 'node:os';
 import type { SessionReport } from './dialect.js';
 import type { Faults } from './faults.js';
 import type { SpeakServerOptions } from './speak.js';
@@ -44,7 +45,8 @@ export interface ServerOptions {
   /**
    * Worker processes to spread sessions over (one per core is a good number); default 0, every session in this
    * process. With workers, this process accepts each connection and hands it to a worker in turn; `maxConnections`
-   * holds for them all, `onSession` is called here, and `script` and `faults` must be data, not functions.
+   * holds for them all, `onSession` is called here, and `script` and `faults` must be data, not functions. At most
+   * `maxWorkers()`.
    */
   workers?: number;
   /** Node's flags for the worker processes; default this process's own (`process.execArgv`), as `fork()` does. */
@@ -59,6 +61,9 @@ export interface LocalServer {
   readonly connections: number;
   close(): Promise<void>;
 }
+
+/** The most workers startServer() starts: four per core (past one per core they only share the cores). */
+export const maxWorkers = (): number => 4 * availableParallelism();
 
 export async function startServer(options: ServerOptions = {}): Promise<LocalServer> {
   if (options.workers !== undefined && options.workers !== 0) {

@@ -8,7 +8,7 @@ import { createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { SessionReport } from './dialect.js';
 import { listen } from './handler.js';
-import type { LocalServer, ServerOptions } from './index.js';
+import { maxWorkers, type LocalServer, type ServerOptions } from './index.js';
 
 /** What crosses to a worker: every option but those that stay here. */
 export type WorkerOptions = Omit<
@@ -36,8 +36,8 @@ export async function startWorkers(options: ServerOptions): Promise<LocalServer>
   if (typeof rest.script === 'function' || typeof rest.faults === 'function') {
     throw new TypeError('startServer: with workers, script and faults must be data: a function cannot cross processes');
   }
-  if (!Number.isInteger(count) || count < 1)
-    throw new RangeError(`startServer: workers must be a whole number, not ${count}`);
+  if (!Number.isInteger(count) || count < 1 || count > maxWorkers())
+    throw new RangeError(`startServer: workers must be a whole number from 1 to ${maxWorkers()}, not ${count}`);
   let held = 0;
   let closing = false;
   const pool: { child: ChildProcess; held: number; ready: boolean }[] = [];

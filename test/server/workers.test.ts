@@ -67,6 +67,7 @@ t.test('faults and the script cross to the workers as data; functions are refuse
   await t.rejects(serveBuilt(t, { workers: 2, script: () => 'x' }), TypeError);
   await t.rejects(serveBuilt(t, { workers: 2, faults: () => ({}) }), TypeError);
   await t.rejects(serveBuilt(t, { workers: 1.5 }), RangeError);
+  await t.rejects(serveBuilt(t, { workers: 100_000 }), RangeError, 'an absurd count forks nothing');
 });
 
 t.test('a worker that dies is replaced, and its slots are given back', async (t) => {
