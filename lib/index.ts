@@ -3,7 +3,8 @@
 // `deepgram-stream/audio` (decoder and stages, the transcriber), `/batch`, `/live` (relay, Twilio, latency),
 // `/server` (the local server) and `/queue` (Redis): an app that only streams does not load them.
 export { createListenStream, ListenStream, DEFAULT_URL, type ListenStreamOptions } from './listen/listen.js';
-export { SessionStream, type ReconnectOptions, type ReconnectEvent, type OpenEvent } from './listen/stream.js';
+export { SessionStream, type OpenEvent } from './listen/stream.js';
+export type { ReconnectOptions, ReconnectEvent } from './listen/reconnect.js';
 export { createFluxStream, FluxStream, type FluxStreamOptions, type FluxWarning } from './listen/flux.js';
 export { createSession, protocolOf } from './listen/session.js';
 export { createSpeakStream, SpeakStream, type SpeakStreamOptions, type SpeakWarning } from './speak/stream.js';

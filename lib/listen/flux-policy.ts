@@ -205,7 +205,7 @@ export class FluxPolicy implements SessionPolicy<FluxMetadataMessage> {
       return;
     }
     const requestId = this.#host.requestId();
-    this.#host.fail(
+    this.#host.failed(
       new DeepgramError('DG_SERVER', `Flux ended the session: ${code}: ${description}`, { dgError: code, requestId }),
     );
   }

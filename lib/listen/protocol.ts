@@ -4,7 +4,6 @@
 // stream's fixed points. `/v1/listen` is the first; Flux, on `/v2/listen`, is another object of this shape, with
 // no copy of the link, the reconnect layer or the stream's flow control.
 import { CLOSE_NORMAL, describeClose, roundMicro, type MetadataMessage } from '../protocol/messages.js';
-import type { DeepgramError } from './errors.js';
 import { isFinal, isMetadata, isResults, parseServerMessage } from '../protocol/guards.js';
 import { rebase, repeats } from './replay.js';
 import { checkQuery } from '../protocol/options.js';
@@ -33,7 +32,7 @@ export interface SessionHost {
   /** The server must now progress through the audio within `ms` (re-armed by progress), else `expired` runs. */
   deadline(ms: number, expired: () => void): void;
   warn(warning: { code: string; description: string }): void;
-  fail(error: DeepgramError): void;
+  failed(error: Error): void;
   /** Ends the stream now, after `last`, without waiting for the server's close. */
   finish(last?: SessionMessage): void;
 }

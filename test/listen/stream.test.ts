@@ -58,34 +58,57 @@ t.test('writes made before the socket opens are held, count against highWaterMar
   t.equal(messages[messages.length - 1].type, 'Metadata');
 });
 
-t.test('write backpressure: a fast source ahead of a slow server stays bounded', async (t) => {
-  // The server ingests 48 kHz stereo linear16 (192 kB per second of audio) at 2x real time.
-  const server = await serve(t, { realtimeFactor: 2 });
-  let pulled = 0;
-  const source = new Readable({
-    read() {
-      pulled += 65536;
-      this.push(Buffer.alloc(65536));
-    },
+for (const size of [65536, 3200])
+  t.test(`write backpressure: a fast source ahead of a slow server stays bounded (${size}-byte writes)`, async (t) => {
+    // The server ingests 48 kHz stereo linear16 (192 kB per second of audio) at 2x real time. Writes within the mark
+    // complete at once while the socket holds nothing, bigger ones from ws's send callback: both must stay bounded.
+    const server = await serve(t, { realtimeFactor: 2 });
+    let pulled = 0;
+    const source = new Readable({
+      read() {
+        pulled += size;
+        this.push(Buffer.alloc(size));
+      },
+    });
+    const listen = createListenStream({
+      url: server.url,
+      query: { encoding: 'linear16', sample_rate: 48000, channels: 2 },
+    });
+    source.pipe(listen);
+    listen.resume();
+    const rss = process.memoryUsage().rss;
+    await sleep(1500);
+    // Without backpressure the source is drained at memory speed (gigabytes a second).
+    t.ok(
+      pulled < 48 * 1024 * 1024,
+      `the source was read only as the socket took it (${(pulled / 1048576).toFixed(1)} MiB in 1.5 s)`,
+    );
+    t.ok(process.memoryUsage().rss - rss < 96 * 1024 * 1024, 'memory stayed bounded');
+    source.unpipe(listen);
+    source.destroy();
+    listen.destroy();
   });
-  const listen = createListenStream({
-    url: server.url,
-    query: { encoding: 'linear16', sample_rate: 48000, channels: 2 },
-  });
-  source.pipe(listen);
-  listen.resume();
-  const rss = process.memoryUsage().rss;
-  await sleep(1500);
-  // Without backpressure the source is drained at memory speed (gigabytes a second).
-  t.ok(
-    pulled < 48 * 1024 * 1024,
-    `the source was read only as the socket took it (${(pulled / 1048576).toFixed(1)} MiB in 1.5 s)`,
-  );
-  t.ok(process.memoryUsage().rss - rss < 96 * 1024 * 1024, 'memory stayed bounded');
-  source.unpipe(listen);
-  source.destroy();
-  listen.destroy();
-});
+
+t.test(
+  'a write within the mark to a socket holding nothing completes at once; a bigger one once ws sent it',
+  async (t) => {
+    const server = await serve(t);
+    const listen = createListenStream({ url: server.url, query: LINEAR16, highWaterMark: 16384 });
+    listen.resume();
+    await once(listen, 'open');
+    listen.write(Buffer.alloc(3200));
+    t.equal(listen.writableLength, 0, 'done within write(), with no send callback to wait for (as a write to ws)');
+    const big = Buffer.alloc(32768);
+    await new Promise((resolve) => setImmediate(resolve));
+    t.equal(listen.write(big), false, 'a write over the mark says stop');
+    t.equal(listen.writableLength, big.length, 'and is held until ws has handed it to the socket');
+    await once(listen, 'drain');
+    t.equal(listen.writableLength, 0, 'then completes');
+    listen.end();
+    await readAll(listen);
+    t.equal(listen.metadata?.duration, (3200 + 32768) / 32000, 'both reached the server');
+  },
+);
 
 t.test('read backpressure: a slow consumer stops the socket being read, then everything arrives', async (t) => {
   const server = await serve(t);
