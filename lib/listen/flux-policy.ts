@@ -50,7 +50,10 @@ export class FluxPolicy implements SessionPolicy<FluxMetadataMessage> {
   /** At the end, what sends CloseStream once the open turn's answer has come. */
   #close?: () => void;
 
-  constructor(endTurnTimeout = 5000) {
+  constructor(
+    endTurnTimeout = 5000,
+    readonly hashes = false,
+  ) {
     this.#endTurnTimeout = endTurnTimeout;
   }
 
@@ -148,14 +151,15 @@ export class FluxPolicy implements SessionPolicy<FluxMetadataMessage> {
     const { bytes, sha256 } = this.#host.audio();
     const duration = this.#bytesPerSecond ? bytes / this.#bytesPerSecond : this.#heard;
     const request_id = this.#host.requestId() ?? '';
-    return {
+    const metadata: FluxMetadataMessage = {
       type: 'Metadata',
       request_id,
       duration: Math.round(duration * 1e6) / 1e6,
       bytes,
-      sha256,
       turns: this.#turns,
     };
+    if (this.hashes) metadata.sha256 = sha256;
+    return metadata;
   }
 
   destroyed(): void {

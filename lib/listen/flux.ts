@@ -10,6 +10,11 @@ import type { FluxConfigure, FluxMessage, FluxMetadataMessage, FluxQuery } from 
 export interface FluxStreamOptions extends SessionOptions<FluxQuery> {
   /** At end(), ms without progress while waiting for ForceEndTurn's EndOfTurn before closing anyway. Default 5000. */
   endTurnTimeout?: number;
+  /**
+   * The Metadata says the sha256 of every byte written. Off by default: Flux confirms no hash, so this is only the
+   * client's own, and hashing all the audio costs about a tenth more CPU at a thousand live streams.
+   */
+  sha256?: boolean;
 }
 
 /** What the `warning` event tells: a Flux `Warning`, or the stream's own (`FORCE_END_TURN_REFUSED`). */
@@ -32,9 +37,9 @@ export class FluxStream extends SessionStream<FluxMessage, FluxMetadataMessage> 
   readonly #policy: FluxPolicy;
 
   constructor(options: FluxStreamOptions = {}) {
-    const { endTurnTimeout, ...sessionOptions } = options;
+    const { endTurnTimeout, sha256, ...sessionOptions } = options;
     const query = { model: 'flux-general-en' as const, ...options.query };
-    const policy = new FluxPolicy(endTurnTimeout);
+    const policy = new FluxPolicy(endTurnTimeout, sha256);
     super({ ...sessionOptions, query }, LISTEN_FLUX, policy);
     this.#policy = policy;
   }

@@ -51,7 +51,7 @@ export interface LinkSettings {
 export interface ListenSettings extends LinkSettings {
   protocol: ListenProtocol;
   keepAlive: number | false;
-  /** The sha256 of the audio sent, kept when the Metadata says it (after a reconnect, or the stream's own). */
+  /** The sha256 of the audio sent, kept when a Metadata says it. */
   hash?: Hash;
 }
 
@@ -73,14 +73,21 @@ export function linkSettings(
   };
 }
 
-/** The settings the options say for a listen `protocol`; options that can never work throw `DG_OPTIONS`. */
-export function listenSettings(options: SessionOptions<object>, protocol: ListenProtocol = LISTEN_V1): ListenSettings {
+/**
+ * The settings the options say for a listen `protocol`; options that can never work throw `DG_OPTIONS`. The audio is
+ * `hashed` for a Metadata that says its sha256: by default, the server's after a reconnect (it covers one session).
+ */
+export function listenSettings(
+  options: SessionOptions<object>,
+  protocol: ListenProtocol = LISTEN_V1,
+  hashed = Boolean(options.reconnect),
+): ListenSettings {
   const link = linkSettings(options, protocol);
   return {
     ...link,
     protocol,
     keepAlive: options.keepAlive ?? 3000,
     reconnect: options.reconnect && new Reconnect(options.reconnect, link.query, protocol),
-    hash: options.reconnect || protocol.ownMetadata ? createHash('sha256') : undefined,
+    hash: hashed ? createHash('sha256') : undefined,
   };
 }

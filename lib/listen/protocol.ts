@@ -25,7 +25,7 @@ export interface SessionHost {
   requestId(): string | undefined;
   /** Whether CloseStream has gone out. */
   closing(): boolean;
-  /** Bytes of audio sent and their sha256 (kept only by a protocol with `ownMetadata`). */
+  /** Bytes of audio sent and their sha256 (when the policy `hashes`; else ''). */
   audio(): { bytes: number; sha256: string };
   /** Sends a control frame in order with the audio written before it. */
   control(message: { type: string; [field: string]: unknown }): void;
@@ -39,6 +39,8 @@ export interface SessionHost {
 
 /** A session's behaviour at the stream's fixed points, one per stream; `D` is its stream's last message. */
 export interface SessionPolicy<D extends SessionMessage = SessionMessage> {
+  /** Whether its Metadata says the sha256 of the audio (so the stream hashes it); unset: as after a reconnect. */
+  readonly hashes?: boolean;
   /** The stream and its checked query, before anything is dialled; a policy that needs neither has none. */
   attach?(host: SessionHost, query: URLSearchParams): void;
   /** A message on the stream's timeline: what to deliver (possibly changed), or undefined for none. */
@@ -99,8 +101,6 @@ export interface ListenProtocol<D extends SessionMessage = SessionMessage> exten
   rebase(message: SessionMessage, offset: number): void;
   /** Whether a replayed session's message only repeats what was read (one that partly does is trimmed). */
   repeats(message: SessionMessage, until: number): boolean;
-  /** Whether the stream makes its own Metadata (the server sends none): the audio is then counted and hashed. */
-  ownMetadata: boolean;
   /** A new stream's policy, unless the stream brings its own. */
   policy(): SessionPolicy<D>;
 }
@@ -119,7 +119,6 @@ export const LISTEN_V1: ListenProtocol<MetadataMessage> = {
   describeClose,
   rebase,
   repeats,
-  ownMetadata: false,
   policy: () => PLAIN,
 };
 
@@ -151,6 +150,5 @@ export const LISTEN_FLUX: ListenProtocol<FluxMetadataMessage> = {
   },
   repeats: (message, until) =>
     message.type === 'Connected' || (isTurnInfo(message) && message.audio_window_end <= until),
-  ownMetadata: true,
   policy: () => new FluxPolicy(),
 };

@@ -64,8 +64,8 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
       writableHighWaterMark: options.highWaterMark,
       readableHighWaterMark: options.readableHighWaterMark,
     });
-    this.#settings = listenSettings(options, protocol);
     this.#policy = policy ?? protocol.policy();
+    this.#settings = listenSettings(options, protocol, this.#policy.hashes ?? Boolean(options.reconnect));
     const face = new SessionStream.#Face<M, D>(this);
     this.#policy.attach?.(face, this.#settings.query);
     this.#link = new Link(this.#settings, face);

@@ -77,9 +77,10 @@ export type FluxMetadataMessage = {
   request_id: string;
   /** Seconds of audio: sent, for headerless audio; else as far as the server's TurnInfo reached. */
   duration: number;
-  /** Bytes of audio sent, and their sha256. */
+  /** Bytes of audio sent. */
   bytes: number;
-  sha256: string;
+  /** Their sha256, with the option `sha256: true`. */
+  sha256?: string;
   /** Turns ended (EndOfTurn) in the stream. */
   turns: number;
 };

@@ -56,7 +56,7 @@ t.test(
   'a session: Connected first, turns as the audio goes, end() ends the last turn and closes cleanly',
   async (t) => {
     const server = await serve(t, { script: SCRIPT });
-    const flux = createFluxStream({ url: server.url, query: { ...LINEAR16 } });
+    const flux = createFluxStream({ url: server.url, query: { ...LINEAR16 }, sha256: true });
     const metadata = once(flux, 'metadata') as Promise<[FluxMetadataMessage]>;
     const out = collector<FluxMessage>();
     const spoken = RAW.subarray(0, 5 * 32000); // ends in the middle of a turn
@@ -86,6 +86,18 @@ t.test(
     t.match(meta.request_id, /^[0-9a-f-]{36}$/);
   },
 );
+
+t.test('the Metadata says a sha256 only when asked (sha256: true): hashing costs CPU at scale', async (t) => {
+  const server = await serve(t, { script: SCRIPT });
+  const flux = createFluxStream({ url: server.url, query: { ...LINEAR16 } });
+  const out = collector<FluxMessage>();
+  const spoken = RAW.subarray(0, 32000);
+  await pipeline(Readable.from(chunk(spoken, 3200)), flux, out);
+  const meta = flux.metadata!;
+  t.same(out.messages.at(-1), meta);
+  t.same({ bytes: meta.bytes, duration: meta.duration }, { bytes: spoken.length, duration: 1 });
+  t.notOk('sha256' in meta, 'no sha256 by default');
+});
 
 t.test('keep-alive is WebSocket pings while no audio goes; never a KeepAlive or Finalize text', async (t) => {
   const fake = await standIn(t, (text, _send, close) => text.includes('CloseStream') && close());
