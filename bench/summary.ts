@@ -57,6 +57,8 @@ function floors(verdict: (met: boolean) => string): string[] {
     ...scale(`${many.ws.streams} live Flux streams (a ws each)`, many.flux, many.wsFlux, many.fluxVersus),
     `| importing the package, RSS | ws ${ws.rssMiB} MiB | ${index.rssMiB} MiB | +${index.aboveWsMiB} MiB | ` +
       `${verdict(index.aboveWsMiB <= 2)} |`,
+    `| the same, held after a full GC (heap used and external) | ws ${ws.heldMiB} MiB | ${index.heldMiB} MiB | ` +
+      `+${index.heldAboveWsMiB} MiB | |`,
     ...served,
     '',
     `One stream at full speed against the same server, client CPU s per audio hour and peak RSS: ` +
