@@ -65,7 +65,7 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
       readableHighWaterMark: options.readableHighWaterMark,
     });
     this.#policy = policy ?? protocol.policy();
-    this.#settings = listenSettings(options, protocol, this.#policy.hashes ?? Boolean(options.reconnect));
+    this.#settings = listenSettings(options, protocol, this.#policy.hashes);
     const face = new SessionStream.#Face<M, D>(this);
     this.#policy.attach?.(face, this.#settings.query);
     this.#link = new Link(this.#settings, face);
