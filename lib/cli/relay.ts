@@ -6,6 +6,7 @@ import { createRelay, type RelaySessionLog } from '../live/relay.js';
 import { RELAY_PAGE } from '../live/page.js';
 import { protocolOf } from '../listen/session.js';
 import { LISTEN_FLUX } from '../listen/protocol.js';
+import { requestUrl } from '../protocol/guards.js';
 import { integer, parse, text, UsageError, type Command } from './args.js';
 import { stopRequested, type CliIo } from './io.js';
 import { localServer, QUERY_OPTIONS, transcriptionFlags } from './transcribe.js';
@@ -60,7 +61,7 @@ export async function relay(args: string[], io: CliIo): Promise<number> {
       throw new UsageError(`--origin takes an origin (https://host[:port]), not "${origin}"`);
   const upstream = local ? await localServer(io) : undefined;
   const server = createServer((request, response) => {
-    if (request.method === 'GET' && new URL(request.url ?? '/', 'http://relay').pathname === '/')
+    if (request.method === 'GET' && requestUrl(request)?.pathname === '/')
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(RELAY_PAGE);
     else response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
   });

@@ -14,6 +14,7 @@ import { createSession, protocolOf } from '../listen/session.js';
 import { listenSettings } from '../listen/options.js';
 import type { FluxQuery } from '../protocol/flux.js';
 import type { ListenQuery } from '../protocol/options.js';
+import { requestUrl } from '../protocol/guards.js';
 
 export type { RelayErrorMessage, RelaySessionLog } from './relay-session.js';
 
@@ -142,7 +143,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
 
   async function admit(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => {}); // a reset before the handshake is done is that browser's loss alone
-    if (new URL(request.url ?? '/', 'http://relay').pathname !== path) return refuse(socket, 404, 'Not Found');
+    if (requestUrl(request)?.pathname !== path) return refuse(socket, 404, 'Not Found');
     const door = doorProblem(request, hosts, origins);
     if (door) return refuse(socket, 403, 'Forbidden', door);
     if (connections >= maxConnections) return refuse(socket, 503, 'Service Unavailable');
@@ -207,7 +208,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
 
   const handleUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => void admit(request, socket, head);
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (new URL(request.url ?? '/', 'http://relay').pathname === path) handleUpgrade(request, socket, head);
+    if (requestUrl(request)?.pathname === path) handleUpgrade(request, socket, head);
     // A path nobody else serves is answered now, not left holding a descriptor.
     else if (options.server?.listenerCount('upgrade') === 1) refuse(socket, 404, 'Not Found');
   };

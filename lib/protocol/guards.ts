@@ -125,6 +125,18 @@ export function parseJson(text: string): { value: unknown } | undefined {
   }
 }
 
+/**
+ * An incoming HTTP request's target as a URL (its path and query), or undefined for a target that is none: a
+ * stranger may send `GET //%% HTTP/1.1`, and `new URL()` throws on it.
+ */
+export function requestUrl(request: { url?: string }): URL | undefined {
+  try {
+    return new URL(request.url ?? '/', 'http://local');
+  } catch {
+    return undefined;
+  }
+}
+
 // Each takes any message (of either protocol), so that code handling both can narrow with them.
 type Message = { type: string };
 export const isResults = (m: Message): m is ResultsMessage => m.type === 'Results';

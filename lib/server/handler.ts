@@ -5,6 +5,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'n
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { checkQuery } from '../protocol/options.js';
+import { requestUrl } from '../protocol/guards.js';
 import { Session } from './session.js';
 import { novaDialect } from './nova.js';
 import { fluxDialect } from './flux.js';
@@ -96,7 +97,8 @@ export function createHandler(options: ServerOptions, slots: Slots): Handler {
   };
 
   const http: Server = createServer((request, response) => {
-    const status = PATHS.includes(new URL(request.url ?? '/', 'http://local').pathname) ? 426 : 404;
+    const path = requestUrl(request)?.pathname;
+    const status = path && PATHS.includes(path) ? 426 : 404;
     const requestId = randomUUID();
     const body = JSON.stringify({
       err_code: STATUS_CODES[status],
@@ -117,10 +119,10 @@ export function createHandler(options: ServerOptions, slots: Slots): Handler {
   http.on('upgrade', (request: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => {});
     const requestId = randomUUID();
-    const url = new URL(request.url ?? '/', 'http://local');
+    const url = requestUrl(request);
+    if (!url || !PATHS.includes(url.pathname)) return reject(socket, 404, 'NOT_FOUND', 'Not Found', requestId);
     const flux = url.pathname === '/v2/listen';
     const speak = url.pathname === '/v1/speak';
-    if (!PATHS.includes(url.pathname)) return reject(socket, 404, 'NOT_FOUND', 'Not Found', requestId);
     if (!authorized(request)) return reject(socket, 401, 'INVALID_AUTH', 'Invalid credentials.', requestId, flux);
     if (flux) {
       const problem =

@@ -269,6 +269,8 @@ t.test(
     await until(() => r.connections === 0, 'the reset upgrades gave their slots back');
     const other = await upgrade(url.replace('/listen', ''), '/elsewhere');
     t.equal(other.status, 404, 'a path it does not serve is answered at once');
+    const notUrl = await upgrade(url.replace('/listen', ''), '//%%');
+    t.equal(notUrl.status, 404, 'a target that is no URL (//%%): 404, not a crash');
     answer = undefined;
     t.equal((await browser(url).done).status, 500, 'authorize answering undefined: 500, not a crash');
     answer = true;
@@ -286,9 +288,9 @@ t.test('the CLI relay: doors, resets, floods, and a graceful stop', async (t) =>
   void child.done.then(({ status, stderr }) => status && t.comment(`relay stderr: ${stderr}`));
   const { port } = new URL(child.page);
   const url = `ws://127.0.0.1:${port}/listen`;
-  const page = async (host: string) =>
+  const page = async (host: string, path = '/') =>
     new Promise<number>((resolve, reject) =>
-      httpGet({ host: '127.0.0.1', port, path: '/', headers: { host } }, (res) => resolve(res.resume().statusCode!)).on(
+      httpGet({ host: '127.0.0.1', port, path, headers: { host } }, (res) => resolve(res.resume().statusCode!)).on(
         'error',
         reject,
       ),
@@ -297,6 +299,8 @@ t.test('the CLI relay: doors, resets, floods, and a graceful stop', async (t) =>
   t.equal((await browser(url, () => {}, { Origin: 'https://evil.example' }).done).status, 403, 'another site: 403');
   t.equal((await browser(url, () => {}, { Host: `evil.example:${port}` }).done).status, 403, 'a foreign Host: 403');
   t.equal((await upgrade(`ws://127.0.0.1:${port}`, '/elsewhere')).status, 404, 'a path it does not serve: 404');
+  t.equal((await upgrade(`ws://127.0.0.1:${port}`, '//%%')).status, 404, 'a target that is no URL (//%%): 404');
+  t.equal(await page(`127.0.0.1:${port}`, '//%%'), 404, 'and as a page: 404, not a crash');
 
   const held = [0, 1, 2].map(() => browser(url));
   await Promise.all(held.map((s) => once(s.ws, 'open')));

@@ -51,6 +51,20 @@ t.test('a query value with CR/LF never splits the response: it is escaped in dg-
   t.match(head, /dg-error: Bad Request: sample_rate must be a whole number of Hz, not "1%0D%0AX-Evil: 1"/);
 });
 
+t.test('a request target that is no URL (GET //%%) is a 404, plain or upgrade, and the server goes on', async (t) => {
+  const server = await serve(t);
+  const upgrade =
+    'Host: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n' +
+    'Sec-WebSocket-Version: 13\r\n\r\n';
+  for (const target of ['//%%', '//[']) {
+    t.match(await rawRequest(server.port, `GET ${target} HTTP/1.1\r\nHost: x\r\n\r\n`), /^HTTP\/1\.1 404 /);
+    t.match(await rawRequest(server.port, `GET ${target} HTTP/1.1\r\n${upgrade}`), /^HTTP\/1\.1 404 /);
+  }
+  const listen = createListenStream({ url: server.url, query: { encoding: 'linear16', sample_rate: 16000 } });
+  listen.end(tones([0.2]));
+  t.equal((await readAll(listen)).pop()?.type, 'Metadata', 'a real client still gets in');
+});
+
 t.test('the inactivity timer stops while the server itself holds the socket', async (t) => {
   // Each 2.5 s frame fills the queue, so the throttled server stops reading for about a second at a time: far
   // longer than the inactivity timeout, though the client was never idle.
