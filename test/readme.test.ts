@@ -35,6 +35,7 @@ const expected: Record<string, RegExp> = {
       String.raw`turn 1 \(manual\): This is a test[^\n]*, in order, with its time\.\n2 turns, 7\.718313 s\n$`,
   ),
   workers: /^the same words from either worker\n$/,
+  fluxhash: /^the hash of every byte written\n$/,
   speak: /^reply 0 fully spoken\n\S+\/speak-\w+\/reply\.wav\n$/,
   // The caller heard, the reply begun, then barge-in: the voice cleared and Twilio told to clear.
   voice: new RegExp(
