@@ -18,44 +18,59 @@ const isObject = (value: unknown): value is Fields =>
 const finite = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
 const channelPair = (value: unknown): boolean => Array.isArray(value) && value.length > 0 && value.every(finite);
 
-/** The first of `checks` that fails, as "field: what is wrong". */
-function firstProblem(checks: [boolean, string][]): string | undefined {
-  return checks.find(([ok]) => !ok)?.[1];
+// Each check says what is wrong after the path of the part it checks, and the path is built only on a failure: a
+// Results message with many words is checked on every frame.
+function wordProblem(word: unknown): string | undefined {
+  if (!isObject(word)) return ' is not an object';
+  if (typeof word.word !== 'string') return '.word is not a string';
+  if (!finite(word.start) || !finite(word.end)) return '.start and .end must be numbers';
+  if (word.punctuated_word !== undefined && typeof word.punctuated_word !== 'string')
+    return '.punctuated_word is not a string';
+  if (word.speaker !== undefined && !finite(word.speaker)) return '.speaker is not a number';
+  return undefined;
 }
 
-function wordProblem(word: unknown, at: string): string | undefined {
-  if (!isObject(word)) return `${at} is not an object`;
-  return firstProblem([
-    [typeof word.word === 'string', `${at}.word is not a string`],
-    [finite(word.start) && finite(word.end), `${at}.start and .end must be numbers`],
-    [
-      word.punctuated_word === undefined || typeof word.punctuated_word === 'string',
-      `${at}.punctuated_word is not a string`,
-    ],
-    [word.speaker === undefined || finite(word.speaker), `${at}.speaker is not a number`],
-  ]);
+function alternativeProblem(alternative: unknown): string | undefined {
+  if (!isObject(alternative)) return ' is not an object';
+  if (typeof alternative.transcript !== 'string') return '.transcript is not a string';
+  const words = alternative.words;
+  if (!Array.isArray(words)) return '.words is not a list';
+  for (let w = 0; w < words.length; w++) {
+    const problem = wordProblem(words[w]);
+    if (problem) return `.words[${w}]${problem}`;
+  }
+  return undefined;
 }
 
 function resultsProblem(m: Fields): string | undefined {
-  const head = firstProblem([
-    [finite(m.start) && finite(m.duration), 'start and duration must be numbers'],
-    [typeof m.is_final === 'boolean', 'is_final is not true or false'],
-    [channelPair(m.channel_index), 'channel_index is not a list of numbers'],
-    [isObject(m.channel) && Array.isArray(m.channel.alternatives), 'channel.alternatives is not a list'],
-  ]);
-  if (head) return head;
-  const alternatives = (m.channel as Fields).alternatives as unknown[];
-  for (const [i, alternative] of alternatives.entries()) {
-    const at = `channel.alternatives[${i}]`;
-    if (!isObject(alternative)) return `${at} is not an object`;
-    if (typeof alternative.transcript !== 'string') return `${at}.transcript is not a string`;
-    if (!Array.isArray(alternative.words)) return `${at}.words is not a list`;
-    for (const [w, word] of alternative.words.entries()) {
-      const problem = wordProblem(word, `${at}.words[${w}]`);
-      if (problem) return problem;
-    }
+  if (!finite(m.start) || !finite(m.duration)) return 'start and duration must be numbers';
+  if (typeof m.is_final !== 'boolean') return 'is_final is not true or false';
+  if (!channelPair(m.channel_index)) return 'channel_index is not a list of numbers';
+  if (!isObject(m.channel) || !Array.isArray(m.channel.alternatives)) return 'channel.alternatives is not a list';
+  const alternatives: unknown[] = m.channel.alternatives;
+  for (let i = 0; i < alternatives.length; i++) {
+    const problem = alternativeProblem(alternatives[i]);
+    if (problem) return `channel.alternatives[${i}]${problem}`;
   }
   return undefined;
+}
+
+/** What is wrong with a message of a known `type`, or undefined. */
+function knownProblem(message: Fields, type: string): string | undefined {
+  switch (type) {
+    case 'Results':
+      return resultsProblem(message);
+    case 'Metadata':
+      return finite(message.duration) ? undefined : 'duration is not a number';
+    case 'SpeechStarted':
+      if (!channelPair(message.channel)) return 'channel is not a list of numbers';
+      return finite(message.timestamp) ? undefined : 'timestamp is not a number';
+    case 'UtteranceEnd':
+      if (!channelPair(message.channel)) return 'channel is not a list of numbers';
+      return finite(message.last_word_end) ? undefined : 'last_word_end is not a number';
+    default:
+      return undefined;
+  }
 }
 
 /**
@@ -64,26 +79,7 @@ function resultsProblem(m: Fields): string | undefined {
  */
 export function messageProblem(message: unknown): string | undefined {
   if (!isObject(message) || typeof message.type !== 'string') return 'not an object with a string "type"';
-  const problem = (() => {
-    switch (message.type) {
-      case 'Results':
-        return resultsProblem(message);
-      case 'Metadata':
-        return finite(message.duration) ? undefined : 'duration is not a number';
-      case 'SpeechStarted':
-        return firstProblem([
-          [channelPair(message.channel), 'channel is not a list of numbers'],
-          [finite(message.timestamp), 'timestamp is not a number'],
-        ]);
-      case 'UtteranceEnd':
-        return firstProblem([
-          [channelPair(message.channel), 'channel is not a list of numbers'],
-          [finite(message.last_word_end), 'last_word_end is not a number'],
-        ]);
-      default:
-        return undefined;
-    }
-  })();
+  const problem = knownProblem(message, message.type);
   return problem && `${message.type}: ${problem}`;
 }
 
