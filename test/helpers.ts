@@ -85,6 +85,18 @@ export async function readAll(stream: Readable): Promise<ServerMessage[]> {
   return messages;
 }
 
+/** A well-formed /v1 Results message with these alternatives, and any field replaced by `fields`. */
+export const resultsWith = (alternatives: unknown[], fields: Record<string, unknown> = {}) => ({
+  type: 'Results',
+  channel_index: [0, 1],
+  start: 0,
+  duration: 1,
+  is_final: true,
+  speech_final: false,
+  channel: { alternatives },
+  ...fields,
+});
+
 export const finals = (messages: ServerMessage[]): ResultsMessage[] =>
   messages.filter((m): m is ResultsMessage => m.type === 'Results' && (m as ResultsMessage).is_final);
 

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createListenStream, fromNdjson, toSrt, toVtt, utterances, type DeepgramError } from '../../lib/index.js';
-import { finals, LINEAR16, readAll, scriptedServer, serve, sha256, tones, until } from '../helpers.js';
+import { finals, LINEAR16, readAll, resultsWith, scriptedServer, serve, sha256, tones, until } from '../helpers.js';
 
 t.test('bad input on the client side: each a clear error or a no-op, and nothing accepted is lost', async (t) => {
   const server = await serve(t);
@@ -96,17 +96,9 @@ t.test('a reconnect never shows the key either: errors after failed reconnects',
 });
 
 t.test('a malformed JSON message is a DG_PROTOCOL error naming the field, never a crash or a NaN', async (t) => {
-  const good = {
-    type: 'Results',
-    channel_index: [0, 1],
-    start: 0,
-    duration: 1,
-    is_final: true,
-    speech_final: false,
-    channel: {
-      alternatives: [{ transcript: 'a', confidence: 1, words: [{ word: 'a', start: 0, end: 1, confidence: 1 }] }],
-    },
-  };
+  const good = resultsWith([
+    { transcript: 'a', confidence: 1, words: [{ word: 'a', start: 0, end: 1, confidence: 1 }] },
+  ]);
   const cases: [string, unknown, RegExp][] = [
     ['Results without channel', { ...good, channel: undefined }, /Results: channel\.alternatives is not a list/],
     ['alternatives: null', { ...good, channel: { alternatives: null } }, /channel\.alternatives is not a list/],

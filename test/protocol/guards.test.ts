@@ -1,24 +1,16 @@
 import t from 'tap';
 import { messageProblem } from '../../lib/index.js';
 import { parseServerMessage } from '../../lib/protocol/guards.js';
+import { resultsWith } from '../helpers.js';
 
 const word = { word: 'a', start: 0, end: 1, confidence: 1, punctuated_word: 'A', speaker: 0 };
-const results = (alternatives: unknown[], fields: Record<string, unknown> = {}) => ({
-  type: 'Results',
-  channel_index: [0, 1],
-  start: 0,
-  duration: 1,
-  is_final: true,
-  speech_final: false,
-  channel: { alternatives },
-  ...fields,
-});
+
 const alternative = (words: unknown[]) => ({ transcript: 'a b', confidence: 1, words });
 
 t.test('well-formed messages of each known type, and any type this version does not know, pass', async (t) => {
   const fine = [
-    results([alternative([word, { word: 'b', start: 1, end: 2 }])]),
-    results([]),
+    resultsWith([alternative([word, { word: 'b', start: 1, end: 2 }])]),
+    resultsWith([]),
     { type: 'Metadata', duration: 1.5 },
     { type: 'SpeechStarted', channel: [0], timestamp: 0.5 },
     { type: 'UtteranceEnd', channel: [0, 1], last_word_end: 2 },
@@ -32,28 +24,31 @@ t.test('each broken field is named, with its path into the words', async (t) => 
     [null, 'not an object with a string "type"'],
     [[{ type: 'Results' }], 'not an object with a string "type"'],
     [{ type: 7 }, 'not an object with a string "type"'],
-    [results([], { start: 'x' }), 'Results: start and duration must be numbers'],
-    [results([], { duration: Infinity }), 'Results: start and duration must be numbers'],
-    [results([], { is_final: 1 }), 'Results: is_final is not true or false'],
-    [results([], { channel_index: [] }), 'Results: channel_index is not a list of numbers'],
-    [results([], { channel_index: [0, 'x'] }), 'Results: channel_index is not a list of numbers'],
-    [results([], { channel: null }), 'Results: channel.alternatives is not a list'],
-    [results([], { channel: { alternatives: {} } }), 'Results: channel.alternatives is not a list'],
-    [results([alternative([]), 'x']), 'Results: channel.alternatives[1] is not an object'],
-    [results([{ words: [] }]), 'Results: channel.alternatives[0].transcript is not a string'],
-    [results([{ transcript: '' }]), 'Results: channel.alternatives[0].words is not a list'],
-    [results([alternative([word, null])]), 'Results: channel.alternatives[0].words[1] is not an object'],
-    [results([alternative([{ ...word, word: 1 }])]), 'Results: channel.alternatives[0].words[0].word is not a string'],
+    [resultsWith([], { start: 'x' }), 'Results: start and duration must be numbers'],
+    [resultsWith([], { duration: Infinity }), 'Results: start and duration must be numbers'],
+    [resultsWith([], { is_final: 1 }), 'Results: is_final is not true or false'],
+    [resultsWith([], { channel_index: [] }), 'Results: channel_index is not a list of numbers'],
+    [resultsWith([], { channel_index: [0, 'x'] }), 'Results: channel_index is not a list of numbers'],
+    [resultsWith([], { channel: null }), 'Results: channel.alternatives is not a list'],
+    [resultsWith([], { channel: { alternatives: {} } }), 'Results: channel.alternatives is not a list'],
+    [resultsWith([alternative([]), 'x']), 'Results: channel.alternatives[1] is not an object'],
+    [resultsWith([{ words: [] }]), 'Results: channel.alternatives[0].transcript is not a string'],
+    [resultsWith([{ transcript: '' }]), 'Results: channel.alternatives[0].words is not a list'],
+    [resultsWith([alternative([word, null])]), 'Results: channel.alternatives[0].words[1] is not an object'],
     [
-      results([alternative([word, word, { ...word, end: NaN }])]),
+      resultsWith([alternative([{ ...word, word: 1 }])]),
+      'Results: channel.alternatives[0].words[0].word is not a string',
+    ],
+    [
+      resultsWith([alternative([word, word, { ...word, end: NaN }])]),
       'Results: channel.alternatives[0].words[2].start and .end must be numbers',
     ],
     [
-      results([alternative([{ ...word, punctuated_word: 2 }])]),
+      resultsWith([alternative([{ ...word, punctuated_word: 2 }])]),
       'Results: channel.alternatives[0].words[0].punctuated_word is not a string',
     ],
     [
-      results([alternative([word]), alternative([{ ...word, speaker: '1' }])]),
+      resultsWith([alternative([word]), alternative([{ ...word, speaker: '1' }])]),
       'Results: channel.alternatives[1].words[0].speaker is not a number',
     ],
     [{ type: 'Metadata' }, 'Metadata: duration is not a number'],
