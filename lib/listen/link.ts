@@ -88,6 +88,7 @@ export class Link implements SocketEvents {
 
   /** Stops (or resumes) reading, this socket and the ones after it; a deadline stops with it. */
   pause(paused: boolean): void {
+    if (paused === this.#paused) return; // no change, and a running deadline runs on
     this.#paused = paused;
     if (paused) this.#ws.pause();
     else if (this.#ws.isPaused) this.#ws.resume();
@@ -199,7 +200,8 @@ export class Link implements SocketEvents {
 
   onMessage(data: Buffer, isBinary: boolean): void {
     if (isBinary && this.#settings.protocol.audioOut) {
-      this.#armDeadline(); // new audio is progress
+      // New audio is progress, until the close: after it, audio that never ends must not hold the deadline off.
+      if (!this.#closing) this.#armDeadline();
       return this.#events.audio?.(data);
     }
     const text = data.toString('utf8');

@@ -281,6 +281,24 @@ t.test('the local server cuts off a client that reads nothing after stallMs, wha
   await until(() => server.connections === 0, 'its slot is free');
 });
 
+t.test('audio after Close does not hold the close deadline off: a server that never closes is a timeout', async (t) => {
+  const timers: NodeJS.Timeout[] = [];
+  t.teardown(() => timers.forEach(clearInterval));
+  const server = await standIn(t, (message, ws) => {
+    if (message.type === 'Flush') ws.send(JSON.stringify({ type: 'Flushed', sequence_id: 0 }));
+    // Audio every 50 ms after Close, forever, and no close.
+    if (message.type === 'Close') timers.push(setInterval(() => ws.send(Buffer.alloc(480)), 50));
+  });
+  const speak = createSpeakStream({ url: server.url, query: QUERY, closeTimeout: 300 });
+  speak.resume();
+  const started = performance.now();
+  speak.end('Hello.');
+  const [error] = (await once(speak, 'error')) as [DeepgramError];
+  const waited = performance.now() - started;
+  t.match(error, { code: 'DG_CLOSE_TIMEOUT', message: /did not close within 300 ms/ });
+  t.ok(waited < 3000, `ended after ${Math.round(waited)} ms, though audio came every 50 ms`);
+});
+
 t.test('a speak server gone quiet is noticed (liveness), as on listen', async (t) => {
   const server = await standIn(t, () => {});
   const speak = createSpeakStream({ url: server.url, query: QUERY, liveness: { interval: 100, timeout: 300 } });
