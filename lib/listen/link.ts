@@ -24,8 +24,8 @@ export interface LinkEvents {
   beforeReplay(): string[];
   /** A valid message other than Metadata. */
   message(message: SessionMessage): void;
-  /** A binary frame of a protocol whose binary frames are audio. */
-  audio?(data: Buffer): void;
+  /** A binary frame of a protocol whose binary frames are audio: whether it is progress (the deadline moves on). */
+  audioFrame?(data: Buffer): boolean;
   /** The server closed cleanly, after this Metadata. */
   end(metadata: MetadataMessage | undefined): void;
   /** The link is lost for good: the stream fails with this. */
@@ -200,9 +200,9 @@ export class Link implements SocketEvents {
 
   onMessage(data: Buffer, isBinary: boolean): void {
     if (isBinary && this.#settings.protocol.audioOut) {
-      // New audio is progress, until the close: after it, audio that never ends must not hold the deadline off.
-      if (!this.#closing) this.#armDeadline();
-      return this.#events.audio?.(data);
+      // New audio may be progress, until the close: after it, audio that never ends must not hold the deadline off.
+      if (this.#events.audioFrame?.(data) && !this.#closing) this.#armDeadline();
+      return;
     }
     const text = data.toString('utf8');
     // Refused where it enters: no transform downstream ever meets a missing field or a NaN time.

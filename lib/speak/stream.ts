@@ -43,6 +43,9 @@ export interface SpeakStream {
   [Symbol.asyncIterator](): AsyncIterableIterator<Buffer>;
 }
 
+/** The most audio a character of text brings, in seconds: speech runs at about 15 characters a second. */
+const SECONDS_PER_CHARACTER = 1;
+
 /** Written in order with the text: the end of a reply. */
 const FLUSH = Symbol('flush');
 
@@ -58,6 +61,8 @@ export class SpeakStream extends Duplex {
   readonly #closeMs: number;
   readonly #audio: Buffer[] = [];
   #audioBytes = 0;
+  /** Audio bytes the text sent so far may still bring: more than that is no progress, however long it flows. */
+  #owed = 0;
   /** The reader asked for audio that was not there yet. */
   #wanted = false;
   #metadata?: SpeakMetadataMessage;
@@ -92,7 +97,7 @@ export class SpeakStream extends Duplex {
       },
       beforeReplay: () => [],
       message: (message) => this.#message(message),
-      audio: (data) => this.#received(data),
+      audioFrame: (data) => this.#received(data),
       end: () => this.#closed(),
       failed: (error) => this.destroy(error),
       reconnect: () => {},
@@ -148,12 +153,15 @@ export class SpeakStream extends Duplex {
     this.emit('message', message);
   }
 
-  #received(data: Buffer): void {
-    if (this.#clearing > 0 || data.length === 0) return;
+  /** Audio from the server; whether it is progress: within what the text sent may bring. */
+  #received(data: Buffer): boolean {
+    this.#owed -= data.length;
+    if (this.#clearing > 0 || data.length === 0) return this.#owed >= 0;
     this.#audio.push(data);
     this.#audioBytes += data.length;
     if (this.#audioBytes > this.#audioMark) this.#link.pause(true);
     this.#deliver();
+    return this.#owed >= 0;
   }
 
   /** Audio goes to the reader only when it asks, so that clear() finds it here, not in the Readable's buffer. */
@@ -201,6 +209,7 @@ export class SpeakStream extends Duplex {
       if (wait > 0) return this.#wait(wait, () => this.#speak(pieces, callback), callback);
       const text = pieces.shift()!;
       this.#characters.take(text.length);
+      this.#owed += text.length * SECONDS_PER_CHARACTER * this.format.sampleRate * this.format.bytes;
       this.#link.send(JSON.stringify({ type: 'Speak', text }));
       this.#textSinceFlush = true;
     }

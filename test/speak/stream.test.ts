@@ -299,6 +299,40 @@ t.test('audio after Close does not hold the close deadline off: a server that ne
   t.ok(waited < 3000, `ended after ${Math.round(waited)} ms, though audio came every 50 ms`);
 });
 
+t.test('before Close, audio is progress only as far as the text could bring it', async (t) => {
+  const timers: NodeJS.Timeout[] = [];
+  t.teardown(() => timers.forEach(clearInterval));
+  // Slow but finite: 100 ms of audio every 100 ms for a second, then Flushed; the deadline is 300 ms.
+  const slow = await standIn(t, (message, ws) => {
+    if (message.type !== 'Flush') return;
+    let sent = 0;
+    const timer = setInterval(() => {
+      if (++sent <= 10) return ws.send(Buffer.alloc(3200));
+      clearInterval(timer);
+      ws.send(JSON.stringify({ type: 'Flushed', sequence_id: 0 }));
+      setTimeout(() => ws.close(1000), 10);
+    }, 100);
+    timers.push(timer);
+  });
+  const patient = createSpeakStream({ url: slow.url, query: QUERY, closeTimeout: 300 });
+  const sink = collector<Buffer>();
+  await pipeline(Readable.from(['Hello there, how are you today?']), patient, sink);
+  t.equal(Buffer.concat(sink.messages).length, 32000, 'every byte of a reply that took over 3 deadlines to come');
+
+  // Endless: audio every 20 ms and never Flushed. "Hello." may bring 6 s of 16 kHz audio at most.
+  const endless = await standIn(t, (message, ws) => {
+    if (message.type === 'Flush') timers.push(setInterval(() => ws.send(Buffer.alloc(9600)), 20));
+  });
+  const stuck = createSpeakStream({ url: endless.url, query: QUERY, closeTimeout: 300 });
+  stuck.resume();
+  const started = performance.now();
+  stuck.end('Hello.');
+  const [error] = (await once(stuck, 'error')) as [DeepgramError];
+  const waited = performance.now() - started;
+  t.match(error, { code: 'DG_CLOSE_TIMEOUT', message: /no Flushed within 300 ms/ });
+  t.ok(waited < 4000, `ended after ${Math.round(waited)} ms, though audio came every 20 ms`);
+});
+
 t.test('a speak server gone quiet is noticed (liveness), as on listen', async (t) => {
   const server = await standIn(t, () => {});
   const speak = createSpeakStream({ url: server.url, query: QUERY, liveness: { interval: 100, timeout: 300 } });
