@@ -26,6 +26,8 @@ export interface LinkEvents {
   message(message: SessionMessage): void;
   /** A binary frame of a protocol whose binary frames are audio: whether it is progress (the deadline moves on). */
   audioFrame?(data: Buffer): boolean;
+  /** Seconds of audio sent so far, when the encoding tells: no result can honestly claim to be further on. */
+  audioSent?(): number | undefined;
   /** The server closed cleanly, after this Metadata. */
   end(metadata: MetadataMessage | undefined): void;
   /** The link is lost for good: the stream fails with this. */
@@ -38,6 +40,9 @@ export interface LinkEvents {
  * must not act twice. One set for all, not one per link: a thousand streams need no thousand sets.
  */
 const RETIRED = new WeakSet<WebSocket>();
+
+/** Seconds a server's clock may run past the audio sent (its times are rounded, and may reach the next frame). */
+const CLOCK_SLACK = 1;
 
 export class Link implements SocketEvents {
   readonly #settings: LinkSettings;
@@ -214,7 +219,9 @@ export class Link implements SocketEvents {
       this.#heldMetadata = parsed.message;
     } else {
       const reached = this.#settings.protocol.progress(parsed.message);
-      if (reached !== undefined && reached > this.#reached) {
+      // A clock running past the audio sent is not progress: it must not hold a deadline off forever.
+      const furthest = (this.#events.audioSent?.() ?? Infinity) + CLOCK_SLACK;
+      if (reached !== undefined && reached > this.#reached && reached <= furthest) {
         this.#reached = reached;
         this.#armDeadline();
       }

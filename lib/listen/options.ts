@@ -5,7 +5,7 @@ import { endpoint, type ConnectionOptions, type Endpoint } from './connection.js
 import { Reconnect, type ReconnectOptions } from './reconnect.js';
 import type { Liveness } from './liveness.js';
 import { LISTEN_V1, type ListenProtocol, type SocketProtocol } from './protocol.js';
-import { toSearchParams, type ListenQuery } from '../protocol/options.js';
+import { rawLayout, toSearchParams, type ListenQuery } from '../protocol/options.js';
 
 /** The options of a session stream, whatever its protocol; `Q` is its query's type. */
 export interface SessionOptions<Q extends object> extends ConnectionOptions {
@@ -53,6 +53,8 @@ export interface ListenSettings extends LinkSettings {
   keepAlive: number | false;
   /** The sha256 of the audio sent, kept when a Metadata says it. */
   hash?: Hash;
+  /** Of headerless audio (undefined for a container): how far into it the audio sent reaches. */
+  bytesPerSecond?: number;
 }
 
 /** The link's settings the options say for `protocol`; a query that can never work throws `DG_OPTIONS`. */
@@ -89,5 +91,6 @@ export function listenSettings(
     keepAlive: options.keepAlive ?? 3000,
     reconnect: options.reconnect && new Reconnect(options.reconnect, link.query, protocol),
     hash: hashed ? createHash('sha256') : undefined,
+    bytesPerSecond: rawLayout(link.query)?.bytesPerSecond,
   };
 }

@@ -100,6 +100,10 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
     requestId(): string | undefined {
       return this.stream.requestId;
     }
+    audioSent(): number | undefined {
+      const rate = this.stream.#settings.bytesPerSecond;
+      return rate ? this.stream.#sent / rate : undefined;
+    }
     closing(): boolean {
       return this.stream.#closeSent;
     }

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { createFluxStream, createListenStream, type DeepgramError } from '../../lib/index.js';
 import { roundMicro } from '../../lib/protocol/messages.js';
-import { chunk, collector, finals, LINEAR16, serve, tones } from '../helpers.js';
+import { chunk, collector, finals, LINEAR16, resultsWith, serve, tones } from '../helpers.js';
 
 /** 20 s of speech-like audio. */
 const AUDIO = tones(Array.from({ length: 40 }, (_, i) => 0.2 + ((i * 37) % 7) / 10));
@@ -166,4 +166,28 @@ t.test('Flux end() meets its deadlines against a server that talks without getti
   const waited = performance.now() - started;
   t.equal(error.code, 'DG_CLOSE_TIMEOUT', 'no answer to ForceEndTurn, no close after CloseStream');
   t.ok(waited < 3000, `ended after ${Math.round(waited)} ms, though an Update came every 100 ms`);
+});
+
+t.test('a clock that runs past the audio sent is no progress: end() meets its deadline all the same', async (t) => {
+  // After CloseStream, a Results every 50 ms, each a second further on than the last, and never a close.
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  t.teardown(() => wss.close());
+  wss.on('connection', (ws) => {
+    let second = 0;
+    ws.on('message', (data, binary) => {
+      if (binary || !String(data).includes('CloseStream')) return;
+      const timer = setInterval(() => ws.send(JSON.stringify(resultsWith([], { start: second++ }))), 50);
+      ws.on('close', () => clearInterval(timer));
+    });
+  });
+  await once(wss, 'listening');
+  const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
+  const listen = createListenStream({ url, query: LINEAR16, closeTimeout: 300 });
+  listen.resume();
+  const started = performance.now();
+  listen.end(tones([0.5]));
+  const [error] = (await once(listen, 'error')) as [DeepgramError];
+  const waited = performance.now() - started;
+  t.equal(error.code, 'DG_CLOSE_TIMEOUT');
+  t.ok(waited < 3000, `ended after ${Math.round(waited)} ms, though each result claimed a second more`);
 });
