@@ -2,6 +2,7 @@
 // reconnect layer may replace. Backpressure both ways: a write completes once the socket's buffer is under the
 // mark, and the socket is paused while the readable side is full. /v1 and Flux are this one stream with their
 // protocol and its policy (listen.ts, flux.ts).
+import { Socket } from 'node:net';
 import { Duplex, addAbortSignal } from 'node:stream';
 import WebSocket from 'ws';
 import { DeepgramError } from './errors.js';
@@ -18,6 +19,15 @@ type Callback = (error?: Error | null) => void;
 const BINARY = { binary: true };
 /** The most a WebSocket frame adds to its payload (a masked frame with a 64-bit length). */
 const FRAME_HEADER = 14;
+
+/** Streams corked for the rest of this tick by a write (`#gather`): one tick uncorks them all. */
+let gathered: Duplex[] | undefined;
+
+function uncorkGathered(): void {
+  const streams = gathered ?? [];
+  gathered = undefined;
+  for (const stream of streams) stream.uncork();
+}
 
 /** What the `open` event tells: a socket is open (again, after a reconnect, once the replayed audio is sent). */
 export interface OpenEvent {
@@ -192,17 +202,36 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
   override _write(chunk: Buffer, encoding: BufferEncoding, callback: Callback): void {
     if (this.#mustWait()) return void (this.#whenOpen = () => this._write(chunk, encoding, callback));
     if (!this.#takesAudio(callback)) return;
+    // After end() nothing follows to gather (and a cork then, on a write held over a reconnect, held back _final).
+    if (this.writableCorked === 0 && !this.writableEnded) this.#gather();
     const atOnce = this.#fits(chunk.length + FRAME_HEADER);
     this.#await(this.#send1(chunk, atOnce), callback, atOnce);
   }
 
-  /** Chunks buffered while the socket was busy go out together, each its own frame, with one completion. */
+  /**
+   * The writes that follow this one in the same tick (a source read at full speed) wait for its end and go to the
+   * socket together, in `_writev`: each its own frame, all in one system call.
+   */
+  #gather(): void {
+    this.cork();
+    if (!gathered) {
+      gathered = [];
+      process.nextTick(uncorkGathered);
+    }
+    gathered.push(this);
+  }
+
+  /** Chunks buffered (the socket was busy, or in one tick) go out together, each its own frame, one completion. */
   override _writev(chunks: { chunk: Buffer; encoding: BufferEncoding }[], callback: Callback): void {
     if (this.#mustWait()) return void (this.#whenOpen = () => this._writev(chunks, callback));
     if (!this.#takesAudio(callback)) return;
     const atOnce = this.#fits(chunks.reduce((sum, { chunk }) => sum + chunk.length + FRAME_HEADER, 0));
+    // Corked, the socket writes the frames in one call. `_socket` is `ws`'s own field: were it gone, no cork, no harm.
+    const socket: unknown = Reflect.get(this.#link.ws, '_socket');
+    if (socket instanceof Socket) socket.cork();
     let bytes = 0;
     for (const { chunk } of chunks) bytes += this.#send1(chunk, atOnce);
+    if (socket instanceof Socket) socket.uncork();
     this.#await(bytes, callback, atOnce);
   }
 

@@ -4,6 +4,7 @@ import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { inspect } from 'node:util';
+import { WebSocketServer } from 'ws';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createListenStream, DeepgramError, fromNdjson, toNdjson } from '../../lib/index.js';
 import { endpoint } from '../../lib/listen/connection.js';
@@ -88,6 +89,32 @@ for (const size of [65536, 3200])
     source.destroy();
     listen.destroy();
   });
+
+t.test('writes made in one tick go out together, each its own frame, with a control in its place', async (t) => {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  t.teardown(() => wss.close());
+  const frames: (number | string)[] = [];
+  wss.on('connection', (ws) =>
+    ws.on('message', (data: Buffer, binary) => {
+      frames.push(binary ? data.length : JSON.parse(String(data)).type);
+      if (!binary && String(data).includes('CloseStream'))
+        ws.send(JSON.stringify({ type: 'Metadata', duration: 0.4 }), () => ws.close(1000));
+    }),
+  );
+  await once(wss, 'listening');
+  const listen = createListenStream({ url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, query: LINEAR16 });
+  listen.resume();
+  await once(listen, 'open');
+  listen.write(Buffer.alloc(3200));
+  listen.write(Buffer.alloc(3000));
+  t.equal(listen.writableLength, 3000, 'the second write of the tick waits for the tick to end');
+  listen.finalize();
+  listen.write(Buffer.alloc(2800));
+  listen.write(Buffer.alloc(2600));
+  listen.end();
+  await once(listen, 'end');
+  t.same(frames, [3200, 3000, 'Finalize', 2800, 2600, 'CloseStream'], 'every write its own frame, in order');
+});
 
 t.test(
   'a write within the mark to a socket holding nothing completes at once; a bigger one once ws sent it',
