@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { WebSocketServer } from 'ws';
 import { DeepgramClient } from '@deepgram/sdk';
-import { createSpeakStream, DeepgramError, SPEAK_LIMITS } from '../../lib/index.js';
+import { createSpeakStream, DeepgramError, SPEAK_LIMITS, type SpeakStream } from '../../lib/index.js';
 import { collector, serve, until } from '../helpers.js';
 import { splitText, Window } from '../../lib/speak/limits.js';
 import { synthesize } from '../../lib/server/voice.js';
@@ -281,6 +281,15 @@ t.test('the local server cuts off a client that reads nothing after stallMs, wha
   await until(() => server.connections === 0, 'its slot is free');
 });
 
+/** Ends `speak` with `text` and waits for its error: the error, and how long it took to come. */
+async function endedInError(speak: SpeakStream, text: string): Promise<{ error: DeepgramError; waited: number }> {
+  speak.resume();
+  const started = performance.now();
+  speak.end(text);
+  const [error] = (await once(speak, 'error')) as [DeepgramError];
+  return { error, waited: performance.now() - started };
+}
+
 t.test('audio after Close does not hold the close deadline off: a server that never closes is a timeout', async (t) => {
   const timers: NodeJS.Timeout[] = [];
   t.teardown(() => timers.forEach(clearInterval));
@@ -290,11 +299,7 @@ t.test('audio after Close does not hold the close deadline off: a server that ne
     if (message.type === 'Close') timers.push(setInterval(() => ws.send(Buffer.alloc(480)), 50));
   });
   const speak = createSpeakStream({ url: server.url, query: QUERY, closeTimeout: 300 });
-  speak.resume();
-  const started = performance.now();
-  speak.end('Hello.');
-  const [error] = (await once(speak, 'error')) as [DeepgramError];
-  const waited = performance.now() - started;
+  const { error, waited } = await endedInError(speak, 'Hello.');
   t.match(error, { code: 'DG_CLOSE_TIMEOUT', message: /did not close within 300 ms/ });
   t.ok(waited < 3000, `ended after ${Math.round(waited)} ms, though audio came every 50 ms`);
 });
@@ -324,11 +329,7 @@ t.test('before Close, audio is progress only as far as the text could bring it',
     if (message.type === 'Flush') timers.push(setInterval(() => ws.send(Buffer.alloc(9600)), 20));
   });
   const stuck = createSpeakStream({ url: endless.url, query: QUERY, closeTimeout: 300 });
-  stuck.resume();
-  const started = performance.now();
-  stuck.end('Hello.');
-  const [error] = (await once(stuck, 'error')) as [DeepgramError];
-  const waited = performance.now() - started;
+  const { error, waited } = await endedInError(stuck, 'Hello.');
   t.match(error, { code: 'DG_CLOSE_TIMEOUT', message: /no Flushed within 300 ms/ });
   t.ok(waited < 4000, `ended after ${Math.round(waited)} ms, though audio came every 20 ms`);
 });
