@@ -4,7 +4,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { DeepgramError } from './errors.js';
 import type { SessionHost, SessionPolicy } from './protocol.js';
-import { rawLayout } from '../protocol/options.js';
 import {
   applyConfigure,
   configOf,
@@ -34,7 +33,6 @@ export class FluxPolicy implements SessionPolicy<FluxMetadataMessage> {
   readonly #endTurnTimeout: number;
   readonly #configures: PendingConfigure[] = [];
   #host!: SessionHost;
-  #bytesPerSecond?: number;
   /** The configuration a new session starts with (the query's): a reconnect restores any change since. */
   #initialConfig = '';
   #config!: FluxConfig;
@@ -59,7 +57,6 @@ export class FluxPolicy implements SessionPolicy<FluxMetadataMessage> {
 
   attach(host: SessionHost, query: URLSearchParams): void {
     this.#host = host;
-    this.#bytesPerSecond = rawLayout(query)?.bytesPerSecond;
     this.#config = configOf(query);
     this.#initialConfig = JSON.stringify(this.#config);
   }
@@ -149,7 +146,7 @@ export class FluxPolicy implements SessionPolicy<FluxMetadataMessage> {
   /** Flux sends no Metadata: this one is the client's, from what it sent and read. */
   metadata(): FluxMetadataMessage {
     const { bytes, sha256 } = this.#host.audio();
-    const duration = this.#bytesPerSecond ? bytes / this.#bytesPerSecond : this.#heard;
+    const duration = this.#host.audioSent() ?? this.#heard;
     const request_id = this.#host.requestId() ?? '';
     const metadata: FluxMetadataMessage = {
       type: 'Metadata',

@@ -219,14 +219,17 @@ export class Link implements SocketEvents {
       this.#heldMetadata = parsed.message;
     } else {
       const reached = this.#settings.protocol.progress(parsed.message);
-      // A clock running past the audio sent is not progress: it must not hold a deadline off forever.
-      const furthest = (this.#events.audioSent?.() ?? Infinity) + CLOCK_SLACK;
-      if (reached !== undefined && reached > this.#reached && reached <= furthest) {
+      if (reached !== undefined && reached > this.#reached && this.#within(reached)) {
         this.#reached = reached;
         this.#armDeadline();
       }
       this.#events.message(parsed.message);
     }
+  }
+
+  /** A clock running past the audio sent is not progress: it must not hold a deadline off forever. */
+  #within(reached: number): boolean {
+    return reached <= (this.#events.audioSent?.() ?? Infinity) + CLOCK_SLACK;
   }
 
   /** A clean close ends the stream; an abnormal one is dialled again when the reconnect layer allows, else fails. */

@@ -27,6 +27,8 @@ export interface SessionHost {
   closing(): boolean;
   /** Bytes of audio sent and their sha256 (when the policy `hashes`; else ''). */
   audio(): { bytes: number; sha256: string };
+  /** Seconds of audio sent, when a raw encoding tells (undefined for a container). */
+  audioSent(): number | undefined;
   /** Sends a control frame in order with the audio written before it. */
   control(message: { type: string; [field: string]: unknown }): void;
   /** The server must now progress through the audio within `ms` (re-armed by progress), else `expired` runs. */
