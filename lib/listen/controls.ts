@@ -1,4 +1,5 @@
 // What goes out besides audio: control frames in their place among it, and KeepAlive while nothing else does.
+import { startTicking, stopTicking, type Ticking } from './ticks.js';
 
 /**
  * Control frames (Finalize, KeepAlive, Configure) queued by byte position: each goes out once the audio written
@@ -30,22 +31,26 @@ export class ControlQueue {
   }
 }
 
-/** Calls `send` every `interval` ms in which nothing else went out (`touch()` says something did). */
-export class Idle {
-  #idle = true;
+/**
+ * Calls `send` at each tick of `interval` ms that follows a whole interval in which nothing else went out (`touch()`
+ * says something did): so at most twice `interval` apart.
+ */
+export class Idle implements Ticking {
+  #idle = false;
+  #interval = 0;
   #send?: () => void;
-  #timer?: NodeJS.Timeout;
 
   start(interval: number, send: () => void): void {
     this.stop();
+    this.#interval = interval;
     this.#send = send;
-    this.#timer = setInterval(Idle.#tick, interval, this).unref();
+    this.#idle = false; // the first tick may come at once
+    startTicking(interval, this);
   }
 
-  /** One tick shared by every stream's timer (a thousand streams make no thousand closures). */
-  static #tick(idle: Idle): void {
-    if (idle.#idle) idle.#send?.();
-    idle.#idle = true;
+  tick(): void {
+    if (this.#idle) this.#send?.();
+    this.#idle = true;
   }
 
   touch(): void {
@@ -53,6 +58,6 @@ export class Idle {
   }
 
   stop(): void {
-    clearInterval(this.#timer);
+    stopTicking(this.#interval, this);
   }
 }

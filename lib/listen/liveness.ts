@@ -3,6 +3,7 @@
 // a ping, a pong) has come for the timeout. Ticks while this side is not reading count as heard: the peer cannot be
 // heard through a paused socket.
 import type WebSocket from 'ws';
+import { startTicking, stopTicking, type Ticking } from './ticks.js';
 
 export interface Liveness {
   /** Ms between ticks: a ping goes out on a tick that found nothing had come. */
@@ -11,25 +12,29 @@ export interface Liveness {
   timeout: number;
 }
 
-/** The watch on each socket watched; its listeners and its tick are shared by all (no closures per socket). */
+/** The watch on each socket watched; its listeners and its timer are shared by all (no closures per socket). */
 const WATCHES = new WeakMap<WebSocket, Watch>();
 
-/** Watches `ws` until it is dead (then `dead()`, once), closes, or `stop()` is called. */
-export class Watch {
+/**
+ * Watches `ws` until it is dead (then `dead()`, once), closes, or `stop()` is called. Its first tick (which may come
+ * at once) counts as heard: the silence that kills is whole intervals after it, so `timeout` to `timeout + interval`.
+ */
+export class Watch implements Ticking {
   readonly #ws: WebSocket;
+  readonly #interval: number;
   readonly #ticks: number;
   readonly #dead: () => void;
-  readonly #timer: NodeJS.Timeout;
-  #heard = false;
+  #heard = true;
   #silent = 0;
 
   constructor(ws: WebSocket, liveness: Liveness, dead: () => void) {
     this.#ws = ws;
+    this.#interval = liveness.interval;
     this.#ticks = Math.max(1, Math.ceil(liveness.timeout / liveness.interval));
     this.#dead = dead;
     WATCHES.set(ws, this);
     ws.on('message', Watch.#hear).on('ping', Watch.#hear).on('pong', Watch.#hear).on('close', Watch.#closed);
-    this.#timer = setInterval(Watch.#tick, liveness.interval, this).unref();
+    startTicking(this.#interval, this);
   }
 
   static #hear(this: WebSocket): void {
@@ -41,20 +46,20 @@ export class Watch {
     WATCHES.get(this)?.stop();
   }
 
-  static #tick(watch: Watch): void {
-    if (watch.#heard || watch.#ws.isPaused) {
-      watch.#heard = false;
-      watch.#silent = 0;
-    } else if (++watch.#silent < watch.#ticks) {
-      if (watch.#ws.readyState === watch.#ws.OPEN) watch.#ws.ping();
+  tick(): void {
+    if (this.#heard || this.#ws.isPaused) {
+      this.#heard = false;
+      this.#silent = 0;
+    } else if (++this.#silent < this.#ticks) {
+      if (this.#ws.readyState === this.#ws.OPEN) this.#ws.ping();
     } else {
-      watch.stop();
-      watch.#dead();
+      this.stop();
+      this.#dead();
     }
   }
 
   stop(): void {
-    clearInterval(this.#timer);
+    stopTicking(this.#interval, this);
     if (WATCHES.get(this.#ws) !== this) return;
     WATCHES.delete(this.#ws);
     this.#ws.off('message', Watch.#hear).off('ping', Watch.#hear).off('pong', Watch.#hear).off('close', Watch.#closed);

@@ -26,8 +26,8 @@ export interface SessionOptions<Q extends object> extends ConnectionOptions {
   /**
    * How a dead connection is noticed: a ping goes out when nothing has come for `interval` ms, and a connection that
    * sends nothing (no message, no pong) for `timeout` ms is dropped: reconnected when `reconnect` is on, else a
-   * `DG_TIMEOUT` error. Time while this stream's reader has paused it does not count. Default { interval: 5000,
-   * timeout: 10000 }: noticed 10 to 15 s after the last frame. false: never.
+   * `DG_TIMEOUT` error. Time while this stream's reader has paused it does not count. Default { interval: 4000,
+   * timeout: 8000 }: noticed 8 to 12 s after the last frame, before the close timeout. false: never.
    */
   liveness?: { interval?: number; timeout?: number } | false;
   /** Reconnect after an abnormal close (1006, 1011, a network error; never 1000, 1008 or a 4xx). Off by default. */
@@ -71,7 +71,7 @@ export function linkSettings(
     endpoint: endpoint(options, protocol.path, query),
     connectTimeout: options.connectTimeout ?? 10_000,
     closeTimeout: options.closeTimeout ?? 15_000,
-    liveness: options.liveness === false ? false : { interval: 5000, timeout: 10_000, ...options.liveness },
+    liveness: options.liveness === false ? false : { interval: 4000, timeout: 8000, ...options.liveness },
   };
 }
 
