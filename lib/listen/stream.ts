@@ -20,15 +20,6 @@ const BINARY = { binary: true };
 /** The most a WebSocket frame adds to its payload (a masked frame with a 64-bit length). */
 const FRAME_HEADER = 14;
 
-/** Streams corked for the rest of this tick by a write (`#gather`): one tick uncorks them all. */
-let gathered: Duplex[] | undefined;
-
-function uncorkGathered(): void {
-  const streams = gathered ?? [];
-  gathered = undefined;
-  for (const stream of streams) stream.uncork();
-}
-
 /** What the `open` event tells: a socket is open (again, after a reconnect, once the replayed audio is sent). */
 export interface OpenEvent {
   requestId: string | undefined;
@@ -66,6 +57,8 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
   #completed = 0;
   #sha256?: string;
   #closeSent = false;
+  /** The waiting write went out and completes at the end of this tick. */
+  #tickEnding = false;
 
   constructor(options: SessionOptions<object>, protocol: ListenProtocol<D>, policy?: SessionPolicy<D>) {
     super({
@@ -183,7 +176,7 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
     }
     this.push(null);
     // Audio still queued can never be sent now: fail it rather than wait forever.
-    if (this.#waitingWrite)
+    if (this.#waitingWrite && !this.#tickEnding)
       this.#completeWrite(new DeepgramError('DG_CLOSED', 'the server closed the session before this audio was sent'));
     this.#resumeWaiting();
   }
@@ -202,23 +195,8 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
   override _write(chunk: Buffer, encoding: BufferEncoding, callback: Callback): void {
     if (this.#mustWait()) return void (this.#whenOpen = () => this._write(chunk, encoding, callback));
     if (!this.#takesAudio(callback)) return;
-    // After end() nothing follows to gather (and a cork then, on a write held over a reconnect, held back _final).
-    if (this.writableCorked === 0 && !this.writableEnded) this.#gather();
     const atOnce = this.#fits(chunk.length + FRAME_HEADER);
     this.#await(this.#send1(chunk, atOnce), callback, atOnce);
-  }
-
-  /**
-   * The writes that follow this one in the same tick (a source read at full speed) wait for its end and go to the
-   * socket together, in `_writev`: each its own frame, all in one system call.
-   */
-  #gather(): void {
-    this.cork();
-    if (!gathered) {
-      gathered = [];
-      process.nextTick(uncorkGathered);
-    }
-    gathered.push(this);
   }
 
   /** Chunks buffered (the socket was busy, or in one tick) go out together, each its own frame, one completion. */
@@ -236,8 +214,8 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
   }
 
   /**
-   * Whether frames of `bytes` complete at once, as a write to a `ws` does (a tick and an allocation saved per write):
-   * when the socket holds nothing and they fit under the mark. Else `ws`'s send callback completes them.
+   * Whether frames of `bytes` complete at the end of this tick, as a write to a `ws` does at once: when the socket
+   * holds nothing and they fit under the mark. Else `ws`'s send callback completes them.
    */
   #fits(bytes: number): boolean {
     return this.#link.ws.bufferedAmount === 0 && bytes <= this.writableHighWaterMark;
@@ -265,7 +243,34 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
     this.#idle.touch();
     this.#waitingBytes = bytes;
     this.#waitingWrite = callback;
-    if (atOnce || bytes === 0) this.#completeWrite(); // nothing went out, or nothing more is to be waited for
+    if (bytes === 0)
+      this.#completeWrite(); // nothing went out
+    else if (atOnce) this.#completeAtTickEnd();
+  }
+
+  /**
+   * A write that went out completes at the end of its tick, one tick for every stream: until then the writes that
+   * follow it in the tick (a source read at full speed) wait, and then go to the socket together, in `_writev`.
+   */
+  #completeAtTickEnd(): void {
+    this.#tickEnding = true;
+    if (!SessionStream.#ending) {
+      SessionStream.#ending = [];
+      process.nextTick(SessionStream.#tickEnded);
+    }
+    SessionStream.#ending.push(this);
+  }
+
+  /** Streams whose write went out in this tick, to complete at its end. */
+  static #ending?: SessionStream<SessionMessage, SessionMessage>[];
+
+  static #tickEnded(): void {
+    const streams = SessionStream.#ending ?? [];
+    SessionStream.#ending = undefined;
+    for (const stream of streams) {
+      stream.#tickEnding = false;
+      stream.#completeWrite();
+    }
   }
 
   /**

@@ -107,7 +107,11 @@ t.test('writes made in one tick go out together, each its own frame, with a cont
   await once(listen, 'open');
   listen.write(Buffer.alloc(3200));
   listen.write(Buffer.alloc(3000));
-  t.equal(listen.writableLength, 3000, 'the second write of the tick waits for the tick to end');
+  t.equal(
+    listen.writableLength,
+    6200,
+    'the first write went out and completes at the end of the tick; the second waits',
+  );
   listen.finalize();
   listen.write(Buffer.alloc(2800));
   listen.write(Buffer.alloc(2600));
@@ -117,14 +121,16 @@ t.test('writes made in one tick go out together, each its own frame, with a cont
 });
 
 t.test(
-  'a write within the mark to a socket holding nothing completes at once; a bigger one once ws sent it',
+  'a write within the mark to a socket holding nothing completes at the end of its tick; a bigger one once ws sent it',
   async (t) => {
     const server = await serve(t);
     const listen = createListenStream({ url: server.url, query: LINEAR16, highWaterMark: 16384 });
     listen.resume();
     await once(listen, 'open');
     listen.write(Buffer.alloc(3200));
-    t.equal(listen.writableLength, 0, 'done within write(), with no send callback to wait for (as a write to ws)');
+    t.equal(listen.writableLength, 3200);
+    await new Promise((resolve) => process.nextTick(resolve));
+    t.equal(listen.writableLength, 0, 'done when its tick ends, with no send callback to wait for');
     const big = Buffer.alloc(32768);
     await new Promise((resolve) => setImmediate(resolve));
     t.equal(listen.write(big), false, 'a write over the mark says stop');
