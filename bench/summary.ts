@@ -55,8 +55,10 @@ function floors(verdict: (met: boolean) => string): string[] {
       `${rss(flux, rawFlux)} MB | ${verdict(rss(flux, rawFlux) <= 8)} |`,
     ...scale(`${many.ws.streams} live streams (a ws each)`, many.duplex, many.ws, many),
     ...scale(`${many.ws.streams} live Flux streams (a ws each)`, many.flux, many.wsFlux, many.fluxVersus),
-    `| importing the package, RSS | ws ${ws.rssMiB} MiB | ${index.rssMiB} MiB | +${index.aboveWsMiB} MiB | ` +
-      `${verdict(index.aboveWsMiB <= 2)} |`,
+    `| \`node -e "import('deepgram-stream')"\`, peak RSS | ws ${ws.peakMiB} MiB | ${index.peakMiB} MiB | ` +
+      `+${index.peakAboveWsMiB} MiB | ${verdict(index.peakAboveWsMiB <= 2)} |`,
+    `| the same, RSS right after the import (before or after V8 grows its young generation) | ws ${ws.rssMiB} MiB | ` +
+      `${index.rssMiB} MiB | +${index.aboveWsMiB} MiB | |`,
     `| the same, held after a full GC (heap used and external) | ws ${ws.heldMiB} MiB | ${index.heldMiB} MiB | ` +
       `+${index.heldAboveWsMiB} MiB | |`,
     ...served,
