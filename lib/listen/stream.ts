@@ -57,8 +57,6 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
   #completed = 0;
   #sha256?: string;
   #closeSent = false;
-  /** The waiting write went out and completes at the end of this tick. */
-  #tickEnding = false;
 
   constructor(options: SessionOptions<object>, protocol: ListenProtocol<D>, policy?: SessionPolicy<D>) {
     super({
@@ -176,7 +174,7 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
     }
     this.push(null);
     // Audio still queued can never be sent now: fail it rather than wait forever.
-    if (this.#waitingWrite && !this.#tickEnding)
+    if (this.#waitingWrite)
       this.#completeWrite(new DeepgramError('DG_CLOSED', 'the server closed the session before this audio was sent'));
     this.#resumeWaiting();
   }
@@ -243,8 +241,8 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
     this.#idle.touch();
     this.#waitingBytes = bytes;
     this.#waitingWrite = callback;
-    if (bytes === 0)
-      this.#completeWrite(); // nothing went out
+    // Nothing went out: done now. Frames that fit: done at the tick's end. Else ws's send callback says when.
+    if (bytes === 0) this.#completeWrite();
     else if (atOnce) this.#completeAtTickEnd();
   }
 
@@ -253,7 +251,6 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
    * follow it in the tick (a source read at full speed) wait, and then go to the socket together, in `_writev`.
    */
   #completeAtTickEnd(): void {
-    this.#tickEnding = true;
     if (!SessionStream.#ending) {
       SessionStream.#ending = [];
       process.nextTick(SessionStream.#tickEnded);
@@ -267,10 +264,7 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
   static #tickEnded(): void {
     const streams = SessionStream.#ending ?? [];
     SessionStream.#ending = undefined;
-    for (const stream of streams) {
-      stream.#tickEnding = false;
-      stream.#completeWrite();
-    }
+    for (const stream of streams) stream.#completeWrite();
   }
 
   /**
