@@ -101,7 +101,9 @@ export function bridge(
     clearTimeout(longest);
     if (!listen.writableEnded && !listen.destroyed) listen.end();
   };
-  const idle = setTimeout(() => end('RELAY_IDLE'), limits.idleTimeout).unref();
+  /** The session holds the browser back (its audio not yet taken): it cannot be heard, so that time is not idle. */
+  let holding = false;
+  const idle = setTimeout(() => holding || end('RELAY_IDLE'), limits.idleTimeout).unref();
   const longest = limits.maxSessionMs && setTimeout(() => end('RELAY_SESSION_LIMIT'), limits.maxSessionMs).unref();
 
   ws.on('message', (data: RawData, binary: boolean) => {
@@ -112,7 +114,12 @@ export function bridge(
       // Frames already read still arrive after pause(): one drain listener serves them all.
       if (!listen.write(data as Buffer) && !ws.isPaused) {
         ws.pause();
-        listen.once('drain', () => ws.resume());
+        holding = true;
+        listen.once('drain', () => {
+          holding = false;
+          idle.refresh(); // fired while holding, or not: a whole idle timeout from now (not if ended: cleared)
+          ws.resume();
+        });
       }
       return;
     }

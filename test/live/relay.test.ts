@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { createRelay, type RelayOptions, type RelaySessionLog } from '../../lib/live/index.js';
 import { createSpeakStream } from '../../lib/index.js';
 import { REPLY_AUDIO } from '../../lib/live/relay-voice.js';
@@ -368,6 +368,34 @@ t.test('idle is a deadline on audio: KeepAlive does not defeat it, and a finishe
   });
   t.equal((await finished.done).code, 1000, 'a clean close, not RELAY_IDLE');
   t.notOk(finished.received.some((m) => m.type === 'RelayError'));
+});
+
+t.test('time the session holds the browser back (Deepgram not open yet) is not idle time', async (t) => {
+  // An upstream that takes 600 ms to answer the upgrade, twice the idle timeout.
+  const upstream = createServer();
+  const wss = new WebSocketServer({ noServer: true });
+  upstream.on('upgrade', (request, socket, head) => {
+    setTimeout(() => {
+      wss.handleUpgrade(request, socket, head, (ws) =>
+        ws.on('message', (data, binary) => {
+          if (!binary && String(data).includes('CloseStream'))
+            ws.send(JSON.stringify({ type: 'Metadata', duration: 1.5 }), () => ws.close(1000));
+        }),
+      );
+    }, 600);
+  });
+  upstream.listen(0, '127.0.0.1');
+  await once(upstream, 'listening');
+  t.teardown(() => upstream.close());
+  const target = `ws://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  const { url } = await relay(t, { listen: { url: target, query: LINEAR16 }, idleTimeout: 300 });
+  // More audio than the session takes at once: the relay stops reading the browser until it has gone upstream, and
+  // the CloseStream sent after it waits unread meanwhile.
+  const session = browser(url, (ws) => {
+    ws.send(tones([1.5]));
+    setTimeout(() => ws.send(JSON.stringify({ type: 'CloseStream' })), 100);
+  });
+  t.equal((await session.done).code, 1000, 'a clean close, not RELAY_IDLE');
 });
 
 t.test('failures the browser sees: no internal address; undecodable audio is the decode error', async (t) => {
