@@ -156,11 +156,12 @@ export class SpeakStream extends Duplex {
   /** Audio from the server; whether it is progress: within what the text sent may bring. */
   #received(data: Buffer): boolean {
     this.#owed -= data.length;
-    if (this.#clearing > 0 || data.length === 0) return this.#owed >= 0;
-    this.#audio.push(data);
-    this.#audioBytes += data.length;
-    if (this.#audioBytes > this.#audioMark) this.#link.pause(true);
-    this.#deliver();
+    if (this.#clearing === 0 && data.length > 0) {
+      this.#audio.push(data);
+      this.#audioBytes += data.length;
+      if (this.#audioBytes > this.#audioMark) this.#link.pause(true);
+      this.#deliver();
+    }
     return this.#owed >= 0;
   }
 
