@@ -21,14 +21,15 @@ const node = (args: string[]) => JSON.parse(execFileSync(process.execPath, args,
 
 /** The three readings of importing `specifiers`, the first from a process that does nothing else. */
 function afterImport(specifiers: string[]): Sample {
-  const imports = specifiers.map((specifier) => `await import(${JSON.stringify(specifier)});`).join(' ');
+  // The imports one after another, as a promise: the issue's command is a script (CommonJS), the second a module.
+  const steps = specifiers.map((specifier) => `.then(() => import(${JSON.stringify(specifier)}))`);
+  const imports = `Promise.resolve()${steps.join('')}`;
   const peakAtExit =
     "process.on('exit', () => console.log(require('node:fs').readFileSync('/proc/self/status', 'utf8')" +
     '.match(/VmHWM:\\s+(\\d+)/)[1] * 1024));';
-  const chain = specifiers.map((specifier) => `.then(() => import(${JSON.stringify(specifier)}))`).join('');
-  const peak: number = node(['-e', `${peakAtExit} Promise.resolve()${chain};`]);
+  const peak: number = node(['-e', `${peakAtExit} ${imports};`]);
   const code = [
-    imports,
+    `await ${imports};`,
     'const { rss } = process.memoryUsage();',
     'gc();',
     'const { heapUsed, external } = process.memoryUsage();',
