@@ -13,6 +13,7 @@ import { ffmpegCommand } from '../lib/audio/ffmpeg.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import type { ServerMessage, ResultsMessage } from '../lib/protocol/messages.js';
 
 export const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
@@ -333,4 +334,16 @@ export function withEnv(t: Test, env: Record<string, string | undefined>): void 
   };
   apply(env);
   t.teardown(() => apply(saved));
+}
+
+/**
+ * How many hidden classes (V8 maps) `objects` have among them. Natives syntax is read when a function is compiled,
+ * so a function made after the flag is set may use it.
+ */
+export function hiddenClasses(objects: object[]): number {
+  setFlagsFromString('--allow-natives-syntax');
+  const sameMap = new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: object, b: object) => boolean;
+  const kinds: object[] = [];
+  for (const object of objects) if (!kinds.some((kind) => sameMap(kind, object))) kinds.push(object);
+  return kinds.length;
 }
