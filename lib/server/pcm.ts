@@ -66,7 +66,10 @@ export function rawDecoder(layout: RawLayout, events: DecoderEvents): PcmDecoder
       const usable = data.length - (data.length % blockBytes);
       carry = usable < data.length ? Buffer.from(data.subarray(usable)) : undefined;
       if (usable === 0) return;
-      events.onPcm({ ...convert(data, usable / width), channels, sampleRate });
+      // Field by field, not a spread and then more: V8 gives each such object a hidden class of its own, and the
+      // reads of thousands of them (here, and the decoders and events below) go megamorphic.
+      const { samples, scale } = convert(data, usable / width);
+      events.onPcm({ samples, scale, channels, sampleRate });
     },
     end() {
       events.onEnd();
@@ -95,11 +98,13 @@ export function wavDecoder(first: Buffer, events: DecoderEvents): PcmDecoder | u
   const raw = rawDecoder(rawLayout({ encoding, sample_rate: wav.sampleRate, channels: wav.channels })!, events);
   let header = wav.dataOffset;
   return {
-    ...raw,
     write(bytes) {
       raw.write(bytes.subarray(header));
       header = 0;
     },
+    end: () => raw.end(),
+    hold: (held) => raw.hold(held),
+    destroy: () => raw.destroy(),
   };
 }
 
@@ -128,7 +133,14 @@ export function ffmpegDecoder(analysisRate: number, events: DecoderEvents): PcmD
     const parsed = parseWavHeader(header);
     if (!parsed) return;
     const layout = rawLayout({ encoding: 'linear16', sample_rate: analysisRate, channels: parsed.channels })!;
-    pcm = rawDecoder(layout, { ...events, onPcm: (samples) => ((decodedAny = true), events.onPcm(samples)) });
+    const { onEnd, onError, onFull, onDrain } = events;
+    pcm = rawDecoder(layout, {
+      onPcm: (samples) => ((decodedAny = true), events.onPcm(samples)),
+      onEnd,
+      onError,
+      onFull,
+      onDrain,
+    });
     pcm.write(header.subarray(parsed.dataOffset));
     header = Buffer.alloc(0); // let go of what it held
   });

@@ -39,8 +39,12 @@ export function recognizerSettings(
   const flag = (name: string) => params.get(name) === 'true';
   const endpointing = params.get('endpointing');
   const utteranceEnd = params.get('utterance_end_ms');
+  const { channels, script, resultsMetadata } = given;
+  // Named, not spread: a spread-then-added object has a hidden class of its own; these are read on every frame.
   return {
-    ...given,
+    channels,
+    script,
+    resultsMetadata,
     multichannel: flag('multichannel'),
     interimResults: flag('interim_results'),
     endpointing: endpointing === 'false' ? false : Number(endpointing ?? 10),

@@ -3,8 +3,10 @@ import { createReadStream, readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createListenStream, type ListenQuery, type ResultsMessage, type ServerMessage } from '../../lib/index.js';
-import { DEFAULT_WORDS } from '../../lib/server/recognizer.js';
-import { chunk, collector, finals, fixture, LINEAR16, serve, tones, words } from '../helpers.js';
+import { DEFAULT_WORDS, recognizerSettings } from '../../lib/server/recognizer.js';
+import { rawDecoder, type Pcm } from '../../lib/server/pcm.js';
+import { rawLayout } from '../../lib/protocol/options.js';
+import { chunk, collector, finals, fixture, hiddenClasses, LINEAR16, serve, tones, words } from '../helpers.js';
 
 async function transcribe(url: string, source: Buffer | string, query: ListenQuery = {}): Promise<ServerMessage[]> {
   const listen = createListenStream({ url, query });
@@ -202,3 +204,18 @@ t.test('ingestion is throttled to the real-time factor', async (t) => {
   // A lower bound only, so a slow machine cannot fail it.
   t.ok(elapsed >= 840, `${Math.round(elapsed)} ms for 4 s of audio at 4x`);
 });
+
+t.test(
+  "each session's settings and each frame's samples share one hidden class, read as they are on every frame",
+  async (t) => {
+    const params = new URLSearchParams('encoding=linear16&sample_rate=16000&interim_results=true');
+    const given = { channels: 1, script: undefined, resultsMetadata: undefined as never };
+    t.equal(hiddenClasses(Array.from({ length: 50 }, () => recognizerSettings(params, given))), 1);
+    const frames: Pcm[] = [];
+    const events = { onPcm: (pcm: Pcm) => frames.push(pcm), onEnd() {}, onError() {}, onFull() {}, onDrain() {} };
+    const layout = rawLayout({ encoding: 'linear16', sample_rate: 16000 })!;
+    for (let i = 0; i < 20; i++) rawDecoder(layout, events).write(tones([0.02]));
+    t.equal(frames.length, 20);
+    t.equal(hiddenClasses(frames), 1);
+  },
+);
