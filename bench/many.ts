@@ -1,12 +1,12 @@
 // A thousand live streams from one process (a call bridge's shape): each sends 100 ms of linear16 every 100 ms for
 // `seconds`, then CloseStream, to a server in a child process that discards the audio. One run per process, so that
 // its CPU and peak RSS (VmHWM) are its own: a `ws` per stream (the floor), or a listen Duplex per stream; the same
-// on Flux's path (a `ws` per stream, or a Flux Duplex per stream); and a plain Writable per stream over its ws, the
-// least any stream adds. `node build/bench/many.js [--quick]` runs them all (three interleaved rounds, medians; one
-// with --quick) and prints the ratios;
-// `node build/bench/many.js ws|writable|duplex|ws-flux|flux N S` is one run.
+// on Flux's path (a `ws` per stream, or a Flux Duplex per stream); and a bare Duplex per stream over its ws, what
+// Node's stream layer alone adds. `node build/bench/many.js [--quick]` runs them all (three interleaved rounds,
+// medians; one with --quick) and prints the ratios;
+// `node build/bench/many.js ws|bare|duplex|ws-flux|flux N S` is one run.
 import { once } from 'node:events';
-import { Writable } from 'node:stream';
+import { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { createFluxStream, createListenStream } from '../lib/index.js';
@@ -54,26 +54,38 @@ function duplexStream(url: string, flux: boolean): Sender {
   return { write: (frame) => listen.write(frame), end: () => listen.end(), done: once(listen, 'close') };
 }
 
-/** The floor for any stream: a plain Writable per stream over its ws, a write done when ws has sent it. */
-function writableStream(url: string): Sender {
+/**
+ * The least a Node stream adds: a bare Duplex per stream over its ws, in the listen Duplex's modes (object-mode
+ * readable side, resumed), a write done as soon as ws has it (as a real-time write that fits is, in the listen
+ * Duplex), messages parsed and pushed; no keep-alive, no liveness, no checks, no Metadata.
+ */
+function bareStream(url: string): Sender {
   const ws = new WebSocket(`${url}/v1/listen?encoding=linear16&sample_rate=${RATE}`, { perMessageDeflate: false });
-  ws.on('message', (data) => JSON.parse(data.toString()));
   const opened = once(ws, 'open');
-  const sink = new Writable({
+  const send = (data: Buffer | string, done: () => void) => {
+    ws.send(data);
+    done();
+  };
+  const duplex = new Duplex({
+    readableObjectMode: true,
     write: (chunk: Buffer, _encoding, done) =>
-      ws.readyState === ws.OPEN ? ws.send(chunk, done) : void opened.then(() => ws.send(chunk, done)),
-    final: (done) => void opened.then(() => ws.send('{"type":"CloseStream"}', done)),
+      ws.readyState === ws.OPEN ? send(chunk, done) : void opened.then(() => send(chunk, done)),
+    final: (done) => void opened.then(() => send('{"type":"CloseStream"}', done)),
+    read: () => {},
   });
-  return { write: (frame) => sink.write(frame), end: () => sink.end(), done: once(ws, 'close') };
+  ws.on('message', (data) => duplex.push(JSON.parse(data.toString())));
+  ws.on('close', () => duplex.push(null));
+  duplex.resume();
+  return { write: (frame) => duplex.write(frame), end: () => duplex.end(), done: once(duplex, 'close') };
 }
 
-type Kind = 'ws' | 'writable' | 'duplex' | 'ws-flux' | 'flux';
-const KINDS: Kind[] = ['ws', 'writable', 'duplex', 'ws-flux', 'flux'];
+type Kind = 'ws' | 'bare' | 'duplex' | 'ws-flux' | 'flux';
+const KINDS: Kind[] = ['ws', 'bare', 'duplex', 'ws-flux', 'flux'];
 
 async function run(kind: Kind, count: number, seconds: number) {
   const server = await childServer('discard');
   const flux = kind === 'ws-flux' || kind === 'flux';
-  const make = kind === 'ws' || kind === 'ws-flux' ? rawStream : kind === 'writable' ? writableStream : duplexStream;
+  const make = kind === 'ws' || kind === 'ws-flux' ? rawStream : kind === 'bare' ? bareStream : duplexStream;
   // One stream first, fed and closed, so that what is compiled or allocated on first use counts once, not per stream.
   const first = make(server.url, flux);
   first.write(FRAME);
@@ -124,7 +136,7 @@ export async function manyStreams(quick: boolean) {
   const runs = new Map<Kind, Run[]>(KINDS.map((kind) => [kind, []]));
   for (let round = 0; round < rounds; round++)
     for (const kind of KINDS) runs.get(kind)!.push(await child(kind, count, seconds));
-  const [ws, writable, duplex, wsFlux, flux] = KINDS.map((kind) => medianRun(runs.get(kind)!));
+  const [ws, bare, duplex, wsFlux, flux] = KINDS.map((kind) => medianRun(runs.get(kind)!));
   const versus = (mine: typeof ws, floor: typeof ws) => ({
     cpuVsWs: round(mine.cpuSeconds / floor.cpuSeconds, 2),
     rssPerStreamAboveWsKiB: round(mine.rssPerStreamKiB - floor.rssPerStreamKiB, 1),
@@ -133,8 +145,8 @@ export async function manyStreams(quick: boolean) {
     ws,
     duplex,
     ...versus(duplex, ws),
-    writable,
-    writableVersus: versus(writable, ws),
+    bare,
+    bareVersus: versus(bare, ws),
     wsFlux,
     flux,
     fluxVersus: versus(flux, wsFlux),

@@ -67,9 +67,9 @@ function floors(verdict: (met: boolean) => string): string[] {
       `${client.rows.map((r: any) => `${r.name} ${r.cpuSecondsPerAudioHour} s, ${r.peakRssMb} MB`).join('; ')} ` +
       `(the transcriber's FFmpeg is a process of its own, not counted). Speech out, against the local server: ` +
       `${voice.map((r: any) => `${r.name} ${r.cpuSecondsPerAudioHour} s`).join(', ')} per audio hour ` +
-      `(${voice[voice.length - 1].cpuVsRawWs}x). At ${many.ws.streams} streams, a plain Writable per stream over its ` +
-      `ws (the least any stream adds, with no keep-alive or liveness): ${many.writable?.cpuSeconds} s, ` +
-      `${many.writable?.rssPerStreamKiB} KiB per stream.`,
+      `(${voice[voice.length - 1].cpuVsRawWs}x). At ${many.ws.streams} streams, a bare Duplex per stream over its ws ` +
+      `(what Node's stream layer alone adds: no keep-alive, no liveness, no checks): ${many.bare.cpuSeconds} s ` +
+      `(${many.bareVersus.cpuVsWs}x), ${many.bare.rssPerStreamKiB} KiB per stream.`,
   ];
 }
 
