@@ -93,8 +93,9 @@ t.test('press start, the fixture is heard and its words appear; stop ends the se
   await hearThenStop(tab, 6);
   t.equal(await tab.$eval('#recording', (e) => getComputedStyle(e).visibility), 'hidden', 'and no longer after');
   // A line per utterance (finals joined until speech_final), each with its time. Under load the fake microphone can
-  // lose a frame between two words, so where the first utterance ends is not asserted.
-  t.match(await tab.textContent('#finals li:first-child'), /^0:0\d Hello (world\. )?$/, 'a line an utterance, timed');
+  // lose a frame in a pause (a CI run ended the first line at "Hello world. This"), so where the first utterance
+  // ends is not asserted: it starts with the first word, holds whole words, and is not the only line.
+  t.match(await tab.textContent('#finals li:first-child'), /^0:0\d Hello (\S+ )*$/, 'a line an utterance, timed');
   const times = await tab.$$eval('#finals li', (items) => items.map((item) => item.querySelector('time')?.textContent));
   t.ok(times.length >= 2 && times.every((time) => /^0:0\d$/.test(time ?? '')), `${times.length} timed lines`);
   const saved = async (button: string) => {
