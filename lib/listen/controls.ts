@@ -8,53 +8,68 @@ import { startTicking, stopTicking, type Ticking } from './ticks.js';
 export class ControlQueue {
   #queue: { after: number; text: string }[] = [];
   #head = 0;
+  /**
+   * Bytes of audio after which the next frame is due; Infinity while none waits. A field, not a getter: it is read on
+   * every write, where a look into the queue's array costs a cache miss a stream.
+   */
+  next = Infinity;
 
-  get length(): number {
-    return this.#queue.length - this.#head;
-  }
-
-  /** A frame to send once `after` bytes of audio have gone out. */
+  /** A frame to send once `after` bytes of audio have gone out (positions only grow: the head is due first). */
   add(after: number, text: string): void {
     this.#queue.push({ after, text });
+    this.next = this.#queue[this.#head].after;
   }
 
   /** The frames due now that `sent` bytes have gone out, in order. */
   *due(sent: number): Generator<string> {
-    while (this.#head < this.#queue.length && this.#queue[this.#head].after <= sent)
-      yield this.#queue[this.#head++].text;
+    while (this.next <= sent) {
+      const { text } = this.#queue[this.#head++];
+      this.next = this.#queue[this.#head]?.after ?? Infinity;
+      yield text;
+    }
     if (this.#head === this.#queue.length) this.clear();
   }
 
   clear(): void {
     this.#queue = [];
     this.#head = 0;
+    this.next = Infinity;
   }
 }
 
+/** What an idle watch asks of its stream. */
+export interface IdleHost {
+  /** A count of the frames that went out, any frame. */
+  activity(): number;
+  /** Nothing went out for a whole interval: send what keeps the session open. */
+  idle(): void;
+}
+
 /**
- * Calls `send` at each tick of `interval` ms that follows a whole interval in which nothing else went out (`touch()`
- * says something did): so at most twice `interval` apart.
+ * Calls `idle()` at each tick of `interval` ms that follows a whole interval in which nothing went out: so at most
+ * twice `interval` apart. The stream counts its frames and this reads the count on a tick, so that the writes
+ * between ticks do nothing for it.
  */
 export class Idle implements Ticking {
-  #idle = false;
+  readonly #host: IdleHost;
   #interval = 0;
-  #send?: () => void;
+  /** The count at the last tick; NaN until then: the first tick may come at once, and is not a whole interval. */
+  #seen = NaN;
 
-  start(interval: number, send: () => void): void {
+  constructor(host: IdleHost) {
+    this.#host = host;
+  }
+
+  start(interval: number): void {
     this.stop();
     this.#interval = interval;
-    this.#send = send;
-    this.#idle = false; // the first tick may come at once
+    this.#seen = NaN;
     startTicking(interval, this);
   }
 
   tick(): void {
-    if (this.#idle) this.#send?.();
-    this.#idle = true;
-  }
-
-  touch(): void {
-    this.#idle = false;
+    if (this.#host.activity() === this.#seen) this.#host.idle();
+    this.#seen = this.#host.activity(); // read after: what `idle()` sent is not activity
   }
 
   stop(): void {

@@ -260,8 +260,9 @@ export class Link implements SocketEvents {
     this.#reconnecting = true;
     const { attempt, delay } = reconnect.next();
     debug('reconnecting after %d in %d ms (attempt %d)', code, delay, attempt);
-    this.#events.reconnect({ attempt, code, reason, delay });
+    // Closing before the event: a write from a listener waits for the new socket (an open one takes audio at once).
     this.#ws.terminate();
+    this.#events.reconnect({ attempt, code, reason, delay });
     this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
   }
 

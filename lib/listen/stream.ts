@@ -2,21 +2,21 @@
 // reconnect layer may replace. Backpressure both ways: a write completes once the socket's buffer is under the
 // mark, and the socket is paused while the readable side is full. /v1 and Flux are this one stream with their
 // protocol and its policy (listen.ts, flux.ts).
+import type { Hash } from 'node:crypto';
 import { Socket } from 'node:net';
 import { Duplex, addAbortSignal } from 'node:stream';
 import WebSocket from 'ws';
 import { DeepgramError } from './errors.js';
-import { ControlQueue, Idle } from './controls.js';
+import { ControlQueue, Idle, type IdleHost } from './controls.js';
 import { Link, type LinkEvents } from './link.js';
 import { listenSettings, type ListenSettings, type SessionOptions } from './options.js';
 import type { ListenProtocol, SessionHost, SessionPolicy } from './protocol.js';
-import type { ReconnectEvent } from './reconnect.js';
+import type { Reconnect, ReconnectEvent } from './reconnect.js';
 import type { MetadataMessage } from '../protocol/messages.js';
 import type { SessionMessage } from '../protocol/flux.js';
 
 type Callback = (error?: Error | null) => void;
 
-const BINARY = { binary: true };
 /** The most a WebSocket frame adds to its payload (a masked frame with a 64-bit length). */
 const FRAME_HEADER = 14;
 
@@ -42,19 +42,26 @@ export interface SessionStream<M extends SessionMessage, D extends M> {
  * policy decides what a session does at its fixed points (a message, a reconnect, the end, the Metadata).
  */
 export class SessionStream<M extends SessionMessage, D extends M> extends Duplex {
-  readonly #settings: ListenSettings;
-  readonly #policy: SessionPolicy<D>;
-  readonly #controls = new ControlQueue();
-  readonly #idle = new Idle();
+  // What every write reads comes first, in the stream itself: at a thousand streams, each object a write reaches is a
+  // cache miss, and costs more than the code that reads it.
   readonly #link: Link;
-  #metadata?: D;
-  /** A write or the final that waits for a socket to open (or for the close code to decide). */
-  #whenOpen?: () => void;
-  #waitingWrite?: Callback;
-  #waitingBytes = 0;
   /** Bytes handed to the socket, and bytes whose write has completed. */
   #sent = 0;
   #completed = 0;
+  /** Frames that went out, audio or text: what tells the idle watch that something did. */
+  #frames = 0;
+  #waitingWrite?: Callback;
+  #waitingBytes = 0;
+  readonly #controls = new ControlQueue();
+  /** The sha256 of the audio sent, kept when a Metadata says it; the reconnect layer, when there is one. */
+  readonly #hash?: Hash;
+  readonly #reconnect?: Reconnect;
+  readonly #settings: ListenSettings;
+  readonly #policy: SessionPolicy<D>;
+  readonly #idle: Idle;
+  #metadata?: D;
+  /** A write or the final that waits for a socket to open (or for the close code to decide). */
+  #whenOpen?: () => void;
   #sha256?: string;
   #closeSent = false;
 
@@ -67,7 +74,10 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
     });
     this.#policy = policy ?? protocol.policy();
     this.#settings = listenSettings(options, protocol, this.#policy.hashes);
+    this.#hash = this.#settings.hash;
+    this.#reconnect = this.#settings.reconnect;
     const face = new SessionStream.#Face<M, D>(this);
+    this.#idle = new Idle(face);
     this.#policy.attach?.(face, this.#settings.query);
     this.#link = new Link(this.#settings, face);
     if (options.signal) addAbortSignal(options.signal, this);
@@ -77,7 +87,9 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
    * The stream as its link and its policy see it: one object whose methods reach the stream's private state (a class
    * in this class's body may), not a closure for each event and each request in every stream.
    */
-  static readonly #Face = class Face<M extends SessionMessage, D extends M> implements LinkEvents, SessionHost {
+  static readonly #Face = class Face<M extends SessionMessage, D extends M>
+    implements LinkEvents, SessionHost, IdleHost
+  {
     constructor(readonly stream: SessionStream<M, D>) {}
     open(again: boolean): void {
       this.stream.#open(again);
@@ -125,6 +137,13 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
       if (last) this.stream.push(last);
       this.stream.#end(undefined);
     }
+    activity(): number {
+      return this.stream.#frames;
+    }
+    idle(): void {
+      const { keepAlive } = this.stream.#settings.protocol;
+      this.stream.#send(keepAlive === 'ping' ? 'ping' : keepAlive.text);
+    }
   };
 
   /** `dg-request-id` of the current session, once the upgrade has answered. */
@@ -140,9 +159,8 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
   #open(again: boolean): void {
     this.emit('open', { requestId: this.requestId, reconnected: again });
     if (again && this.#closeSent) this.#sendCloseStream();
-    const { keepAlive, protocol } = this.#settings;
-    const frame = protocol.keepAlive === 'ping' ? 'ping' : protocol.keepAlive.text;
-    if (keepAlive !== false && !this.#closeSent) this.#idle.start(keepAlive, () => this.#send(frame));
+    const { keepAlive } = this.#settings;
+    if (keepAlive !== false && !this.#closeSent) this.#idle.start(keepAlive);
     this.#flushControls();
     this.#resumeWaiting();
     this.#onSent();
@@ -155,7 +173,7 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
   }
 
   #message(received: SessionMessage): void {
-    const timed = this.#settings.reconnect ? this.#settings.reconnect.receive(received) : received;
+    const timed = this.#reconnect ? this.#reconnect.receive(received) : received;
     const message = timed && this.#policy.message(timed);
     if (message && !this.push(message)) this.#link.pause(true);
   }
@@ -163,7 +181,7 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
   #end(server: MetadataMessage | undefined): void {
     this.#idle.stop();
     // After reconnects, its duration and hash cover the whole stream, not the last session.
-    const { reconnect } = this.#settings;
+    const reconnect = this.#reconnect;
     const metadata = this.#policy.metadata(
       server && reconnect ? reconnect.finish(server, () => this.#digest()) : server,
     );
@@ -181,7 +199,7 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
 
   /** The sha256 of the audio sent (kept after a reconnect, or for a protocol that makes its own Metadata). */
   #digest(): string {
-    return (this.#sha256 ??= this.#settings.hash?.digest('hex') ?? '');
+    return (this.#sha256 ??= this.#hash?.digest('hex') ?? '');
   }
 
   /** Held while connecting, reconnecting or closing: the close code decides between a new socket and an error. */
@@ -191,16 +209,14 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
   }
 
   override _write(chunk: Buffer, encoding: BufferEncoding, callback: Callback): void {
-    if (this.#mustWait()) return void (this.#whenOpen = () => this._write(chunk, encoding, callback));
-    if (!this.#takesAudio(callback)) return;
+    if (this.#link.ws.readyState !== WebSocket.OPEN) return this.#notOpen([{ chunk, encoding }], callback);
     const atOnce = this.#fits(chunk.length + FRAME_HEADER);
     this.#await(this.#send1(chunk, atOnce), callback, atOnce);
   }
 
   /** Chunks buffered (the socket was busy, or in one tick) go out together, each its own frame, one completion. */
   override _writev(chunks: { chunk: Buffer; encoding: BufferEncoding }[], callback: Callback): void {
-    if (this.#mustWait()) return void (this.#whenOpen = () => this._writev(chunks, callback));
-    if (!this.#takesAudio(callback)) return;
+    if (this.#link.ws.readyState !== WebSocket.OPEN) return this.#notOpen(chunks, callback);
     const atOnce = this.#fits(chunks.reduce((sum, { chunk }) => sum + chunk.length + FRAME_HEADER, 0));
     // Corked, the socket writes the frames in one call. `_socket` is `ws`'s own field: were it gone, no cork, no harm.
     const socket: unknown = Reflect.get(this.#link.ws, '_socket');
@@ -219,26 +235,29 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
     return this.#link.ws.bufferedAmount === 0 && bytes <= this.writableHighWaterMark;
   }
 
-  /** Whether the socket takes audio, once nothing is to be waited for; if it never will, the write fails. */
-  #takesAudio(callback: Callback): boolean {
-    const open = this.#link.ws.readyState === WebSocket.OPEN;
-    if (!open) callback(new DeepgramError('DG_CLOSED', 'the session is closed; this audio was not sent'));
-    return open;
+  /**
+   * Audio for a socket that is not open: it waits for one (connecting, reconnecting, or closing while the close code
+   * decides), or fails if none will come. Its own method, so that the writes' own scope holds no closure.
+   */
+  #notOpen(chunks: { chunk: Buffer; encoding: BufferEncoding }[], callback: Callback): void {
+    if (this.#mustWait()) this.#whenOpen = () => this._writev(chunks, callback);
+    else callback(new DeepgramError('DG_CLOSED', 'the session is closed; this audio was not sent'));
   }
 
   /** One audio frame to the socket (nothing is allocated per frame: writes are the hot path); its bytes. */
   #send1(chunk: Buffer, atOnce: boolean): number {
     if (chunk.length === 0) return 0; // an empty binary frame means CloseStream to the server: never send one
     this.#sent += chunk.length;
-    this.#settings.hash?.update(chunk);
-    this.#settings.reconnect?.sent(chunk);
-    this.#link.ws.send(chunk, BINARY, atOnce ? undefined : this.#onSent);
-    if (this.#controls.length > 0) this.#flushControls();
+    this.#frames++;
+    this.#hash?.update(chunk);
+    this.#reconnect?.sent(chunk);
+    // A Buffer goes as a binary frame: no options object for ws to copy on every frame.
+    this.#link.ws.send(chunk, atOnce ? undefined : this.#onSent);
+    if (this.#controls.next <= this.#sent) this.#flushControls();
     return chunk.length;
   }
 
   #await(bytes: number, callback: Callback, atOnce: boolean): void {
-    this.#idle.touch();
     this.#waitingBytes = bytes;
     this.#waitingWrite = callback;
     // Nothing went out: done now. Frames that fit: done at the tick's end. Else ws's send callback says when.
@@ -333,6 +352,6 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
   }
 
   #send(frame: string): void {
-    if (this.#link.send(frame)) this.#idle.touch();
+    if (this.#link.send(frame)) this.#frames++;
   }
 }
