@@ -52,6 +52,8 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
   #frames = 0;
   #waitingWrite?: Callback;
   #waitingBytes = 0;
+  /** The tick of the last write that went to the socket directly (ticks are counted from the first). */
+  #wroteIn = -1;
   readonly #controls = new ControlQueue();
   /** The sha256 of the audio sent, kept when a Metadata says it; the reconnect layer, when there is one. */
   readonly #hash?: Hash;
@@ -208,6 +210,35 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
     return state === WebSocket.CONNECTING || state === WebSocket.CLOSING || this.#link.reconnecting;
   }
 
+  /**
+   * A write the socket can take now goes straight to it, as a `ws` send does, with none of Node's write bookkeeping (a
+   * pending count, a completion, a second visit to the stream at the tick's end): at a thousand live streams that
+   * costs more than the frame. Only a Buffer with no callback, while Node's write holds nothing; anything else is
+   * Node's write, so its order, backpressure and errors stand.
+   */
+  override write(chunk: unknown, encoding?: BufferEncoding | Callback, callback?: Callback): boolean {
+    if (encoding === undefined && callback === undefined && Buffer.isBuffer(chunk) && this.#takesNow(chunk.length)) {
+      this.#completed += this.#send1(chunk, true);
+      return true;
+    }
+    if (encoding === undefined) return super.write(chunk, callback);
+    return typeof encoding === 'function' ? super.write(chunk, encoding) : super.write(chunk, encoding, callback);
+  }
+
+  /**
+   * Whether a write may go to the socket directly: the first of its tick (the writes after it in the tick, a source
+   * read at full speed, wait for its end and go together, corked, in `_writev`), on a writable side that holds
+   * nothing, to an open socket with room under the mark.
+   */
+  #takesNow(bytes: number): boolean {
+    if (this.#wroteIn === SessionStream.#ticks || !this.writable || this.writableLength > 0 || this.writableCorked > 0)
+      return false;
+    if (this.#link.ws.readyState !== WebSocket.OPEN || !this.#fits(bytes + FRAME_HEADER)) return false;
+    SessionStream.#tickEnding();
+    this.#wroteIn = SessionStream.#ticks;
+    return true;
+  }
+
   override _write(chunk: Buffer, encoding: BufferEncoding, callback: Callback): void {
     if (this.#link.ws.readyState !== WebSocket.OPEN) return this.#notOpen([{ chunk, encoding }], callback);
     const atOnce = this.#fits(chunk.length + FRAME_HEADER);
@@ -270,19 +301,26 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
    * follow it in the tick (a source read at full speed) wait, and then go to the socket together, in `_writev`.
    */
   #completeAtTickEnd(): void {
+    SessionStream.#tickEnding().push(this);
+  }
+
+  /** Streams whose write went out in this tick, to complete at its end; and the ticks ended so far. */
+  static #ending?: SessionStream<SessionMessage, SessionMessage>[];
+  static #ticks = 0;
+
+  /** The streams to complete at this tick's end, whose end is now due: one nextTick a tick for every stream. */
+  static #tickEnding(): SessionStream<SessionMessage, SessionMessage>[] {
     if (!SessionStream.#ending) {
       SessionStream.#ending = [];
       process.nextTick(SessionStream.#tickEnded);
     }
-    SessionStream.#ending.push(this);
+    return SessionStream.#ending;
   }
-
-  /** Streams whose write went out in this tick, to complete at its end. */
-  static #ending?: SessionStream<SessionMessage, SessionMessage>[];
 
   static #tickEnded(): void {
     const streams = SessionStream.#ending ?? [];
     SessionStream.#ending = undefined;
+    SessionStream.#ticks++;
     for (const stream of streams) stream.#completeWrite();
   }
 

@@ -107,28 +107,33 @@ t.test('writes made in one tick go out together, each its own frame, with a cont
   await once(listen, 'open');
   listen.write(Buffer.alloc(3200));
   listen.write(Buffer.alloc(3000));
+  listen.write(Buffer.alloc(2900));
   t.equal(
     listen.writableLength,
-    6200,
-    'the first write went out and completes at the end of the tick; the second waits',
+    5900,
+    'the first write went straight to the socket; the second went out and completes at the end of the tick; ' +
+      'the third waits for it',
   );
   listen.finalize();
   listen.write(Buffer.alloc(2800));
   listen.write(Buffer.alloc(2600));
   listen.end();
   await once(listen, 'end');
-  t.same(frames, [3200, 3000, 'Finalize', 2800, 2600, 'CloseStream'], 'every write its own frame, in order');
+  t.same(frames, [3200, 3000, 2900, 'Finalize', 2800, 2600, 'CloseStream'], 'every write its own frame, in order');
 });
 
 t.test(
-  'a write within the mark to a socket holding nothing completes at the end of its tick; a bigger one once ws sent it',
+  'a write within the mark to a socket holding nothing is done at once, the next in its tick at the end of the tick; ' +
+    'a bigger one once ws sent it',
   async (t) => {
     const server = await serve(t);
     const listen = createListenStream({ url: server.url, query: LINEAR16, highWaterMark: 16384 });
     listen.resume();
     await once(listen, 'open');
+    t.equal(listen.write(Buffer.alloc(3200)), true);
+    t.equal(listen.writableLength, 0, 'the first of its tick went straight to the socket');
     listen.write(Buffer.alloc(3200));
-    t.equal(listen.writableLength, 3200);
+    t.equal(listen.writableLength, 3200, 'the next went out, and waits for the end of the tick');
     await new Promise((resolve) => process.nextTick(resolve));
     t.equal(listen.writableLength, 0, 'done when its tick ends, with no send callback to wait for');
     const big = Buffer.alloc(32768);
@@ -139,9 +144,37 @@ t.test(
     t.equal(listen.writableLength, 0, 'then completes');
     listen.end();
     await readAll(listen);
-    t.equal(listen.metadata?.duration, (3200 + 32768) / 32000, 'both reached the server');
+    t.equal(listen.metadata?.duration, (2 * 3200 + 32768) / 32000, 'all reached the server');
   },
 );
+
+t.test("a write straight to the socket keeps Node's contract: a callback, cork, an error after end", async (t) => {
+  const server = await serve(t);
+  const listen = createListenStream({ url: server.url, query: LINEAR16 });
+  listen.resume();
+  await once(listen, 'open');
+  await new Promise<void>((resolve, reject) =>
+    listen.write(Buffer.alloc(3200), (error) => (error ? reject(error) : resolve())),
+  );
+  t.pass('a write with a callback is called back');
+  await new Promise((resolve) => setImmediate(resolve));
+  listen.cork();
+  listen.write(Buffer.alloc(3200));
+  t.equal(listen.writableLength, 3200, 'a corked write is held');
+  listen.uncork();
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(listen.writableLength, 0, 'and goes once uncorked');
+  listen.end(Buffer.alloc(3200));
+  await readAll(listen);
+  t.equal(listen.metadata?.duration, (3 * 3200) / 32000, 'every write reached the server');
+  const ended = createListenStream({ url: server.url, query: LINEAR16 });
+  ended.resume();
+  await once(ended, 'open');
+  ended.end();
+  ended.write(Buffer.alloc(3200));
+  const [error] = await once(ended, 'error');
+  t.match(error, { code: 'ERR_STREAM_WRITE_AFTER_END' }, 'a write after end fails as Node says');
+});
 
 t.test('read backpressure: a slow consumer stops the socket being read, then everything arrives', async (t) => {
   const server = await serve(t);
