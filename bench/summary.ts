@@ -8,6 +8,9 @@ import { round } from './support.js';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const load = (name: string) => JSON.parse(readFileSync(`${root}bench/results/${name}.json`, 'utf8'));
 
+/** A difference with its sign: +1.5, -2.2. */
+const signed = (n: number) => (n < 0 ? `${n}` : `+${n}`);
+
 const scaleRow = (r: { streams: number; audioSecondsPerSecond: number; p99Ms: number }) =>
   `${r.streams} stream${r.streams === 1 ? '' : 's'} ${r.audioSecondsPerSecond} audio s per s, p99 ${r.p99Ms} ms`;
 
@@ -31,7 +34,7 @@ function floors(verdict: (met: boolean) => string): string[] {
     `| ${what}, client CPU | ${floor.cpuSeconds} s | ${mine.cpuSeconds} s | ${versus.cpuVsWs}x | ` +
       `${verdict(versus.cpuVsWs <= 1.1)} |`,
     `| the same, RSS per stream | ${floor.rssPerStreamKiB} KiB | ${mine.rssPerStreamKiB} KiB | ` +
-      `+${versus.rssPerStreamAboveWsKiB} KiB | ${verdict(versus.rssPerStreamAboveWsKiB <= 8)} |`,
+      `${signed(versus.rssPerStreamAboveWsKiB)} KiB | ${verdict(versus.rssPerStreamAboveWsKiB <= 8)} |`,
   ];
   const served = serve.rows.map(
     (r: any) =>
@@ -56,11 +59,11 @@ function floors(verdict: (met: boolean) => string): string[] {
     ...scale(`${many.ws.streams} live streams (a ws each)`, many.duplex, many.ws, many),
     ...scale(`${many.ws.streams} live Flux streams (a ws each)`, many.flux, many.wsFlux, many.fluxVersus),
     `| \`node -e "import('deepgram-stream')"\`, peak RSS | ws ${ws.peakMiB} MiB | ${index.peakMiB} MiB | ` +
-      `+${index.peakAboveWsMiB} MiB | ${verdict(index.peakAboveWsMiB <= 2)} |`,
+      `${signed(index.peakAboveWsMiB)} MiB | ${verdict(index.peakAboveWsMiB <= 2)} |`,
     `| the same, RSS right after the import (before or after V8 grows its young generation) | ws ${ws.rssMiB} MiB | ` +
-      `${index.rssMiB} MiB | +${index.aboveWsMiB} MiB | |`,
+      `${index.rssMiB} MiB | ${signed(index.aboveWsMiB)} MiB | |`,
     `| the same, held after a full GC (heap used and external) | ws ${ws.heldMiB} MiB | ${index.heldMiB} MiB | ` +
-      `+${index.heldAboveWsMiB} MiB | |`,
+      `${signed(index.heldAboveWsMiB)} MiB | |`,
     ...served,
     '',
     `One stream at full speed against the same server, client CPU s per audio hour and peak RSS: ` +
