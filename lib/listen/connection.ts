@@ -26,13 +26,14 @@ export interface ConnectionOptions {
   tls?: SecureContextOptions & { rejectUnauthorized?: boolean; servername?: string };
 }
 
-/** The URL to dial, the Authorization header to send, and how to dial it. */
+/**
+ * The URL to dial and the socket's options (its agent, headers with the credential, TLS): made once, for every socket
+ * of a stream (`ws` copies its options, and leaves a ws:// or wss:// URL as it is).
+ */
 export interface Endpoint {
-  url: string;
+  url: URL;
   authorization?: string;
-  agent?: Agent;
-  headers?: Record<string, string>;
-  tls?: ConnectionOptions['tls'];
+  options: WebSocket.ClientOptions;
 }
 
 /** The endpoint of `path` (`/v1/listen`) with `query`; options that can never work throw `DG_OPTIONS`. */
@@ -71,7 +72,8 @@ export function endpoint(options: ConnectionOptions, path: string, query: URLSea
     );
   }
   const { agent, headers, tls } = options;
-  return { url: url.toString(), authorization, agent, headers, tls };
+  const withCredential = authorization ? { ...headers, Authorization: authorization } : headers;
+  return { url, authorization, options: { ...tls, agent, headers: withCredential, perMessageDeflate: false } };
 }
 
 /**
@@ -86,6 +88,8 @@ export interface SocketEvents {
   onRefused(error: DeepgramError): void;
   onOpen(): void;
   onMessage(data: Buffer, isBinary: boolean): void;
+  /** A ping or a pong came: the peer is there. */
+  onHeard(): void;
   onClose(code: number, reason: string): void;
   onError(error: Error): void;
 }
@@ -118,6 +122,10 @@ function onMessage(this: WebSocket, data: Buffer, isBinary: boolean) {
   owner(this)?.onMessage(data, isBinary);
 }
 
+function onHeard(this: WebSocket) {
+  owner(this)?.onHeard();
+}
+
 function onClose(this: WebSocket, code: number, reason: Buffer) {
   owner(this)?.onClose(code, reason.toString());
 }
@@ -126,19 +134,16 @@ function onError(this: WebSocket, error: Error) {
   owner(this)?.onError(error);
 }
 
-export function dial({ url, authorization, agent, headers, tls }: Endpoint, events: SocketEvents): WebSocket {
-  const ws = new WebSocket(url, {
-    ...tls,
-    agent,
-    headers: { ...headers, ...(authorization ? { Authorization: authorization } : {}) },
-    perMessageDeflate: false,
-  });
+export function dial({ url, options }: Endpoint, events: SocketEvents): WebSocket {
+  const ws = new WebSocket(url, options);
   HANDLERS.set(ws, events);
   return ws
     .on('upgrade', onUpgrade)
     .on('unexpected-response', onUnexpectedResponse)
     .on('open', onOpen)
     .on('message', onMessage)
+    .on('ping', onHeard)
+    .on('pong', onHeard)
     .on('close', onClose)
     .on('error', onError);
 }

@@ -200,10 +200,15 @@ export class Link implements SocketEvents {
       if (this.#settings.reconnect) return this.#retry(1006, why);
       this.#fail(new DeepgramError('DG_TIMEOUT', `the connection went quiet: ${why}`, { requestId: this.#requestId }));
     };
-    this.#watch = new Watch(this.#ws, liveness, dead);
+    this.#watch = new Watch(this.#ws, liveness, dead, true);
+  }
+
+  onHeard(): void {
+    this.#watch?.hear();
   }
 
   onMessage(data: Buffer, isBinary: boolean): void {
+    this.#watch?.hear();
     if (isBinary && this.#settings.protocol.audioOut) {
       // New audio may be progress, until the close: after it, audio that never ends must not hold the deadline off.
       if (this.#events.audioFrame?.(data) && !this.#closing) this.#armDeadline();

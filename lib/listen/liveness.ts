@@ -27,19 +27,29 @@ export class Watch implements Ticking {
   #heard = true;
   #silent = 0;
 
-  constructor(ws: WebSocket, liveness: Liveness, dead: () => void) {
+  /**
+   * `told`: the socket's owner calls `hear()` for each frame that comes and `stop()` at its close (a link, whose own
+   * listeners hear them already); else the watch listens to the socket itself.
+   */
+  constructor(ws: WebSocket, liveness: Liveness, dead: () => void, told = false) {
     this.#ws = ws;
     this.#interval = liveness.interval;
     this.#ticks = Math.max(1, Math.ceil(liveness.timeout / liveness.interval));
     this.#dead = dead;
-    WATCHES.set(ws, this);
-    ws.on('message', Watch.#hear).on('ping', Watch.#hear).on('pong', Watch.#hear).on('close', Watch.#closed);
+    if (!told) {
+      WATCHES.set(ws, this);
+      ws.on('message', Watch.#hear).on('ping', Watch.#hear).on('pong', Watch.#hear).on('close', Watch.#closed);
+    }
     startTicking(this.#interval, this);
   }
 
+  /** Something came from the peer: a message, a ping or a pong. */
+  hear(): void {
+    this.#heard = true;
+  }
+
   static #hear(this: WebSocket): void {
-    const watch = WATCHES.get(this);
-    if (watch) watch.#heard = true;
+    WATCHES.get(this)?.hear();
   }
 
   static #closed(this: WebSocket): void {

@@ -1,12 +1,12 @@
 import t, { type Test } from 'tap';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { createFluxStream, createListenStream, type DeepgramError } from '../../lib/index.js';
 import { roundMicro } from '../../lib/protocol/messages.js';
-import { chunk, collector, finals, LINEAR16, resultsWith, serve, tones } from '../helpers.js';
+import { chunk, collector, finals, LINEAR16, resultsWith, serve, tones, until } from '../helpers.js';
 
 /** 20 s of speech-like audio. */
 const AUDIO = tones(Array.from({ length: 40 }, (_, i) => 0.2 + ((i * 37) % 7) / 10));
@@ -124,6 +124,55 @@ t.test('a drop while the reader is paused: the new socket is paused at its open,
   t.equal(reconnects, 1, 'one drop, one reconnect');
   t.equal(listen.readableLength, 3, 'and the stream holds the three results, none lost');
 });
+
+/**
+ * A stand-in that sends no message at all: it answers the client's pings (or not), and may ping every 100 ms itself;
+ * CloseStream gets a clean close. Counts the pings and pongs it has seen.
+ */
+async function mute(t: Test, { autoPong, pings }: { autoPong: boolean; pings: boolean }) {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', autoPong });
+  const seen = { pings: 0, pongs: 0 };
+  t.teardown(() => wss.close());
+  wss.on('connection', (ws) => {
+    ws.on('ping', () => seen.pings++).on('pong', () => seen.pongs++);
+    ws.on('message', (data, binary) => !binary && String(data).includes('CloseStream') && ws.close(1000));
+    const timer = pings ? setInterval(() => ws.ping(), 100) : undefined;
+    ws.on('close', () => clearInterval(timer));
+  });
+  await once(wss, 'listening');
+  return { url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, seen };
+}
+
+t.test(
+  'a server that sends no message is alive while it answers pings, or pings itself; else DG_TIMEOUT',
+  async (t) => {
+    const answers = await mute(t, { autoPong: true, pings: false });
+    const pinged = createListenStream({ url: answers.url, query: LINEAR16, liveness: FAST });
+    const errors: Error[] = [];
+    pinged.on('error', (error: Error) => errors.push(error)).resume();
+    // Five of its pings answered: past the 400 ms timeout more than twice over, heard only through pongs.
+    await until(() => answers.seen.pings >= 5 || errors.length > 0, 'five pings');
+    pinged.end();
+    await finished(pinged).catch(() => {});
+    t.same(errors, [], 'a pong is the server being there');
+
+    const pinging = await mute(t, { autoPong: false, pings: true });
+    const pings = createListenStream({ url: pinging.url, query: LINEAR16, liveness: FAST });
+    pings.on('error', (error: Error) => errors.push(error)).resume();
+    await until(() => pinging.seen.pongs >= 10 || errors.length > 0, 'ten pongs to its pings');
+    pings.end();
+    await finished(pings).catch(() => {});
+    t.same(errors, [], "the server's own ping is it being there");
+    t.equal(pinging.seen.pings, 0, 'and the client needs none of its own');
+
+    const silent = await mute(t, { autoPong: false, pings: false });
+    const quiet = createListenStream({ url: silent.url, query: LINEAR16, liveness: FAST });
+    quiet.resume();
+    const [error] = (await once(quiet, 'error')) as [DeepgramError];
+    t.equal(error.code, 'DG_TIMEOUT', 'nothing at all: dead');
+    t.ok(silent.seen.pings >= 1, 'after its pings went unanswered');
+  },
+);
 
 t.test('liveness: false turns it off', async (t) => {
   const server = await serve(t, { faults: { hangAfterBytes: 3200 } });

@@ -24,6 +24,6 @@ t.test('the settings say what the options say', async (t) => {
     hash: undefined,
     reconnect: undefined,
   });
-  t.equal(settings.endpoint.url, 'ws://127.0.0.1:1/v1/listen?encoding=linear16&sample_rate=16000');
+  t.equal(settings.endpoint.url.href, 'ws://127.0.0.1:1/v1/listen?encoding=linear16&sample_rate=16000');
   t.ok(listenSettings({ ...options, reconnect: { attempts: 1 } }).hash, 'hashed after a reconnect by default');
 });
