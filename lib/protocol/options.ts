@@ -141,7 +141,9 @@ export const QUERY_PARAMS = {
   diarize_version: 'value',
 } as const satisfies Record<keyof ListenQuery, 'flag' | 'value' | 'repeatable'>;
 
-const BOOLEAN_PARAMS = Object.keys(QUERY_PARAMS).filter((k) => QUERY_PARAMS[k as keyof ListenQuery] === 'flag');
+const BOOLEAN_PARAMS = new Set(
+  Object.keys(QUERY_PARAMS).filter((k) => QUERY_PARAMS[k as keyof ListenQuery] === 'flag'),
+);
 
 /** Builds the query string; repeatable parameters go as repeated keys (`keyterm=a&keyterm=b`). */
 export function toSearchParams(query: object): URLSearchParams {
@@ -168,10 +170,10 @@ function isPositiveInteger(text: string): boolean {
  * Only what Deepgram rejects or can never honour is refused.
  */
 export function checkQuery(params: URLSearchParams): string | undefined {
-  for (const name of BOOLEAN_PARAMS) {
-    for (const value of params.getAll(name)) {
-      if (value !== 'true' && value !== 'false') return `${name} must be true or false, not "${value}"`;
-    }
+  // One pass over what is set, not a look-up of every flag Deepgram has: every stream is checked as it is made.
+  for (const [name, value] of params) {
+    if (BOOLEAN_PARAMS.has(name) && value !== 'true' && value !== 'false')
+      return `${name} must be true or false, not "${value}"`;
   }
   const encoding = params.get('encoding');
   const sampleRate = params.get('sample_rate');
