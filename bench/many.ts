@@ -94,20 +94,27 @@ async function run(kind: Kind, count: number, seconds: number) {
   const baseline = process.memoryUsage().rss;
   const cpu = process.cpuUsage();
   const streams = Array.from({ length: count }, () => make(server.url, flux));
+  const made = process.cpuUsage(cpu);
   for (let tick = 0; tick < seconds * 10; tick++) {
     for (const stream of streams) stream.write(FRAME);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const rssWhileOpen = process.memoryUsage().rss;
+  const ran = process.cpuUsage(cpu);
   for (const stream of streams) stream.end();
   await Promise.all(streams.map((s) => s.done));
   const used = process.cpuUsage(cpu);
   await server.close();
+  const inSeconds = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1e6;
   return {
     kind,
     streams: count,
     seconds,
-    cpuSeconds: round((used.user + used.system) / 1e6, 2),
+    cpuSeconds: round(inSeconds(used), 2),
+    // Where it went: making the streams (synchronous), the audio (their opening in its first ticks), closing them.
+    makeCpuSeconds: round(inSeconds(made), 2),
+    audioCpuSeconds: round(inSeconds(ran) - inSeconds(made), 2),
+    closeCpuSeconds: round(inSeconds(used) - inSeconds(ran), 2),
     rssPerStreamKiB: round((rssWhileOpen - baseline) / 1024 / count, 1),
     peakRssMb: peakRssMb(),
   };
@@ -120,12 +127,15 @@ const child = (kind: string, count: number, seconds: number) =>
 
 /** Each figure's median over the rounds. */
 function medianRun(runs: Run[]): Run & { rounds: number } {
-  const of = (field: 'cpuSeconds' | 'rssPerStreamKiB' | 'peakRssMb') => median(runs.map((r) => r[field]));
+  const of = (field: Exclude<keyof Run, 'kind'>) => median(runs.map((r) => r[field]));
   return {
     ...runs[0],
     cpuSeconds: of('cpuSeconds'),
     rssPerStreamKiB: of('rssPerStreamKiB'),
     peakRssMb: of('peakRssMb'),
+    makeCpuSeconds: of('makeCpuSeconds'),
+    audioCpuSeconds: of('audioCpuSeconds'),
+    closeCpuSeconds: of('closeCpuSeconds'),
     rounds: runs.length,
   };
 }

@@ -30,6 +30,8 @@ function floors(verdict: (met: boolean) => string): string[] {
   ].map(row);
   const [ws, index] = imports.rows;
   const rss = (mine: any, floor: any) => round(mine.peakRssMb - floor.peakRssMb);
+  const phase = (name: 'make' | 'audio' | 'close') =>
+    `${many.duplex[`${name}CpuSeconds`]} s against ${many.ws[`${name}CpuSeconds`]}`;
   const scale = (what: string, mine: any, floor: any, versus: any) => [
     `| ${what}, client CPU | ${floor.cpuSeconds} s | ${mine.cpuSeconds} s | ${versus.cpuVsWs}x | ` +
       `${verdict(versus.cpuVsWs <= 1.1)} |`,
@@ -72,7 +74,10 @@ function floors(verdict: (met: boolean) => string): string[] {
       `${voice.map((r: any) => `${r.name} ${r.cpuSecondsPerAudioHour} s`).join(', ')} per audio hour ` +
       `(${voice[voice.length - 1].cpuVsRawWs}x). At ${many.ws.streams} streams, a bare Duplex per stream over its ws ` +
       `(what Node's stream layer alone adds: no keep-alive, no liveness, no checks): ${many.bare.cpuSeconds} s ` +
-      `(${many.bareVersus.cpuVsWs}x), ${many.bare.rssPerStreamKiB} KiB per stream.`,
+      `(${many.bareVersus.cpuVsWs}x), ${many.bare.rssPerStreamKiB} KiB per stream. The listen Duplex's CPU there ` +
+      `against a \`ws\` each, making the streams ${phase('make')}, the ${many.ws.seconds} s of audio ` +
+      `${phase('audio')} (every stream pings the silent server every 8 s: against Deepgram, which answers while audio ` +
+      `flows, none does), closing them ${phase('close')}.`,
   ];
 }
 
