@@ -76,8 +76,8 @@ function floors(verdict: (met: boolean) => string): string[] {
       `(what Node's stream layer alone adds: no keep-alive, no liveness, no checks): ${many.bare.cpuSeconds} s ` +
       `(${many.bareVersus.cpuVsWs}x), ${many.bare.rssPerStreamKiB} KiB per stream. The listen Duplex's CPU there ` +
       `against a \`ws\` each, making the streams ${phase('make')}, the ${many.ws.seconds} s of audio ` +
-      `${phase('audio')} (every stream pings the silent server every 8 s: against Deepgram, which answers while audio ` +
-      `flows, none does), closing them ${phase('close')}.`,
+      `${phase('audio')} (every stream pings the silent server every 8 s: against Deepgram, which answers while ` +
+      `audio flows, none does), closing them ${phase('close')}.`,
   ];
 }
 
