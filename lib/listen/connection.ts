@@ -32,7 +32,6 @@ export interface ConnectionOptions {
  */
 export interface Endpoint {
   url: URL;
-  authorization?: string;
   options: WebSocket.ClientOptions;
 }
 
@@ -73,7 +72,7 @@ export function endpoint(options: ConnectionOptions, path: string, query: URLSea
   }
   const { agent, headers, tls } = options;
   const withCredential = authorization ? { ...headers, Authorization: authorization } : headers;
-  return { url, authorization, options: { ...tls, agent, headers: withCredential, perMessageDeflate: false } };
+  return { url, options: { ...tls, agent, headers: withCredential, perMessageDeflate: false } };
 }
 
 /**
