@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { PassThrough, Readable, Writable } from 'node:stream';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type ServerOptions as SocketServerOptions, type WebSocket } from 'ws';
 import { fileURLToPath } from 'node:url';
 import { request } from 'node:http';
 import { startServer, type LocalServer, type ServerOptions } from '../lib/server/index.js';
@@ -165,16 +165,25 @@ export function seeded(seed: number): () => number {
   };
 }
 
-/** A stand-in server that sends each of `frames` as text to every client, then closes with `code`; its URL. */
-export async function scriptedServer(t: Test, frames: string[], code = 1000): Promise<string> {
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+/** A stand-in WebSocket server on a free loopback port, closed when `t` ends, calling `connection` for each client. */
+export async function wsServer(
+  t: Test,
+  connection: (ws: WebSocket) => void,
+  options: SocketServerOptions = {},
+): Promise<string> {
+  const wss = new WebSocketServer({ ...options, port: 0, host: '127.0.0.1' });
   t.teardown(() => wss.close());
-  wss.on('connection', (ws) => {
+  wss.on('connection', connection);
+  await once(wss, 'listening');
+  return `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
+}
+
+/** A stand-in server that sends each of `frames` as text to every client, then closes with `code`; its URL. */
+export function scriptedServer(t: Test, frames: string[], code = 1000): Promise<string> {
+  return wsServer(t, (ws) => {
     for (const frame of frames) ws.send(frame);
     ws.close(code);
   });
-  await once(wss, 'listening');
-  return `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
 }
 
 /** The CLI run in this process, with its output captured. */

@@ -4,10 +4,8 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { WebSocketServer } from 'ws';
 import {
   createFluxStream,
   DeepgramError,
@@ -18,7 +16,18 @@ import {
   type Turn,
   turns,
 } from '../../lib/index.js';
-import { chunk, collector, fixture, leaks, scriptedServer, seeded, serve, sha256, tones } from '../helpers.js';
+import {
+  chunk,
+  collector,
+  fixture,
+  leaks,
+  scriptedServer,
+  seeded,
+  serve,
+  sha256,
+  tones,
+  wsServer,
+} from '../helpers.js';
 
 const RAW = readFileSync(fixture('speech.raw'));
 const SCRIPT = readFileSync(fixture('speech.txt'), 'utf8');
@@ -32,10 +41,8 @@ const ends = (messages: FluxMessage[]) => turnInfos(messages).filter((m) => m.ev
  * each text frame with `reply`.
  */
 async function standIn(t: Test, reply: (text: string, send: (m: object) => void, close: () => void) => void) {
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-  t.teardown(() => wss.close());
   const frames: { text?: string; bytes?: number; ping?: true }[] = [];
-  wss.on('connection', (ws) => {
+  const url = await wsServer(t, (ws) => {
     let sequence = 0;
     const send = (m: object) => ws.send(JSON.stringify({ ...m, request_id: 'r', sequence_id: sequence++ }));
     send({ type: 'Connected' });
@@ -48,8 +55,7 @@ async function standIn(t: Test, reply: (text: string, send: (m: object) => void,
       reply(String(data), send, () => ws.close());
     });
   });
-  await once(wss, 'listening');
-  return { url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, frames };
+  return { url, frames };
 }
 
 t.test(

@@ -1,12 +1,11 @@
 import t, { type Test } from 'tap';
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import { finished, pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import { WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
 import { createFluxStream, createListenStream, type DeepgramError } from '../../lib/index.js';
 import { roundMicro } from '../../lib/protocol/messages.js';
-import { chunk, collector, finals, LINEAR16, resultsWith, serve, tones, until } from '../helpers.js';
+import { chunk, collector, finals, LINEAR16, resultsWith, serve, wsServer, tones, until } from '../helpers.js';
 
 /** 20 s of speech-like audio. */
 const AUDIO = tones(Array.from({ length: 40 }, (_, i) => 0.2 + ((i * 37) % 7) / 10));
@@ -88,25 +87,26 @@ t.test('a reader that pauses does not count against the server, and a slow serve
 
 t.test('a drop while the reader is paused: the new socket is paused at its open, and not taken for dead', async (t) => {
   // A stand-in that answers no ping: the first session sends three results, then is cut off; the second says nothing.
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', autoPong: false });
-  t.teardown(() => wss.close());
-  await once(wss, 'listening');
   let sessions = 0;
-  wss.on('connection', (ws) => {
-    if (sessions++ > 0) return;
-    const result = (start: number) => ({
-      type: 'Results',
-      channel_index: [0, 1],
-      start,
-      duration: 1,
-      is_final: true,
-      speech_final: false,
-      channel: { alternatives: [{ transcript: '', confidence: 1, words: [] }] },
-    });
-    for (let i = 0; i < 3; i++) ws.send(JSON.stringify(result(i)), () => i === 2 && ws.terminate());
-  });
+  const url = await wsServer(
+    t,
+    (ws) => {
+      if (sessions++ > 0) return;
+      const result = (start: number) => ({
+        type: 'Results',
+        channel_index: [0, 1],
+        start,
+        duration: 1,
+        is_final: true,
+        speech_final: false,
+        channel: { alternatives: [{ transcript: '', confidence: 1, words: [] }] },
+      });
+      for (let i = 0; i < 3; i++) ws.send(JSON.stringify(result(i)), () => i === 2 && ws.terminate());
+    },
+    { autoPong: false },
+  );
   const listen = createListenStream({
-    url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`,
+    url,
     query: LINEAR16,
     liveness: FAST,
     readableHighWaterMark: 1, // nobody reads: the first result fills it, and the stream stops reading
@@ -130,17 +130,14 @@ t.test('a drop while the reader is paused: the new socket is paused at its open,
  * CloseStream gets a clean close. Counts the pings and pongs it has seen.
  */
 async function mute(t: Test, { autoPong, pings }: { autoPong: boolean; pings: boolean }) {
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', autoPong });
   const seen = { pings: 0, pongs: 0 };
-  t.teardown(() => wss.close());
-  wss.on('connection', (ws) => {
+  const connection = (ws: WebSocket) => {
     ws.on('ping', () => seen.pings++).on('pong', () => seen.pongs++);
     ws.on('message', (data, binary) => !binary && String(data).includes('CloseStream') && ws.close(1000));
     const timer = pings ? setInterval(() => ws.ping(), 100) : undefined;
     ws.on('close', () => clearInterval(timer));
-  });
-  await once(wss, 'listening');
-  return { url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, seen };
+  };
+  return { url: await wsServer(t, connection, { autoPong }), seen };
 }
 
 t.test(
@@ -184,10 +181,8 @@ t.test('liveness: false turns it off', async (t) => {
 });
 
 /** A stand-in /v2/listen that answers nothing, but sends the same Update every 100 ms, forever. */
-async function chatty(t: Test) {
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-  t.teardown(() => wss.close());
-  wss.on('connection', (ws) => {
+function chatty(t: Test): Promise<string> {
+  return wsServer(t, (ws) => {
     let sequence_id = 0;
     const send = (m: object) => ws.send(JSON.stringify({ ...m, request_id: 'r', sequence_id: sequence_id++ }));
     send({ type: 'Connected' });
@@ -204,8 +199,6 @@ async function chatty(t: Test) {
     const timer = setInterval(() => send(update), 100);
     ws.on('close', () => clearInterval(timer));
   });
-  await once(wss, 'listening');
-  return `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
 }
 
 t.test('Flux end() meets its deadlines against a server that talks without getting anywhere', async (t) => {
@@ -222,9 +215,7 @@ t.test('Flux end() meets its deadlines against a server that talks without getti
 
 t.test('a clock that runs past the audio sent is no progress: end() meets its deadline all the same', async (t) => {
   // After CloseStream, a Results every 50 ms, each a second further on than the last, and never a close.
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-  t.teardown(() => wss.close());
-  wss.on('connection', (ws) => {
+  const url = await wsServer(t, (ws) => {
     let second = 0;
     ws.on('message', (data, binary) => {
       if (binary || !String(data).includes('CloseStream')) return;
@@ -232,8 +223,6 @@ t.test('a clock that runs past the audio sent is no progress: end() meets its de
       ws.on('close', () => clearInterval(timer));
     });
   });
-  await once(wss, 'listening');
-  const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
   const listen = createListenStream({ url, query: LINEAR16, closeTimeout: 300 });
   listen.resume();
   const started = performance.now();

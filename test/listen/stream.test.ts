@@ -4,7 +4,6 @@ import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { inspect } from 'node:util';
-import { WebSocketServer } from 'ws';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createListenStream, DeepgramError, fromNdjson, toNdjson } from '../../lib/index.js';
 import { endpoint } from '../../lib/listen/connection.js';
@@ -19,6 +18,7 @@ import {
   serve,
   sha256,
   tones,
+  wsServer,
 } from '../helpers.js';
 
 t.test('audio goes out as binary frames, in order, none lost, and the session ends cleanly', async (t) => {
@@ -91,18 +91,15 @@ for (const size of [65536, 3200])
   });
 
 t.test('writes made in one tick go out together, each its own frame, with a control in its place', async (t) => {
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-  t.teardown(() => wss.close());
   const frames: (number | string)[] = [];
-  wss.on('connection', (ws) =>
+  const url = await wsServer(t, (ws) =>
     ws.on('message', (data: Buffer, binary) => {
       frames.push(binary ? data.length : JSON.parse(String(data)).type);
       if (!binary && String(data).includes('CloseStream'))
         ws.send(JSON.stringify({ type: 'Metadata', duration: 0.4 }), () => ws.close(1000));
     }),
   );
-  await once(wss, 'listening');
-  const listen = createListenStream({ url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, query: LINEAR16 });
+  const listen = createListenStream({ url, query: LINEAR16 });
   listen.resume();
   await once(listen, 'open');
   listen.write(Buffer.alloc(3200));

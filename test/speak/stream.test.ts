@@ -2,13 +2,11 @@
 // at the end, the server's limits kept on the client, barge-in, backpressure, and errors with codes.
 import t, { type Test } from 'tap';
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { WebSocketServer } from 'ws';
 import { DeepgramClient } from '@deepgram/sdk';
 import { createSpeakStream, DeepgramError, SPEAK_LIMITS, type SpeakStream } from '../../lib/index.js';
-import { collector, serve, until } from '../helpers.js';
+import { collector, serve, until, wsServer } from '../helpers.js';
 import { splitText, Window } from '../../lib/speak/limits.js';
 import { synthesize } from '../../lib/server/voice.js';
 import { encodeSamples } from '../../lib/audio/g711.js';
@@ -17,11 +15,9 @@ const QUERY = { model: 'aura-2-thalia-en', encoding: 'linear16', sample_rate: 16
 
 /** A stand-in /v1/speak that records every frame and answers each with `reply`. */
 async function standIn(t: Test, reply: (message: { type: string; text?: string }, ws: import('ws').WebSocket) => void) {
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-  t.teardown(() => wss.close());
   const frames: { type: string; text?: string; at: number }[] = [];
   const sockets: import('ws').WebSocket[] = [];
-  wss.on('connection', (ws) => {
+  const url = await wsServer(t, (ws) => {
     sockets.push(ws);
     ws.send(
       JSON.stringify({ type: 'Metadata', request_id: 'r', model_name: 'm', model_version: 'v', model_uuid: 'u' }),
@@ -32,7 +28,6 @@ async function standIn(t: Test, reply: (message: { type: string; text?: string }
       reply(message, ws);
     });
   });
-  await once(wss, 'listening');
   // Stops reading and answering (pongs included) without closing, as a dead network does.
   const hang = () =>
     sockets.forEach(
@@ -41,7 +36,7 @@ async function standIn(t: Test, reply: (message: { type: string; text?: string }
         ws.removeAllListeners('ping')
       ),
     );
-  return { url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, frames, hang };
+  return { url, frames, hang };
 }
 
 t.test('pipeline(sentences, speak, sink) gets every byte the server sent, with a Flush before the Close', async (t) => {
