@@ -234,7 +234,7 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
     if (this.#wroteIn === SessionStream.#ticks || !this.writable || this.writableLength > 0 || this.writableCorked > 0)
       return false;
     if (this.#link.ws.readyState !== WebSocket.OPEN || !this.#fits(bytes + FRAME_HEADER)) return false;
-    SessionStream.#tickEnding();
+    SessionStream.#tickEnding(); // this tick's end, due now, is what moves the tick count on
     this.#wroteIn = SessionStream.#ticks;
     return true;
   }
