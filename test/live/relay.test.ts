@@ -352,6 +352,34 @@ t.test('the CLI relay: doors, resets, floods, and a graceful stop', async (t) =>
   );
 });
 
+/**
+ * An upstream that answers the upgrade after `answerAfter` ms and the CloseStream after `closeAfter` (its Metadata,
+ * then a normal close), reading everything meanwhile.
+ */
+async function slowUpstream(t: Test, { answerAfter = 0, closeAfter = 0 }) {
+  const upstream = createServer();
+  const wss = new WebSocketServer({ noServer: true });
+  upstream.on('upgrade', (request, socket, head) => {
+    setTimeout(() => {
+      wss.handleUpgrade(request, socket, head, (ws) =>
+        ws.on('message', (data, binary) => {
+          if (binary || !String(data).includes('CloseStream')) return;
+          setTimeout(
+            () => ws.send(JSON.stringify({ type: 'Metadata', duration: 1.5 }), () => ws.close(1000)),
+            closeAfter,
+          );
+        }),
+      );
+    }, answerAfter);
+  });
+  upstream.listen(0, '127.0.0.1');
+  await once(upstream, 'listening');
+  t.teardown(() => upstream.close());
+  return `ws://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+}
+
+// The idle timeouts below are a second: a loaded machine's event loop may stall for 300 ms, and a timer due in a stall
+// runs before the socket reads that came in it.
 t.test('idle is a deadline on audio: KeepAlive does not defeat it, and a finished session is not idle', async (t) => {
   const local = await serve(t, { realtimeFactor: 1.25 });
   const { url } = await relay(t, { listen: { url: local.url, query: LINEAR16 }, idleTimeout: 300 });
@@ -361,9 +389,12 @@ t.test('idle is a deadline on audio: KeepAlive does not defeat it, and a finishe
     ws.on('close', () => clearInterval(timer));
   });
   t.same(Object.values(await chatty.done).slice(0, 2), [1001, 'RELAY_IDLE'], 'KeepAlive every 50 ms: still idle');
-  // 1.5 s of audio takes the server 1.2 s: longer than the idle timeout, after CloseStream.
-  const finished = browser(url, (ws) => {
-    ws.send(tones([1.5]));
+  // An upstream that takes twice the idle timeout to close after CloseStream, reading all the audio at once.
+  const target = await slowUpstream(t, { closeAfter: 2000 });
+  const patient = await relay(t, { listen: { url: target, query: LINEAR16 }, idleTimeout: 1000 });
+  // Less audio than the session takes at once: the browser is not held back, the idle timeout alone is at work.
+  const finished = browser(patient.url, (ws) => {
+    ws.send(tones([0.3]));
     ws.send(JSON.stringify({ type: 'CloseStream' }));
   });
   t.equal((await finished.done).code, 1000, 'a clean close, not RELAY_IDLE');
@@ -371,24 +402,9 @@ t.test('idle is a deadline on audio: KeepAlive does not defeat it, and a finishe
 });
 
 t.test('time the session holds the browser back (Deepgram not open yet) is not idle time', async (t) => {
-  // An upstream that takes 600 ms to answer the upgrade, twice the idle timeout.
-  const upstream = createServer();
-  const wss = new WebSocketServer({ noServer: true });
-  upstream.on('upgrade', (request, socket, head) => {
-    setTimeout(() => {
-      wss.handleUpgrade(request, socket, head, (ws) =>
-        ws.on('message', (data, binary) => {
-          if (!binary && String(data).includes('CloseStream'))
-            ws.send(JSON.stringify({ type: 'Metadata', duration: 1.5 }), () => ws.close(1000));
-        }),
-      );
-    }, 600);
-  });
-  upstream.listen(0, '127.0.0.1');
-  await once(upstream, 'listening');
-  t.teardown(() => upstream.close());
-  const target = `ws://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
-  const { url } = await relay(t, { listen: { url: target, query: LINEAR16 }, idleTimeout: 300 });
+  // An upstream that takes twice the idle timeout to answer the upgrade.
+  const target = await slowUpstream(t, { answerAfter: 2000 });
+  const { url } = await relay(t, { listen: { url: target, query: LINEAR16 }, idleTimeout: 1000 });
   // More audio than the session takes at once: the relay stops reading the browser until it has gone upstream, and
   // the CloseStream sent after it waits unread meanwhile.
   const session = browser(url, (ws) => {
@@ -406,7 +422,8 @@ t.test('failures the browser sees: no internal address; undecodable audio is the
   t.notMatch(refused.texts.join(''), /127\.0\.0\.1/, "nothing of the relay's network");
 
   const local = await serve(t);
-  const { url } = await relay(t, { listen: { url: local.url }, idleTimeout: 300 });
+  // An idle timeout that a missing decode failure would meet soon, and a stall would not.
+  const { url } = await relay(t, { listen: { url: local.url }, idleTimeout: 3000 });
   const garbage = browser(url, (ws) => ws.send(Buffer.alloc(20_000, 0x5a)));
   t.equal((await garbage.done).code, 1011);
   t.match(garbage.received.at(-1), { type: 'RelayError', code: 'DG_CLOSE' }, 'the decode failure, not RELAY_IDLE');
