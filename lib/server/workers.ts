@@ -66,7 +66,11 @@ export async function startWorkers(options: ServerOptions): Promise<LocalServer>
       // One that never started is not started again (its start() fails): that would loop.
       if (closing || !worker.ready) return;
       process.emitWarning(`deepgram-stream: local server worker ${index} exited (${signal ?? code}); starting another`);
-      start(index).catch((error: Error) => process.emitWarning(`deepgram-stream: ${error.message}`));
+      start(index).catch((error: Error) => {
+        process.emitWarning(`deepgram-stream: ${error.message}`);
+        // No worker will take the connections that wait: refused now, not left to their clients' timeouts.
+        if (!coming()) for (const socket of waiting.splice(0)) socket.destroy();
+      });
     });
     child.send({ type: 'start', options: rest, worker: index } satisfies ToWorker);
     return new Promise<void>((resolve, reject) => {
@@ -81,6 +85,8 @@ export async function startWorkers(options: ServerOptions): Promise<LocalServer>
     });
   };
 
+  /** Some worker is up, or on its way up: a connection may wait for it. */
+  const coming = () => pool.some(({ child }) => child.exitCode === null && child.signalCode === null);
   let next = 0;
   /** Connections that came while no worker was up (every one being replaced): handed on when one is. */
   const waiting: Socket[] = [];
@@ -89,7 +95,7 @@ export async function startWorkers(options: ServerOptions): Promise<LocalServer>
     const worker = pool.map((_, i) => pool[(next + i) % pool.length]).find((w) => w.ready && w.child.connected);
     next++;
     if (worker) worker.child.send({ type: 'socket' } satisfies ToWorker, socket, (error) => error && socket.destroy());
-    else if (waiting.length < maxConnections) waiting.push(socket);
+    else if (waiting.length < maxConnections && coming()) waiting.push(socket);
     else socket.destroy();
   };
   const server = createServer({ pauseOnConnect: true }, hand);

@@ -87,6 +87,28 @@ t.test('a worker that dies is replaced, and its slots are given back', async (t)
   t.ok((await transcribe(server.url)).length > 0, 'the server still serves');
 });
 
+t.test('a worker that cannot be replaced: the connections waiting for it, and those after, are refused', async (t) => {
+  // A replacement inherits the environment of its moment: this one makes it exit as it starts, half a second on.
+  const pause = 'Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500)';
+  const fail = `if (process.env.DGS_TEST_NO_START) ${pause}, process.exit(3)`;
+  const server = await serveBuilt(t, { workers: 1, workerExecArgv: ['--import', `data:text/javascript,${fail}`] });
+  process.env.DGS_TEST_NO_START = '1';
+  t.teardown(() => delete process.env.DGS_TEST_NO_START);
+  let heard: (warning: Error) => void = () => {};
+  const failed = new Promise((resolve) => (heard = (w) => /exited at start/.test(w.message) && resolve(w)));
+  process.on('warning', heard);
+  t.teardown(() => process.off('warning', heard));
+  const [pid] = children(WORKER);
+  process.kill(pid, 'SIGKILL');
+  await until(() => !children(WORKER).includes(pid), 'the worker is gone');
+  // Made while the replacement is on its way: it waits for it, then is refused with it.
+  const waiting = transcribe(server.url).catch((error: DeepgramError) => error.code);
+  await failed;
+  t.equal(await waiting, 'DG_CONNECT', 'the waiting connection is refused, not left to its timeout');
+  const after = await transcribe(server.url).catch((error: DeepgramError) => error.code);
+  t.equal(after, 'DG_CONNECT', 'and one made after is refused at once');
+});
+
 t.test('close() ends every worker', async (t) => {
   const server = await serveBuilt(t, { workers: 2 });
   t.equal(children(WORKER).length, 2);
