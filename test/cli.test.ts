@@ -325,6 +325,25 @@ t.test('live from a pipe: the first Ctrl-C ends standard input gracefully, the s
   t.equal((await stuck.done).status, 130, 'the second Ctrl-C stops at once');
 });
 
+t.test(
+  'a file stops at once on the first signal, with the status a shell gives it: 130 for SIGINT, 143 for SIGTERM',
+  async (t) => {
+    const server = await serve(t, { script: 'hello world this is a test' });
+    for (const [signal, status] of [
+      ['SIGINT', 130],
+      ['SIGTERM', 143],
+    ] as const) {
+      // Paced at real time: 7.7 s of speech, stopped as soon as its first final is out.
+      const run = cli(['transcribe', '--url', server.url, '--pace', '1', fixture('speech.wav')]);
+      await until(() => run.output().length > 0, 'a first final', 15_000);
+      run.child.kill(signal);
+      const ended = await run.done;
+      t.equal(ended.status, status, `${signal}: exit ${status}`);
+      t.equal(ended.stderr, '', 'no error printed: the user asked it to stop');
+    }
+  },
+);
+
 t.test('on a terminal, text is live: interims rewrite one grey line, finals print as lines', async (t) => {
   withEnv(t, { NO_COLOR: undefined }); // tap sets it for its tests
   const server = await serve(t, { script: 'alpha beta gamma delta epsilon zeta' });

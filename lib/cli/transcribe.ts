@@ -11,7 +11,7 @@ import { LISTEN_FLUX } from '../listen/protocol.js';
 import { FORMATS, type Format } from '../batch/outputs.js';
 import { transcribeMany, transcribeOne, type BatchOptions } from '../batch/many.js';
 import { integer, oneOf, parse, positive, text, UsageError, type Command, type Options } from './args.js';
-import { stopRequested, type CliIo } from './io.js';
+import { stopRequested, stoppedStatus, type CliIo } from './io.js';
 import { progressView } from './progress.js';
 
 /** Headerless audio is described by these three flags; everything else in the query is Deepgram's as it is. */
@@ -206,11 +206,12 @@ async function toFolder(inputs: string[], options: BatchOptions, io: CliIo): Pro
  * One input (or standard input) to standard output: no retries, as output may have begun. A reader that goes
  * away (`| head -1`) ends the command quietly, with success. On a terminal, text is live: interim results rewrite
  * one line, finals print as lines. The first Ctrl-C (or SIGTERM) ends standard input gracefully (CloseStream, the
- * last finals printed, exit 0) and stops a file at once (exit 130); a second one stops at once.
+ * last finals printed, exit 0) and stops a file at once (exit 130, or 143 for SIGTERM); a second one stops at once.
  */
 async function toStdout(input: string, options: BatchOptions, io: CliIo): Promise<number> {
   const gone = new AbortController();
   const interrupted = new AbortController();
+  let stoppedBy: NodeJS.Signals = 'SIGINT';
   const onError = (error: NodeJS.ErrnoException) => error.code === 'EPIPE' && gone.abort();
   io.stdout.on('error', onError);
   const out = new Writable({
@@ -231,7 +232,12 @@ async function toStdout(input: string, options: BatchOptions, io: CliIo): Promis
       paced.abort(); // what --pace still holds is dropped: the end comes now, after what was sent
       live.end();
     });
-  } else stop.stopped.then(() => interrupted.abort());
+  } else {
+    stop.stopped.then((signal) => {
+      stoppedBy = signal;
+      interrupted.abort();
+    });
+  }
   const terminal = io.stdout.isTTY === true && options.format === 'text';
   const run = terminal
     ? {
@@ -247,7 +253,7 @@ async function toStdout(input: string, options: BatchOptions, io: CliIo): Promis
     return 0;
   } catch (error) {
     if (gone.signal.aborted) return 0;
-    if (interrupted.signal.aborted) return 130;
+    if (interrupted.signal.aborted) return stoppedStatus(stoppedBy);
     io.stderr.write(`deepgram-stream: ${input}: ${(error as Error).message}\n`);
     return 1;
   } finally {
