@@ -47,8 +47,13 @@ async function one(kind: string, seconds: number) {
 const child = (kind: string, seconds: number) =>
   inProcess<Awaited<ReturnType<typeof one>>>(fileURLToPath(import.meta.url), [kind, seconds]);
 
+/**
+ * Rounds: one process's peak RSS moves by 30 MB from run to run, every contender's alike (how far V8 grows its new
+ * space, and when a scavenge frees the frames outside the heap: 111 to 141 MB for the plain Writable over 15 runs), so
+ * a median of five still swung by 10 MB between runs of the table; of fifteen, a run is about a second.
+ */
 export async function clientTable(quick: boolean) {
-  const [seconds, rounds] = quick ? [600, 2] : [3600, 5];
+  const [seconds, rounds] = quick ? [600, 3] : [3600, 15];
   const runs = new Map(Object.keys(CONTENDERS).map((kind) => [kind, [] as { cpu: number; rss: number }[]]));
   for (let i = 0; i < rounds; i++)
     for (const kind of Object.keys(CONTENDERS)) {
