@@ -1,12 +1,12 @@
 // `deepgram-stream relay`: the browser relay and its page, on one port, until stopped.
 import { once } from 'node:events';
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRelay, type RelaySessionLog } from '../live/relay.js';
 import { RELAY_PAGE } from '../live/page.js';
 import { protocolOf } from '../listen/session.js';
 import { LISTEN_FLUX } from '../listen/protocol.js';
 import { requestUrl } from '../protocol/guards.js';
+import { serverForStrangers } from '../server/strangers.js';
 import { integer, parse, text, UsageError, type Command } from './args.js';
 import { stopRequested, type CliIo } from './io.js';
 import { localServer, QUERY_OPTIONS, transcriptionFlags } from './transcribe.js';
@@ -49,7 +49,7 @@ export async function relay(args: string[], io: CliIo): Promise<number> {
   if (raw) throw new UsageError('the page sends WebM/Opus, which carries its own format: leave out --encoding');
   const port = integer(values, 'port', 0) ?? 8080;
   const limits = {
-    maxConnections: integer(values, 'max-connections'),
+    maxConnections: integer(values, 'max-connections') ?? 100,
     idleTimeout: integer(values, 'idle-timeout'),
     maxSessionMs: (integer(values, 'max-session') ?? 3600) * 1000,
     maxPerAddress: integer(values, 'max-per-address') ?? 4,
@@ -60,7 +60,7 @@ export async function relay(args: string[], io: CliIo): Promise<number> {
     if (!/^https?:\/\/[^/]+$/.test(origin))
       throw new UsageError(`--origin takes an origin (https://host[:port]), not "${origin}"`);
   const upstream = local ? await localServer(io) : undefined;
-  const server = createServer((request, response) => {
+  const server = serverForStrangers(limits.maxConnections, (request, response) => {
     if (request.method === 'GET' && requestUrl(request)?.pathname === '/')
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(RELAY_PAGE);
     else response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');

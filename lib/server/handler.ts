@@ -1,7 +1,7 @@
 // The local server's handshake (path, auth, limits, query) and a session per socket, on an HTTP server that is not
 // yet listening: startServer() listens with it in this process; a worker process serves the sockets handed to it.
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
-import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { checkQuery } from '../protocol/options.js';
@@ -11,6 +11,7 @@ import { novaDialect } from './nova.js';
 import { fluxDialect } from './flux.js';
 import { checkFluxQuery } from '../protocol/flux.js';
 import { speakSession } from './speak.js';
+import { serverForStrangers } from './strangers.js';
 import { checkSpeakQuery } from '../protocol/speak.js';
 import type { LocalServer, ServerOptions } from './index.js';
 
@@ -96,7 +97,7 @@ export function createHandler(options: ServerOptions, slots: Slots): Handler {
     return words && words.length > 0 ? words : undefined;
   };
 
-  const http: Server = createServer((request, response) => {
+  const http: Server = serverForStrangers(options.maxConnections ?? 1000, (request, response) => {
     const path = requestUrl(request)?.pathname;
     const status = path && PATHS.includes(path) ? 426 : 404;
     const requestId = randomUUID();

@@ -27,6 +27,9 @@ process.on('message', (message: ToWorker, socket?: Socket) => {
         give: () => tell({ type: 'give' }),
       },
     );
+    // The server never listens here (the primary does): Node starts timing requests out when a server starts
+    // listening, so that is said, for the sockets handed to it to meet the same deadline.
+    handler.http.emit('listening');
     tell({ type: 'ready' });
   } else if (message.type === 'socket' && socket) {
     handler?.http.emit('connection', socket);

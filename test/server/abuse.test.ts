@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { createListenStream } from '../../lib/index.js';
 import { Fifo } from '../../lib/server/fifo.js';
-import { readAll, serve, tones, until, wavClaiming } from '../helpers.js';
+import { readAll, serve, serveBuilt, tones, until, wavClaiming } from '../helpers.js';
 
 /** Sends raw HTTP and returns everything the server answered until it closed. */
 async function rawRequest(port: number, text: string): Promise<string> {
@@ -32,6 +32,50 @@ t.test('a rejected upgrade never keeps a connection slot', async (t) => {
   ];
   for (let i = 0; i < 30; i++) await rawRequest(server.port, bad[i % bad.length]);
   t.equal(server.connections, 0, 'no slot held after 30 refused upgrades');
+  const listen = createListenStream({ url: server.url, query: { encoding: 'linear16', sample_rate: 16000 } });
+  listen.end(tones([0.2]));
+  t.equal((await readAll(listen)).pop()?.type, 'Metadata', 'a real client still gets in');
+});
+
+/**
+ * A request trickled in, a header every half second: what the server answered, and when it closed (ms); given up on
+ * (destroyed) after 15 s.
+ */
+async function trickled(port: number): Promise<{ answer: string; ms: number }> {
+  const slow = connect(port, '127.0.0.1');
+  let answer = '';
+  slow.on('data', (chunk) => (answer += chunk)).on('error', () => {});
+  await once(slow, 'connect');
+  const started = performance.now();
+  slow.write('GET /v1/listen HTTP/1.1\r\nHost: x\r\n');
+  const trickle = setInterval(() => slow.writable && slow.write('X-Slow: 1\r\n'), 500);
+  const giveUp = setTimeout(() => slow.destroy(), 15_000);
+  await once(slow, 'close');
+  clearInterval(trickle);
+  clearTimeout(giveUp);
+  return { answer, ms: performance.now() - started };
+}
+
+t.test('sockets that never finish a request are bounded: in number (closed as they come) and in time', async (t) => {
+  const server = await serve(t, { maxConnections: 1 });
+  const spread = await serveBuilt(t, { workers: 1 });
+  // The trickle does not put the deadline off, in this process or in a worker.
+  const slow = [trickled(server.port), trickled(spread.port)];
+  // More sockets than it holds (twice its sessions, or its sessions and 256), saying nothing.
+  const silent = Array.from({ length: 300 }, () => connect(server.port, '127.0.0.1').on('error', () => {}));
+  let closed = 0;
+  for (const socket of silent) socket.once('close', () => closed++);
+  await until(() => closed >= 300 - 256, 'the sockets past the bound closed as they came');
+  t.pass(`${closed} of 300 closed as they came`);
+  for (const socket of silent) socket.destroy();
+  const [alone, worker] = await Promise.all(slow);
+  for (const [where, { answer, ms }] of [
+    ['in one process', alone],
+    ['in a worker', worker],
+  ] as const) {
+    t.match(answer, /^HTTP\/1\.1 408 /, `the trickled request ${where}: 408`);
+    t.ok(ms >= 10_000 && ms < 12_500, `then closed, ${Math.round(ms)} ms after it began (its deadline: 10 s)`);
+  }
   const listen = createListenStream({ url: server.url, query: { encoding: 'linear16', sample_rate: 16000 } });
   listen.end(tones([0.2]));
   t.equal((await readAll(listen)).pop()?.type, 'Metadata', 'a real client still gets in');

@@ -1,0 +1,20 @@
+// An HTTP server that strangers reach (the local server, the relay's page and socket), with what Node leaves
+// unbounded bounded: how long a request's headers may take, and how many sockets are held at once.
+import { createServer, type RequestListener, type Server } from 'node:http';
+
+/** How long a request may take to arrive, however slowly it trickles in (Node checks every second). */
+export const REQUEST_MS = 10_000;
+
+/**
+ * An HTTP server whose requests must be whole within `REQUEST_MS` (408, then closed) and which holds at most twice
+ * `sessions` sockets, or `sessions` and 256 (pages, handshakes and refusals beside the sessions); a socket past that
+ * is closed as it comes. A socket upgraded to a WebSocket is the session's, and keeps no deadline from here.
+ */
+export function serverForStrangers(sessions: number, listener: RequestListener): Server {
+  const server = createServer(
+    { headersTimeout: REQUEST_MS, requestTimeout: REQUEST_MS, connectionsCheckingInterval: 1000 },
+    listener,
+  );
+  server.maxConnections = Math.max(2 * sessions, sessions + 256);
+  return server;
+}
