@@ -39,7 +39,7 @@ t.test('a rejected upgrade never keeps a connection slot', async (t) => {
 
 /**
  * A request trickled in, a header every half second: what the server answered, and when it closed (ms); given up on
- * (destroyed) after 15 s.
+ * (destroyed) after 20 s.
  */
 async function trickled(port: number): Promise<{ answer: string; ms: number }> {
   const slow = connect(port, '127.0.0.1');
@@ -49,7 +49,7 @@ async function trickled(port: number): Promise<{ answer: string; ms: number }> {
   const started = performance.now();
   slow.write('GET /v1/listen HTTP/1.1\r\nHost: x\r\n');
   const trickle = setInterval(() => slow.writable && slow.write('X-Slow: 1\r\n'), 500);
-  const giveUp = setTimeout(() => slow.destroy(), 15_000);
+  const giveUp = setTimeout(() => slow.destroy(), 20_000);
   await once(slow, 'close');
   clearInterval(trickle);
   clearTimeout(giveUp);
@@ -74,7 +74,8 @@ t.test('sockets that never finish a request are bounded: in number (closed as th
     ['in a worker', worker],
   ] as const) {
     t.match(answer, /^HTTP\/1\.1 408 /, `the trickled request ${where}: 408`);
-    t.ok(ms >= 10_000 && ms < 12_500, `then closed, ${Math.round(ms)} ms after it began (its deadline: 10 s)`);
+    // Node looks each second; a loaded machine may look later still. Without the deadline it would be 20 s, given up.
+    t.ok(ms > 9_500 && ms < 15_000, `then closed, ${Math.round(ms)} ms after it began (its deadline: 10 s)`);
   }
   const listen = createListenStream({ url: server.url, query: { encoding: 'linear16', sample_rate: 16000 } });
   listen.end(tones([0.2]));
