@@ -3,7 +3,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 
 /** How long a request may take to arrive, however slowly it trickles in (Node checks every second). */
-export const REQUEST_MS = 10_000;
+const REQUEST_MS = 10_000;
 
 /**
  * An HTTP server whose requests must be whole within `REQUEST_MS` (408, then closed) and which holds at most twice
