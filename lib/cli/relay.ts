@@ -1,7 +1,7 @@
 // `deepgram-stream relay`: the browser relay and its page, on one port, until stopped.
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { createRelay, type RelaySessionLog } from '../live/relay.js';
+import { createRelay, RELAY_MAX_CONNECTIONS, type RelaySessionLog } from '../live/relay.js';
 import { RELAY_PAGE } from '../live/page.js';
 import { protocolOf } from '../listen/session.js';
 import { LISTEN_FLUX } from '../listen/protocol.js';
@@ -49,7 +49,7 @@ export async function relay(args: string[], io: CliIo): Promise<number> {
   if (raw) throw new UsageError('the page sends WebM/Opus, which carries its own format: leave out --encoding');
   const port = integer(values, 'port', 0) ?? 8080;
   const limits = {
-    maxConnections: integer(values, 'max-connections') ?? 100,
+    maxConnections: integer(values, 'max-connections') ?? RELAY_MAX_CONNECTIONS,
     idleTimeout: integer(values, 'idle-timeout'),
     maxSessionMs: (integer(values, 'max-session') ?? 3600) * 1000,
     maxPerAddress: integer(values, 'max-per-address') ?? 4,

@@ -130,9 +130,12 @@ function doorProblem(request: IncomingMessage, hosts: string[], origins: string[
   return `pages from ${origin.slice(0, 100)} may not use this relay`;
 }
 
+/** Browsers at once, when `maxConnections` is not given. */
+export const RELAY_MAX_CONNECTIONS = 100;
+
 /** A relay for browsers: mount it on an HTTP server (`server`) or hand it upgrades (`handleUpgrade`). */
 export function createRelay(options: RelayOptions = {}): Relay {
-  const { listen = {}, authorize = () => true, path = '/listen', maxConnections = 100 } = options;
+  const { listen = {}, authorize = () => true, path = '/listen', maxConnections = RELAY_MAX_CONNECTIONS } = options;
   const { hosts = LOOPBACK, origins = [], maxPerAddress = Infinity } = options;
   const limits = { idleTimeout: options.idleTimeout ?? 30_000, maxSessionMs: options.maxSessionMs };
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes ?? 1 << 20 });

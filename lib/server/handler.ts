@@ -52,6 +52,9 @@ function reject(
   );
 }
 
+/** Sessions at once, when `maxConnections` is not given. */
+export const MAX_CONNECTIONS = 1000;
+
 /** Where a handshake takes a session's slot: a count in this process, or the primary's, asked over IPC, in a worker. */
 export interface Slots {
   /** A slot for one session, or false at the limit. */
@@ -97,7 +100,7 @@ export function createHandler(options: ServerOptions, slots: Slots): Handler {
     return words && words.length > 0 ? words : undefined;
   };
 
-  const http: Server = serverForStrangers(options.maxConnections ?? 1000, (request, response) => {
+  const http: Server = serverForStrangers(options.maxConnections ?? MAX_CONNECTIONS, (request, response) => {
     const path = requestUrl(request)?.pathname;
     const status = path && PATHS.includes(path) ? 426 : 404;
     const requestId = randomUUID();

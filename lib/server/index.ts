@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import type { SessionReport } from './dialect.js';
 import type { Faults } from './faults.js';
 import type { SpeakServerOptions } from './speak.js';
-import { counter, createHandler, listen } from './handler.js';
+import { counter, createHandler, listen, MAX_CONNECTIONS } from './handler.js';
 
 export type { Faults } from './faults.js';
 export type { SessionReport } from './dialect.js';
@@ -69,7 +69,7 @@ export async function startServer(options: ServerOptions = {}): Promise<LocalSer
   if (options.workers !== undefined && options.workers !== 0) {
     return (await import('./workers.js')).startWorkers(options);
   }
-  const slots = counter(options.maxConnections ?? 1000);
+  const slots = counter(options.maxConnections ?? MAX_CONNECTIONS);
   const handler = createHandler(options, slots);
   return listen(handler.http, options, () => slots.held, handler.close);
 }

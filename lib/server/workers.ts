@@ -7,7 +7,7 @@ import { extname } from 'node:path';
 import { createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { SessionReport } from './dialect.js';
-import { listen } from './handler.js';
+import { listen, MAX_CONNECTIONS } from './handler.js';
 import { maxWorkers, type LocalServer, type ServerOptions } from './index.js';
 
 /** What crosses to a worker: every option but those that stay here. */
@@ -32,7 +32,15 @@ const ENTRY = fileURLToPath(new URL(`./worker${extname(fileURLToPath(import.meta
 const CLOSE_GRACE_MS = 5000;
 
 export async function startWorkers(options: ServerOptions): Promise<LocalServer> {
-  const { onSession, workers: count = 0, workerExecArgv, port, host, maxConnections = 1000, ...rest } = options;
+  const {
+    onSession,
+    workers: count = 0,
+    workerExecArgv,
+    port,
+    host,
+    maxConnections = MAX_CONNECTIONS,
+    ...rest
+  } = options;
   if (typeof rest.script === 'function' || typeof rest.faults === 'function') {
     throw new TypeError('startServer: with workers, script and faults must be data: a function cannot cross processes');
   }
