@@ -3,7 +3,7 @@ import type { Test } from 'tap';
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { WebSocketServer, type ServerOptions as SocketServerOptions, type WebSocket } from 'ws';
 import { fileURLToPath } from 'node:url';
@@ -176,6 +176,22 @@ export async function wsServer(
   wss.on('connection', connection);
   await once(wss, 'listening');
   return `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
+}
+
+/**
+ * A flood of 300 sockets to `port` that say nothing, more than a server bounded by `held` sockets takes: resolves once
+ * those past the bound have been closed, with how many were, after destroying them all.
+ */
+export async function silentFlood(port: number, held: number): Promise<number> {
+  const sockets = Array.from({ length: 300 }, () => connect(port, '127.0.0.1').on('error', () => {}));
+  let closed = 0;
+  for (const socket of sockets) socket.once('close', () => closed++);
+  try {
+    await until(() => closed >= sockets.length - held, 'the sockets past the bound closed as they came');
+    return closed;
+  } finally {
+    for (const socket of sockets) socket.destroy();
+  }
 }
 
 /** A stand-in server that sends each of `frames` as text to every client, then closes with `code`; its URL. */
