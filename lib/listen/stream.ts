@@ -42,22 +42,27 @@ export interface SessionStream<M extends SessionMessage, D extends M> {
  * policy decides what a session does at its fixed points (a message, a reconnect, the end, the Metadata).
  */
 export class SessionStream<M extends SessionMessage, D extends M> extends Duplex {
-  // What every write reads comes first, in the stream itself: at a thousand streams, each object a write reaches is a
-  // cache miss, and costs more than the code that reads it.
-  readonly #link: Link;
+  // What a write reads comes first, in the stream itself, in the order it reads it: at a thousand streams, each object
+  // a write reaches is a cache miss, and costs more than the code that reads it.
+  /** The tick of the last write that went to the socket directly (ticks are counted from the first). */
+  #wroteIn = -1;
+  /**
+   * The socket of the last open, for the writes that go to it directly while it is open: the link closes a socket
+   * before it replaces it, so an open one is the link's current socket.
+   */
+  #ws?: WebSocket;
   /** Bytes handed to the socket, and bytes whose write has completed. */
   #sent = 0;
   #completed = 0;
   /** Frames that went out, audio or text: what tells the idle watch that something did. */
   #frames = 0;
-  #waitingWrite?: Callback;
-  #waitingBytes = 0;
-  /** The tick of the last write that went to the socket directly (ticks are counted from the first). */
-  #wroteIn = -1;
-  readonly #controls = new ControlQueue();
   /** The sha256 of the audio sent, kept when a Metadata says it; the reconnect layer, when there is one. */
   readonly #hash?: Hash;
   readonly #reconnect?: Reconnect;
+  readonly #link: Link;
+  #waitingWrite?: Callback;
+  #waitingBytes = 0;
+  readonly #controls = new ControlQueue();
   readonly #settings: ListenSettings;
   readonly #policy: SessionPolicy<D>;
   readonly #idle: Idle;
@@ -159,11 +164,12 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
   }
 
   #open(again: boolean): void {
-    this.emit('open', { requestId: this.requestId, reconnected: again });
     if (again && this.#closeSent) this.#sendCloseStream();
     const { keepAlive } = this.#settings;
     if (keepAlive !== false && !this.#closeSent) this.#idle.start(keepAlive);
-    this.#flushControls();
+    this.#flushControls(); // made before the open: they go before what the event's listeners write
+    this.#ws = this.#link.ws;
+    this.emit('open', { requestId: this.requestId, reconnected: again });
     this.#resumeWaiting();
     this.#onSent();
   }
@@ -217,8 +223,9 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
    * Node's write, so its order, backpressure and errors stand.
    */
   override write(chunk: unknown, encoding?: BufferEncoding | Callback, callback?: Callback): boolean {
-    if (encoding === undefined && callback === undefined && Buffer.isBuffer(chunk) && this.#takesNow(chunk.length)) {
-      this.#completed += this.#send1(chunk, true);
+    const ws = encoding === undefined && callback === undefined && Buffer.isBuffer(chunk) && this.#takes(chunk.length);
+    if (ws) {
+      this.#completed += this.#send1(ws, chunk, true);
       return true;
     }
     if (encoding === undefined) return super.write(chunk, callback);
@@ -226,34 +233,41 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
   }
 
   /**
-   * Whether a write may go to the socket directly: the first of its tick (the writes after it in the tick, a source
-   * read at full speed, wait for its end and go together, corked, in `_writev`), on a writable side that holds
-   * nothing, to an open socket with room under the mark.
+   * The socket a write may go to directly, if it may: the first of its tick (the writes after it in the tick, a source
+   * read at full speed, wait for its end and go together, corked, in `_writev`), to an open socket with room under the
+   * mark, on a writable side that holds nothing and is not ending (destroyed, it has closed its socket). No control
+   * frame can be due then: one queued behind nothing goes out as it is queued, or as the socket opens.
    */
-  #takesNow(bytes: number): boolean {
-    if (this.#wroteIn === SessionStream.#ticks || !this.writable || this.writableLength > 0 || this.writableCorked > 0)
-      return false;
-    if (this.#link.ws.readyState !== WebSocket.OPEN || !this.#fits(bytes + FRAME_HEADER)) return false;
+  #takes(bytes: number): WebSocket | undefined {
+    const ws = this.#ws;
+    if (this.#wroteIn === SessionStream.#ticks || ws?.readyState !== WebSocket.OPEN) return undefined;
+    if (this.writableEnded || this.writableLength > 0 || this.writableCorked > 0) return undefined;
+    if (!this.#fits(ws, bytes + FRAME_HEADER)) return undefined;
     SessionStream.#tickEnding(); // this tick's end, due now, is what moves the tick count on
     this.#wroteIn = SessionStream.#ticks;
-    return true;
+    return ws;
   }
 
   override _write(chunk: Buffer, encoding: BufferEncoding, callback: Callback): void {
-    if (this.#link.ws.readyState !== WebSocket.OPEN) return this.#notOpen([{ chunk, encoding }], callback);
-    const atOnce = this.#fits(chunk.length + FRAME_HEADER);
-    this.#await(this.#send1(chunk, atOnce), callback, atOnce);
+    const ws = this.#link.ws;
+    if (ws.readyState !== WebSocket.OPEN) return this.#notOpen([{ chunk, encoding }], callback);
+    const atOnce = this.#fits(ws, chunk.length + FRAME_HEADER);
+    this.#await(this.#sendQueued(ws, chunk, atOnce), callback, atOnce);
   }
 
   /** Chunks buffered (the socket was busy, or in one tick) go out together, each its own frame, one completion. */
   override _writev(chunks: { chunk: Buffer; encoding: BufferEncoding }[], callback: Callback): void {
-    if (this.#link.ws.readyState !== WebSocket.OPEN) return this.#notOpen(chunks, callback);
-    const atOnce = this.#fits(chunks.reduce((sum, { chunk }) => sum + chunk.length + FRAME_HEADER, 0));
+    const ws = this.#link.ws;
+    if (ws.readyState !== WebSocket.OPEN) return this.#notOpen(chunks, callback);
+    const atOnce = this.#fits(
+      ws,
+      chunks.reduce((sum, { chunk }) => sum + chunk.length + FRAME_HEADER, 0),
+    );
     // Corked, the socket writes the frames in one call. `_socket` is `ws`'s own field: were it gone, no cork, no harm.
-    const socket: unknown = Reflect.get(this.#link.ws, '_socket');
+    const socket: unknown = Reflect.get(ws, '_socket');
     if (socket instanceof Socket) socket.cork();
     let bytes = 0;
-    for (const { chunk } of chunks) bytes += this.#send1(chunk, atOnce);
+    for (const { chunk } of chunks) bytes += this.#sendQueued(ws, chunk, atOnce);
     if (socket instanceof Socket) socket.uncork();
     this.#await(bytes, callback, atOnce);
   }
@@ -262,8 +276,8 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
    * Whether frames of `bytes` complete at the end of this tick, as a write to a `ws` does at once: when the socket
    * holds nothing and they fit under the mark. Else `ws`'s send callback completes them.
    */
-  #fits(bytes: number): boolean {
-    return this.#link.ws.bufferedAmount === 0 && bytes <= this.writableHighWaterMark;
+  #fits(ws: WebSocket, bytes: number): boolean {
+    return ws.bufferedAmount === 0 && bytes <= this.writableHighWaterMark;
   }
 
   /**
@@ -276,16 +290,22 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
   }
 
   /** One audio frame to the socket (nothing is allocated per frame: writes are the hot path); its bytes. */
-  #send1(chunk: Buffer, atOnce: boolean): number {
+  #send1(ws: WebSocket, chunk: Buffer, atOnce: boolean): number {
     if (chunk.length === 0) return 0; // an empty binary frame means CloseStream to the server: never send one
     this.#sent += chunk.length;
     this.#frames++;
     this.#hash?.update(chunk);
     this.#reconnect?.sent(chunk);
     // A Buffer goes as a binary frame: no options object for ws to copy on every frame.
-    this.#link.ws.send(chunk, atOnce ? undefined : this.#onSent);
-    if (this.#controls.next <= this.#sent) this.#flushControls();
+    ws.send(chunk, atOnce ? undefined : this.#onSent);
     return chunk.length;
+  }
+
+  /** A frame of the audio Node's write held, then the control frames due after it. */
+  #sendQueued(ws: WebSocket, chunk: Buffer, atOnce: boolean): number {
+    const bytes = this.#send1(ws, chunk, atOnce);
+    if (this.#controls.next <= this.#sent) this.#flushControls();
+    return bytes;
   }
 
   #await(bytes: number, callback: Callback, atOnce: boolean): void {

@@ -119,6 +119,25 @@ t.test('writes made in one tick go out together, each its own frame, with a cont
   t.same(frames, [3200, 3000, 2900, 'Finalize', 2800, 2600, 'CloseStream'], 'every write its own frame, in order');
 });
 
+t.test('a control made before the socket opens goes before audio written as it opens', async (t) => {
+  const frames: (number | string)[] = [];
+  const url = await wsServer(t, (ws) =>
+    ws.on('message', (data: Buffer, binary) => {
+      frames.push(binary ? data.length : JSON.parse(String(data)).type);
+      if (!binary && String(data).includes('CloseStream'))
+        ws.send(JSON.stringify({ type: 'Metadata', duration: 0.1 }), () => ws.close(1000));
+    }),
+  );
+  const listen = createListenStream({ url, query: LINEAR16 });
+  listen.resume();
+  listen.finalize();
+  listen.once('open', () => listen.write(Buffer.alloc(3200)));
+  await once(listen, 'open');
+  listen.end();
+  await once(listen, 'end');
+  t.same(frames, ['Finalize', 3200, 'CloseStream'], 'in the order they were made');
+});
+
 t.test(
   'a write within the mark to a socket holding nothing is done at once, the next in its tick at the end of the tick; ' +
     'a bigger one once ws sent it',
@@ -171,6 +190,13 @@ t.test("a write straight to the socket keeps Node's contract: a callback, cork, 
   ended.write(Buffer.alloc(3200));
   const [error] = await once(ended, 'error');
   t.match(error, { code: 'ERR_STREAM_WRITE_AFTER_END' }, 'a write after end fails as Node says');
+  const destroyed = createListenStream({ url: server.url, query: LINEAR16 });
+  destroyed.resume();
+  await once(destroyed, 'open');
+  destroyed.destroy();
+  t.equal(destroyed.write(Buffer.alloc(3200)), false, 'a write after destroy is refused');
+  const [late] = await new Promise<unknown[]>((resolve) => destroyed.write(Buffer.alloc(3200), (...a) => resolve(a)));
+  t.match(late, { code: 'ERR_STREAM_DESTROYED' }, 'with the error Node gives');
 });
 
 t.test('read backpressure: a slow consumer stops the socket being read, then everything arrives', async (t) => {
