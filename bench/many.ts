@@ -2,8 +2,8 @@
 // `seconds`, then CloseStream, to a server in a child process that discards the audio. One run per process, so that
 // its CPU and peak RSS (VmHWM) are its own: a `ws` per stream (the floor), or a listen Duplex per stream; the same
 // on Flux's path (a `ws` per stream, or a Flux Duplex per stream); and a bare Duplex per stream over its ws, what
-// Node's stream layer alone adds. `node build/bench/many.js [--quick]` runs them all (three interleaved rounds,
-// medians; one with --quick) and prints the ratios;
+// Node's stream layer alone adds. `node build/bench/many.js [--quick]` runs them all (five interleaved rounds, each
+// ratio the median of the rounds' own; one round with --quick) and prints the ratios;
 // `node build/bench/many.js ws|bare|duplex|ws-flux|flux N S` is one run.
 import { once } from 'node:events';
 import { Duplex } from 'node:stream';
@@ -141,25 +141,32 @@ function medianRun(runs: Run[]): Run & { rounds: number } {
 }
 
 export async function manyStreams(quick: boolean) {
-  // Interleaved rounds: this machine's noise moves a run by 10 to 20%, and moves every contender of a round alike.
-  const [count, seconds, rounds] = quick ? [1000, 10, 1] : [1000, 20, 3];
+  // Interleaved rounds, every other one in reverse order: this machine's noise moves a run by 10 to 20%, and moves the
+  // runs of a round alike, so a ratio is taken within each round, and the median of the rounds' ratios is the figure.
+  const [count, seconds, rounds] = quick ? [1000, 10, 1] : [1000, 20, 5];
   const runs = new Map<Kind, Run[]>(KINDS.map((kind) => [kind, []]));
   for (let round = 0; round < rounds; round++)
-    for (const kind of KINDS) runs.get(kind)!.push(await child(kind, count, seconds));
+    for (const kind of round % 2 ? [...KINDS].reverse() : KINDS)
+      runs.get(kind)!.push(await child(kind, count, seconds));
   const [ws, bare, duplex, wsFlux, flux] = KINDS.map((kind) => medianRun(runs.get(kind)!));
-  const versus = (mine: typeof ws, floor: typeof ws) => ({
-    cpuVsWs: round(mine.cpuSeconds / floor.cpuSeconds, 2),
-    rssPerStreamAboveWsKiB: round(mine.rssPerStreamKiB - floor.rssPerStreamKiB, 1),
-  });
+  const versus = (mine: Kind, floor: Kind) => {
+    const pairs = runs.get(mine)!.map((run, i) => [run, runs.get(floor)![i]] as const);
+    const cpuRatios = pairs.map(([a, b]) => round(a.cpuSeconds / b.cpuSeconds, 2));
+    return {
+      cpuVsWs: round(median(cpuRatios), 2),
+      cpuRatios,
+      rssPerStreamAboveWsKiB: round(median(pairs.map(([a, b]) => a.rssPerStreamKiB - b.rssPerStreamKiB)), 1),
+    };
+  };
   return {
     ws,
     duplex,
-    ...versus(duplex, ws),
+    ...versus('duplex', 'ws'),
     bare,
-    bareVersus: versus(bare, ws),
+    bareVersus: versus('bare', 'ws'),
     wsFlux,
     flux,
-    fluxVersus: versus(flux, wsFlux),
+    fluxVersus: versus('flux', 'ws-flux'),
   };
 }
 

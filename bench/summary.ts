@@ -33,7 +33,8 @@ function floors(verdict: (met: boolean) => string): string[] {
   const phase = (name: 'make' | 'audio' | 'close') =>
     `${many.duplex[`${name}CpuSeconds`]} s against ${many.ws[`${name}CpuSeconds`]}`;
   const scale = (what: string, mine: any, floor: any, versus: any) => [
-    `| ${what}, client CPU | ${floor.cpuSeconds} s | ${mine.cpuSeconds} s | ${versus.cpuVsWs}x | ` +
+    `| ${what}, client CPU | ${floor.cpuSeconds} s | ${mine.cpuSeconds} s | ${versus.cpuVsWs}x` +
+      `${versus.cpuRatios ? ` (rounds: ${versus.cpuRatios.join(', ')})` : ''} | ` +
       `${verdict(versus.cpuVsWs <= 1.1)} |`,
     `| the same, RSS per stream | ${floor.rssPerStreamKiB} KiB | ${mine.rssPerStreamKiB} KiB | ` +
       `${signed(versus.rssPerStreamAboveWsKiB)} KiB | ${verdict(versus.rssPerStreamAboveWsKiB <= 8)} |`,
@@ -50,7 +51,8 @@ function floors(verdict: (met: boolean) => string): string[] {
     `Against a server in a child process that discards the audio, so that the client is what is measured (run of ` +
       `${client.machine.date}, ${client.machine.cpus} cores; one stream: ${client.audioSeconds / 60} min of audio as ` +
       `fast as the socket takes it, median of ${client.rounds}; ${many.ws.streams} streams: 100 ms every 100 ms for ` +
-      `${many.ws.seconds} s, median of ${many.ws.rounds ?? 1}):`,
+      `${many.ws.seconds} s, median of ${many.ws.rounds ?? 1} interleaved rounds, each ratio the median of the ` +
+      `rounds' own):`,
     '',
     '| what | floor | deepgram-stream | ratio | |',
     '| --- | ---: | ---: | ---: | --- |',
