@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { once } from 'node:events';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
@@ -90,15 +90,21 @@ for (const size of [65536, 3200])
     listen.destroy();
   });
 
-t.test('writes made in one tick go out together, each its own frame, with a control in its place', async (t) => {
+/** A server that records each frame (a binary one's length, a text one's type) and closes cleanly on CloseStream. */
+async function framesServer(t: Test) {
   const frames: (number | string)[] = [];
   const url = await wsServer(t, (ws) =>
     ws.on('message', (data: Buffer, binary) => {
       frames.push(binary ? data.length : JSON.parse(String(data)).type);
       if (!binary && String(data).includes('CloseStream'))
-        ws.send(JSON.stringify({ type: 'Metadata', duration: 0.4 }), () => ws.close(1000));
+        ws.send(JSON.stringify({ type: 'Metadata', duration: 0 }), () => ws.close(1000));
     }),
   );
+  return { url, frames };
+}
+
+t.test('writes made in one tick go out together, each its own frame, with a control in its place', async (t) => {
+  const { url, frames } = await framesServer(t);
   const listen = createListenStream({ url, query: LINEAR16 });
   listen.resume();
   await once(listen, 'open');
@@ -120,14 +126,7 @@ t.test('writes made in one tick go out together, each its own frame, with a cont
 });
 
 t.test('a control made before the socket opens goes before audio written as it opens', async (t) => {
-  const frames: (number | string)[] = [];
-  const url = await wsServer(t, (ws) =>
-    ws.on('message', (data: Buffer, binary) => {
-      frames.push(binary ? data.length : JSON.parse(String(data)).type);
-      if (!binary && String(data).includes('CloseStream'))
-        ws.send(JSON.stringify({ type: 'Metadata', duration: 0.1 }), () => ws.close(1000));
-    }),
-  );
+  const { url, frames } = await framesServer(t);
   const listen = createListenStream({ url, query: LINEAR16 });
   listen.resume();
   listen.finalize();
