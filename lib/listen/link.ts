@@ -175,7 +175,7 @@ export class Link implements SocketEvents {
       this.#reconnecting = false;
       for (const text of this.#events.beforeReplay()) this.#ws.send(text);
       const chunks = this.#settings.reconnect!.replay();
-      for (const chunk of chunks) if (chunk.length > 0) this.#ws.send(chunk, { binary: true });
+      for (const chunk of chunks) if (chunk.length > 0) this.#ws.send(chunk);
       debug(
         'replayed %d bytes',
         chunks.reduce((n, c) => n + c.length, 0),

@@ -40,7 +40,7 @@ export function voice(ws: WebSocket, reply: Reply, options: SpeakStreamOptions) 
   let writing: Promise<void> = Promise.resolve();
   speak.on('data', (audio: Buffer) => {
     if (ws.readyState !== ws.OPEN) return;
-    ws.send(audio, { binary: true });
+    ws.send(audio);
     playedAt = Math.max(playedAt, performance.now()) + audio.length / BYTES_PER_MS;
   });
   speak.on('error', () => ws.readyState === ws.OPEN && ws.send(JSON.stringify({ type: 'ReplyFailed' })));
