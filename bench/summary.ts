@@ -34,7 +34,7 @@ function floors(verdict: (met: boolean) => string): string[] {
     `${many.duplex[`${name}CpuSeconds`]} s against ${many.ws[`${name}CpuSeconds`]}`;
   const scale = (what: string, mine: any, floor: any, versus: any) => [
     `| ${what}, client CPU | ${floor.cpuSeconds} s | ${mine.cpuSeconds} s | ${versus.cpuVsWs}x` +
-      `${versus.cpuRatios ? ` (rounds: ${versus.cpuRatios.join(', ')})` : ''} | ` +
+      ` (rounds: ${versus.cpuRatios.join(', ')}) | ` +
       `${verdict(versus.cpuVsWs <= 1.1)} |`,
     `| the same, RSS per stream | ${floor.rssPerStreamKiB} KiB | ${mine.rssPerStreamKiB} KiB | ` +
       `${signed(versus.rssPerStreamAboveWsKiB)} KiB | ${verdict(versus.rssPerStreamAboveWsKiB <= 8)} |`,

@@ -211,7 +211,6 @@ async function toFolder(inputs: string[], options: BatchOptions, io: CliIo): Pro
 async function toStdout(input: string, options: BatchOptions, io: CliIo): Promise<number> {
   const gone = new AbortController();
   const interrupted = new AbortController();
-  let stoppedBy: NodeJS.Signals = 'SIGINT';
   const onError = (error: NodeJS.ErrnoException) => error.code === 'EPIPE' && gone.abort();
   io.stdout.on('error', onError);
   const out = new Writable({
@@ -232,12 +231,7 @@ async function toStdout(input: string, options: BatchOptions, io: CliIo): Promis
       paced.abort(); // what --pace still holds is dropped: the end comes now, after what was sent
       live.end();
     });
-  } else {
-    stop.stopped.then((signal) => {
-      stoppedBy = signal;
-      interrupted.abort();
-    });
-  }
+  } else stop.stopped.then(() => interrupted.abort());
   const terminal = io.stdout.isTTY === true && options.format === 'text';
   const run = terminal
     ? {
@@ -253,7 +247,7 @@ async function toStdout(input: string, options: BatchOptions, io: CliIo): Promis
     return 0;
   } catch (error) {
     if (gone.signal.aborted) return 0;
-    if (interrupted.signal.aborted) return stoppedStatus(stoppedBy);
+    if (interrupted.signal.aborted) return stoppedStatus(await stop.stopped); // settled: it is what aborted
     io.stderr.write(`deepgram-stream: ${input}: ${(error as Error).message}\n`);
     return 1;
   } finally {
