@@ -28,10 +28,11 @@ export interface ConnectionOptions {
 
 /**
  * The URL to dial and the socket's options (its agent, headers with the credential, TLS): made once, for every socket
- * of a stream (`ws` copies its options, and leaves a ws:// or wss:// URL as it is).
+ * of a stream (`ws` copies its options). The URL is kept as a string: a URL object holds four more objects, for as
+ * long as the stream lives, and a thousand streams' heap is what slows each of their writes.
  */
 export interface Endpoint {
-  url: URL;
+  url: string;
   options: WebSocket.ClientOptions;
 }
 
@@ -72,7 +73,7 @@ export function endpoint(options: ConnectionOptions, path: string, query: URLSea
   }
   const { agent, headers, tls } = options;
   const withCredential = authorization ? { ...headers, Authorization: authorization } : headers;
-  return { url, options: { ...tls, agent, headers: withCredential, perMessageDeflate: false } };
+  return { url: url.href, options: { ...tls, agent, headers: withCredential, perMessageDeflate: false } };
 }
 
 /**

@@ -8,7 +8,7 @@ import type WebSocket from 'ws';
 import { DeepgramError } from './errors.js';
 import { closeError, dial, header, type SocketEvents } from './connection.js';
 import { retryableStatus } from './retry.js';
-import { Watch } from './liveness.js';
+import { Watch, type Watcher } from './liveness.js';
 import type { LinkSettings } from './options.js';
 import type { ReconnectEvent } from './reconnect.js';
 import type { MetadataMessage } from '../protocol/messages.js';
@@ -44,7 +44,7 @@ const RETIRED = new WeakSet<WebSocket>();
 /** Seconds a server's clock may run past the audio sent (its times are rounded, and may reach the next frame). */
 const CLOCK_SLACK = 1;
 
-export class Link implements SocketEvents {
+export class Link implements SocketEvents, Watcher {
   readonly #settings: LinkSettings;
   readonly #events: LinkEvents;
   #ws!: WebSocket;
@@ -190,17 +190,18 @@ export class Link implements SocketEvents {
     if (!(this.#settings.reconnect && this.#opened)) this.#fail(error);
   }
 
-  /** A socket from which nothing comes for the liveness timeout is dropped: reconnected, or DG_TIMEOUT. */
   #watchLiveness(): void {
     this.#watch?.stop();
     const liveness = this.#settings.liveness;
-    if (!liveness) return;
-    const dead = () => {
-      const why = `nothing came from the server for ${liveness.timeout} ms (no message, no pong)`;
-      if (this.#settings.reconnect) return this.#retry(1006, why);
-      this.#fail(new DeepgramError('DG_TIMEOUT', `the connection went quiet: ${why}`, { requestId: this.#requestId }));
-    };
-    this.#watch = new Watch(this.#ws, liveness, dead, true);
+    if (liveness) this.#watch = new Watch(this.#ws, liveness, this, true);
+  }
+
+  /** The watch's word: nothing came for the liveness timeout. The socket is dropped: reconnected, or DG_TIMEOUT. */
+  dead(): void {
+    const { liveness, reconnect } = this.#settings;
+    const why = `nothing came from the server for ${liveness ? liveness.timeout : 0} ms (no message, no pong)`;
+    if (reconnect) return this.#retry(1006, why);
+    this.#fail(new DeepgramError('DG_TIMEOUT', `the connection went quiet: ${why}`, { requestId: this.#requestId }));
   }
 
   onHeard(): void {

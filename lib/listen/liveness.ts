@@ -12,18 +12,24 @@ export interface Liveness {
   timeout: number;
 }
 
+/** Who is told that a watched socket is dead: an object's method, not a closure made for each socket. */
+export interface Watcher {
+  dead(): void;
+}
+
 /** The watch on each socket watched; its listeners and its timer are shared by all (no closures per socket). */
 const WATCHES = new WeakMap<WebSocket, Watch>();
 
 /**
- * Watches `ws` until it is dead (then `dead()`, once), closes, or `stop()` is called. Its first tick (which may come
- * at once) counts as heard: the silence that kills is whole intervals after it, so `timeout` to `timeout + interval`.
+ * Watches `ws` until it is dead (then `watcher.dead()`, once), closes, or `stop()` is called. Its first tick (which
+ * may come at once) counts as heard: the silence that kills is whole intervals after it, so `timeout` to `timeout +
+ * interval`.
  */
 export class Watch implements Ticking {
   readonly #ws: WebSocket;
   readonly #interval: number;
   readonly #ticks: number;
-  readonly #dead: () => void;
+  readonly #watcher: Watcher;
   #heard = true;
   #silent = 0;
 
@@ -31,11 +37,11 @@ export class Watch implements Ticking {
    * `told`: the socket's owner calls `hear()` for each frame that comes and `stop()` at its close (a link, whose own
    * listeners hear them already); else the watch listens to the socket itself.
    */
-  constructor(ws: WebSocket, liveness: Liveness, dead: () => void, told = false) {
+  constructor(ws: WebSocket, liveness: Liveness, watcher: Watcher, told = false) {
     this.#ws = ws;
     this.#interval = liveness.interval;
     this.#ticks = Math.max(1, Math.ceil(liveness.timeout / liveness.interval));
-    this.#dead = dead;
+    this.#watcher = watcher;
     if (!told) {
       WATCHES.set(ws, this);
       ws.on('message', Watch.#hear).on('ping', Watch.#hear).on('pong', Watch.#hear).on('close', Watch.#closed);
@@ -64,7 +70,7 @@ export class Watch implements Ticking {
       if (this.#ws.readyState === this.#ws.OPEN) this.#ws.ping();
     } else {
       this.stop();
-      this.#dead();
+      this.#watcher.dead();
     }
   }
 

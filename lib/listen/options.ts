@@ -37,10 +37,12 @@ export interface SessionOptions<Q extends object> extends ConnectionOptions {
 
 export type ListenStreamOptions = SessionOptions<ListenQuery>;
 
-/** What the link needs: the protocol, where to dial, its deadlines, and the reconnect layer when there is one. */
+/**
+ * What the link needs: the protocol, where to dial, its deadlines, and the reconnect layer when there is one. Not the
+ * query: what needs it reads it as the stream is made, and a thousand streams keep no thousand parameter lists.
+ */
 export interface LinkSettings {
   protocol: SocketProtocol;
-  query: URLSearchParams;
   endpoint: Endpoint;
   connectTimeout: number;
   closeTimeout: number;
@@ -57,21 +59,29 @@ export interface ListenSettings extends LinkSettings {
   bytesPerSecond?: number;
 }
 
-/** The link's settings the options say for `protocol`; a query that can never work throws `DG_OPTIONS`. */
-export function linkSettings(
-  options: Omit<SessionOptions<object>, 'reconnect'>,
-  protocol: SocketProtocol,
-): LinkSettings {
+/** The default liveness, one object for every stream that takes it. */
+const LIVENESS: Liveness = Object.freeze({ interval: 4000, timeout: 8000 });
+
+/** The options' query as parameters, for `protocol`; one that can never work throws `DG_OPTIONS`. */
+export function sessionQuery(options: { query?: object }, protocol: SocketProtocol): URLSearchParams {
   const query = toSearchParams(options.query ?? {});
   const problem = protocol.checkQuery(query);
   if (problem) throw new DeepgramError('DG_OPTIONS', problem);
+  return query;
+}
+
+/** The link's settings the options say for `protocol` (and its `query`); options that can never work throw. */
+export function linkSettings(
+  options: Omit<SessionOptions<object>, 'reconnect'>,
+  protocol: SocketProtocol,
+  query = sessionQuery(options, protocol),
+): LinkSettings {
   return {
     protocol,
-    query,
     endpoint: endpoint(options, protocol.path, query),
     connectTimeout: options.connectTimeout ?? 10_000,
     closeTimeout: options.closeTimeout ?? 15_000,
-    liveness: options.liveness === false ? false : { interval: 4000, timeout: 8000, ...options.liveness },
+    liveness: options.liveness === false ? false : options.liveness ? { ...LIVENESS, ...options.liveness } : LIVENESS,
   };
 }
 
@@ -83,13 +93,13 @@ export function listenSettings(
   options: SessionOptions<object>,
   protocol: ListenProtocol = LISTEN_V1,
   hashed = Boolean(options.reconnect),
+  query = sessionQuery(options, protocol),
 ): ListenSettings {
-  const { query, endpoint, connectTimeout, closeTimeout, liveness } = linkSettings(options, protocol);
+  const { endpoint, connectTimeout, closeTimeout, liveness } = linkSettings(options, protocol, query);
   // Named one by one, not spread: V8 gives an object made by a spread and then added to a hidden class of its own,
   // and the write path's loads of `hash` and `reconnect` went megamorphic over a thousand streams' settings.
   return {
     protocol,
-    query,
     endpoint,
     connectTimeout,
     closeTimeout,

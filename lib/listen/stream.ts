@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { DeepgramError } from './errors.js';
 import { ControlQueue, Idle, type IdleHost } from './controls.js';
 import { Link, type LinkEvents } from './link.js';
-import { listenSettings, type ListenSettings, type SessionOptions } from './options.js';
+import { listenSettings, sessionQuery, type ListenSettings, type SessionOptions } from './options.js';
 import type { ListenProtocol, SessionHost, SessionPolicy } from './protocol.js';
 import type { Reconnect, ReconnectEvent } from './reconnect.js';
 import type { MetadataMessage } from '../protocol/messages.js';
@@ -62,7 +62,10 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
   readonly #link: Link;
   #waitingWrite?: Callback;
   #waitingBytes = 0;
-  readonly #controls = new ControlQueue();
+  /** Made when first needed: most live streams never send a control, and every object a stream holds slows them all. */
+  #controls?: ControlQueue;
+  /** `ws`'s callback for a frame that does not complete at once (made once a write needs it: at full speed). */
+  #onSent?: () => void;
   readonly #settings: ListenSettings;
   readonly #policy: SessionPolicy<D>;
   readonly #idle: Idle;
@@ -80,12 +83,13 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
       readableHighWaterMark: options.readableHighWaterMark,
     });
     this.#policy = policy ?? protocol.policy();
-    this.#settings = listenSettings(options, protocol, this.#policy.hashes);
+    const query = sessionQuery(options, protocol);
+    this.#settings = listenSettings(options, protocol, this.#policy.hashes, query);
     this.#hash = this.#settings.hash;
     this.#reconnect = this.#settings.reconnect;
     const face = new SessionStream.#Face<M, D>(this);
     this.#idle = new Idle(face);
-    this.#policy.attach?.(face, this.#settings.query);
+    this.#policy.attach?.(face, query);
     this.#link = new Link(this.#settings, face);
     if (options.signal) addAbortSignal(options.signal, this);
   }
@@ -171,7 +175,7 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
     this.#ws = this.#link.ws;
     this.emit('open', { requestId: this.requestId, reconnected: again });
     this.#resumeWaiting();
-    this.#onSent();
+    this.#frameSent();
   }
 
   #resumeWaiting(): void {
@@ -297,14 +301,14 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
     this.#hash?.update(chunk);
     this.#reconnect?.sent(chunk);
     // A Buffer goes as a binary frame: no options object for ws to copy on every frame.
-    ws.send(chunk, atOnce ? undefined : this.#onSent);
+    ws.send(chunk, atOnce ? undefined : (this.#onSent ??= () => this.#frameSent()));
     return chunk.length;
   }
 
   /** A frame of the audio Node's write held, then the control frames due after it. */
   #sendQueued(ws: WebSocket, chunk: Buffer, atOnce: boolean): number {
     const bytes = this.#send1(ws, chunk, atOnce);
-    if (this.#controls.next <= this.#sent) this.#flushControls();
+    if (this.#controls && this.#controls.next <= this.#sent) this.#flushControls();
     return bytes;
   }
 
@@ -348,10 +352,10 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
    * Called by `ws` as each frame of a write not completed at once reaches the socket: done once the socket's buffer is
    * under the mark (done whatever it held, V8 grew its young generation at full speed). Send errors end in a close.
    */
-  #onSent = (): void => {
+  #frameSent(): void {
     if (this.#waitingWrite && !this.#link.reconnecting && this.#link.ws.bufferedAmount <= this.writableHighWaterMark)
       this.#completeWrite();
-  };
+  }
 
   #completeWrite(error?: Error): void {
     const callback = this.#waitingWrite;
@@ -390,7 +394,7 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
   override _destroy(error: Error | null, callback: Callback): void {
     this.#idle.stop();
     this.#whenOpen = undefined;
-    this.#controls.clear();
+    this.#controls = undefined;
     this.#policy.destroyed();
     this.#link.destroy(); // torn down at once, with no CloseStream: destroy() means stop now
     callback(error);
@@ -400,12 +404,12 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
   protected sendControl(message: { type: string; [field: string]: unknown }): void {
     if (this.#closeSent || this.destroyed)
       throw new DeepgramError('DG_CLOSED', `${message.type} after CloseStream: the session is closing`);
-    this.#controls.add(this.#completed + this.writableLength, JSON.stringify(message));
+    (this.#controls ??= new ControlQueue()).add(this.#completed + this.writableLength, JSON.stringify(message));
     this.#flushControls();
   }
 
   #flushControls(): void {
-    if (this.#link.ws.readyState !== WebSocket.OPEN || this.#link.reconnecting) return;
+    if (!this.#controls || this.#link.ws.readyState !== WebSocket.OPEN || this.#link.reconnecting) return;
     for (const text of this.#controls.due(this.#sent)) this.#send(text);
   }
 

@@ -178,7 +178,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
       // A browser gone silently is closed; while the relay holds its socket (backpressure) it cannot be heard.
-      if (liveness) new Watch(ws, liveness, () => ws.terminate());
+      if (liveness) new Watch(ws, liveness, { dead: () => ws.terminate() });
       if (perAddress.get(address)! > maxPerAddress) {
         const message = `at most ${maxPerAddress} sessions at once from one address`;
         ws.send(JSON.stringify({ type: 'RelayError', code: 'RELAY_LIMIT', message }));

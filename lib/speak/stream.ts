@@ -6,7 +6,7 @@ import { Duplex, addAbortSignal } from 'node:stream';
 import WebSocket from 'ws';
 import { DeepgramError } from '../listen/errors.js';
 import { Link } from '../listen/link.js';
-import { linkSettings, type SessionOptions } from '../listen/options.js';
+import { linkSettings, sessionQuery, type SessionOptions } from '../listen/options.js';
 import { SPEAK_V1 } from './protocol.js';
 import { splitText, Window } from './limits.js';
 import {
@@ -82,8 +82,9 @@ export class SpeakStream extends Duplex {
 
   constructor(options: SpeakStreamOptions = {}) {
     super({ writableObjectMode: true, readableHighWaterMark: 0, allowHalfOpen: true });
-    const settings = linkSettings(options, SPEAK_V1);
-    this.format = speakFormat(settings.query);
+    const query = sessionQuery(options, SPEAK_V1);
+    const settings = linkSettings(options, SPEAK_V1, query);
+    this.format = speakFormat(query);
     this.#closeMs = settings.closeTimeout;
     this.#limits = { ...SPEAK_LIMITS, ...options.limits };
     this.#characters = new Window(this.#limits.charactersPerMinute);

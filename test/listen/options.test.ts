@@ -24,6 +24,17 @@ t.test('the settings say what the options say', async (t) => {
     hash: undefined,
     reconnect: undefined,
   });
-  t.equal(settings.endpoint.url.href, 'ws://127.0.0.1:1/v1/listen?encoding=linear16&sample_rate=16000');
+  t.equal(settings.endpoint.url, 'ws://127.0.0.1:1/v1/listen?encoding=linear16&sample_rate=16000');
   t.ok(listenSettings({ ...options, reconnect: { attempts: 1 } }).hash, 'hashed after a reconnect by default');
+});
+
+t.test('a stream keeps only what it uses: a shared default liveness, the URL as a string, no query', async (t) => {
+  // At a thousand live streams, every object a stream holds spreads their sockets over more memory, and each write
+  // reaches its socket a little slower (bench/README.md).
+  const [a, b] = [listenSettings(options), listenSettings(options)];
+  t.equal(a.liveness, b.liveness, 'one default liveness object for every stream');
+  t.same(a.liveness, { interval: 4000, timeout: 8000 });
+  t.type(a.endpoint.url, 'string');
+  t.notOk('query' in a, 'the query is read as the stream is made, not kept');
+  t.not(listenSettings({ ...options, liveness: { timeout: 100 } }).liveness, a.liveness, 'a liveness of its own');
 });
