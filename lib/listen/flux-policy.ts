@@ -33,8 +33,11 @@ export class FluxPolicy implements SessionPolicy<FluxMetadataMessage> {
   readonly #endTurnTimeout: number;
   readonly #configures: PendingConfigure[] = [];
   #host!: SessionHost;
-  /** The configuration a new session starts with (the query's): a reconnect restores any change since. */
-  #initialConfig = '';
+  /**
+   * The configuration a new session starts with (the query's), kept by the first Configure (until one, nothing can
+   * have changed, and a thousand streams keep no thousand copies): a reconnect restores any change since.
+   */
+  #initialConfig?: string;
   #config!: FluxConfig;
   /** Whether the first of `#configures` is on the wire, awaiting its acknowledgement. */
   #configureSent = false;
@@ -58,7 +61,6 @@ export class FluxPolicy implements SessionPolicy<FluxMetadataMessage> {
   attach(host: SessionHost, query: URLSearchParams): void {
     this.#host = host;
     this.#config = configOf(query);
-    this.#initialConfig = JSON.stringify(this.#config);
   }
 
   /** Queues a checked Configure; resolves with its acknowledgement. */
@@ -66,6 +68,7 @@ export class FluxPolicy implements SessionPolicy<FluxMetadataMessage> {
     const checked = applyConfigure(this.#config, message, this.#config.language_hints !== undefined);
     if (!('config' in checked))
       throw new DeepgramError('DG_OPTIONS', `Configure: ${'fatal' in checked ? checked.fatal : checked.description}`);
+    this.#initialConfig ??= JSON.stringify(this.#config);
     return new Promise((done, failed) => {
       this.#configures.push({ message, done, failed });
       if (this.#configures.length === 1) this.#send(message);
@@ -103,7 +106,7 @@ export class FluxPolicy implements SessionPolicy<FluxMetadataMessage> {
   reconnected(): void {
     this.#turnBase = this.#turns;
     this.#configureSent = false; // the old session's answer will never come
-    if (JSON.stringify(this.#config) !== this.#initialConfig) {
+    if (this.#initialConfig !== undefined && JSON.stringify(this.#config) !== this.#initialConfig) {
       const { thresholds, keyterms, numerals, language_hints } = this.#config;
       const restore: FluxConfigure = { type: 'Configure', thresholds, keyterms, numerals };
       if (language_hints) restore.language_hints = language_hints;
