@@ -8,7 +8,7 @@ import type WebSocket from 'ws';
 import { DeepgramError } from './errors.js';
 import { closeError, dial, header, type SocketEvents } from './connection.js';
 import { retryableStatus } from './retry.js';
-import { Watch, type Watcher } from './liveness.js';
+import { Watch, type Liveness, type Watcher } from './liveness.js';
 import type { LinkSettings } from './options.js';
 import type { ReconnectEvent } from './reconnect.js';
 import type { MetadataMessage } from '../protocol/messages.js';
@@ -197,10 +197,9 @@ export class Link implements SocketEvents, Watcher {
   }
 
   /** The watch's word: nothing came for the liveness timeout. The socket is dropped: reconnected, or DG_TIMEOUT. */
-  dead(): void {
-    const { liveness, reconnect } = this.#settings;
-    const why = `nothing came from the server for ${liveness ? liveness.timeout : 0} ms (no message, no pong)`;
-    if (reconnect) return this.#retry(1006, why);
+  dead(liveness: Liveness): void {
+    const why = `nothing came from the server for ${liveness.timeout} ms (no message, no pong)`;
+    if (this.#settings.reconnect) return this.#retry(1006, why);
     this.#fail(new DeepgramError('DG_TIMEOUT', `the connection went quiet: ${why}`, { requestId: this.#requestId }));
   }
 

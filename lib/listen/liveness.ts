@@ -12,22 +12,22 @@ export interface Liveness {
   timeout: number;
 }
 
-/** Who is told that a watched socket is dead: an object's method, not a closure made for each socket. */
+/** Who is told that a watched socket is dead (and by what liveness): an object's method, not a closure per socket. */
 export interface Watcher {
-  dead(): void;
+  dead(liveness: Liveness): void;
 }
 
 /** The watch on each socket watched; its listeners and its timer are shared by all (no closures per socket). */
 const WATCHES = new WeakMap<WebSocket, Watch>();
 
 /**
- * Watches `ws` until it is dead (then `watcher.dead()`, once), closes, or `stop()` is called. Its first tick (which
- * may come at once) counts as heard: the silence that kills is whole intervals after it, so `timeout` to `timeout +
- * interval`.
+ * Watches `ws` until it is dead (then `watcher.dead(liveness)`, once), closes, or `stop()` is called. Its first tick
+ * (which may come at once) counts as heard: the silence that kills is whole intervals after it, so `timeout` to
+ * `timeout + interval`.
  */
 export class Watch implements Ticking {
   readonly #ws: WebSocket;
-  readonly #interval: number;
+  readonly #liveness: Liveness;
   readonly #ticks: number;
   readonly #watcher: Watcher;
   #heard = true;
@@ -39,14 +39,14 @@ export class Watch implements Ticking {
    */
   constructor(ws: WebSocket, liveness: Liveness, watcher: Watcher, told = false) {
     this.#ws = ws;
-    this.#interval = liveness.interval;
+    this.#liveness = liveness;
     this.#ticks = Math.max(1, Math.ceil(liveness.timeout / liveness.interval));
     this.#watcher = watcher;
     if (!told) {
       WATCHES.set(ws, this);
       ws.on('message', Watch.#hear).on('ping', Watch.#hear).on('pong', Watch.#hear).on('close', Watch.#closed);
     }
-    startTicking(this.#interval, this);
+    startTicking(liveness.interval, this);
   }
 
   /** Something came from the peer: a message, a ping or a pong. */
@@ -70,12 +70,12 @@ export class Watch implements Ticking {
       if (this.#ws.readyState === this.#ws.OPEN) this.#ws.ping();
     } else {
       this.stop();
-      this.#watcher.dead();
+      this.#watcher.dead(this.#liveness);
     }
   }
 
   stop(): void {
-    stopTicking(this.#interval, this);
+    stopTicking(this.#liveness.interval, this);
     if (WATCHES.get(this.#ws) !== this) return;
     WATCHES.delete(this.#ws);
     this.#ws.off('message', Watch.#hear).off('ping', Watch.#hear).off('pong', Watch.#hear).off('close', Watch.#closed);
