@@ -12,6 +12,14 @@ export interface Liveness {
   timeout: number;
 }
 
+/**
+ * The liveness `option` asks for over `defaults`, or false for none. Asking for nothing gives `defaults` itself: one
+ * object for every socket that takes them.
+ */
+export function livenessOf(option: Partial<Liveness> | false | undefined, defaults: Liveness): Liveness | false {
+  return option === false ? false : option ? { ...defaults, ...option } : defaults;
+}
+
 /** Who is told that a watched socket is dead (and by what liveness): an object's method, not a closure per socket. */
 export interface Watcher {
   dead(liveness: Liveness): void;

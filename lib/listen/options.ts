@@ -3,7 +3,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { DeepgramError } from './errors.js';
 import { endpoint, type ConnectionOptions, type Endpoint } from './connection.js';
 import { Reconnect, type ReconnectOptions } from './reconnect.js';
-import type { Liveness } from './liveness.js';
+import { livenessOf, type Liveness } from './liveness.js';
 import { LISTEN_V1, type ListenProtocol, type SocketProtocol } from './protocol.js';
 import { rawLayout, toSearchParams, type ListenQuery } from '../protocol/options.js';
 
@@ -81,7 +81,7 @@ export function linkSettings(
     endpoint: endpoint(options, protocol.path, query),
     connectTimeout: options.connectTimeout ?? 10_000,
     closeTimeout: options.closeTimeout ?? 15_000,
-    liveness: options.liveness === false ? false : options.liveness ? { ...LIVENESS, ...options.liveness } : LIVENESS,
+    liveness: livenessOf(options.liveness, LIVENESS),
   };
 }
 

@@ -8,7 +8,7 @@ import { WebSocketServer } from 'ws';
 import { bridge, type RelaySessionLog } from './relay-session.js';
 import { voice, type Reply } from './relay-voice.js';
 import type { SpeakStreamOptions } from '../speak/stream.js';
-import { Watch } from '../listen/liveness.js';
+import { livenessOf, Watch, type Liveness } from '../listen/liveness.js';
 import type { ListenStreamOptions } from '../listen/listen.js';
 import { createSession, protocolOf } from '../listen/session.js';
 import { listenSettings } from '../listen/options.js';
@@ -130,6 +130,9 @@ function doorProblem(request: IncomingMessage, hosts: string[], origins: string[
   return `pages from ${origin.slice(0, 100)} may not use this relay`;
 }
 
+/** How a browser gone silent is noticed, when `liveness` is not given. */
+const RELAY_LIVENESS: Liveness = Object.freeze({ interval: 10_000, timeout: 30_000 });
+
 /** Browsers at once, when `maxConnections` is not given. */
 export const RELAY_MAX_CONNECTIONS = 100;
 
@@ -142,7 +145,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
   const perAddress = new Map<string, number>();
   const sessions = new Set<{ stop(): void }>();
   let connections = 0;
-  const liveness = options.liveness === false ? undefined : { interval: 10_000, timeout: 30_000, ...options.liveness };
+  const liveness = livenessOf(options.liveness, RELAY_LIVENESS);
 
   async function admit(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => {}); // a reset before the handshake is done is that browser's loss alone
