@@ -34,11 +34,10 @@ export class FluxPolicy implements SessionPolicy<FluxMetadataMessage> {
   readonly #configures: PendingConfigure[] = [];
   #host!: SessionHost;
   /**
-   * The configuration a new session starts with (the query's), kept by the first Configure (until one, nothing can
-   * have changed, and a thousand streams keep no thousand copies): a reconnect restores any change since.
+   * The configuration the session runs with, once a Configure has needed it (until then it is the query's, and a
+   * thousand streams keep no thousand copies): a reconnect restores it where it differs from the query's.
    */
-  #initialConfig?: string;
-  #config!: FluxConfig;
+  #config?: FluxConfig;
   /** Whether the first of `#configures` is on the wire, awaiting its acknowledgement. */
   #configureSent = false;
   /** Turns ended in earlier sessions: a reconnected session counts its turns from 0 again. */
@@ -58,17 +57,20 @@ export class FluxPolicy implements SessionPolicy<FluxMetadataMessage> {
     this.#endTurnTimeout = endTurnTimeout;
   }
 
-  attach(host: SessionHost, query: URLSearchParams): void {
+  attach(host: SessionHost): void {
     this.#host = host;
-    this.#config = configOf(query);
+  }
+
+  #current(): FluxConfig {
+    return (this.#config ??= configOf(this.#host.query()));
   }
 
   /** Queues a checked Configure; resolves with its acknowledgement. */
   configure(message: FluxConfigure): Promise<Ack> {
-    const checked = applyConfigure(this.#config, message, this.#config.language_hints !== undefined);
+    const config = this.#current();
+    const checked = applyConfigure(config, message, config.language_hints !== undefined);
     if (!('config' in checked))
       throw new DeepgramError('DG_OPTIONS', `Configure: ${'fatal' in checked ? checked.fatal : checked.description}`);
-    this.#initialConfig ??= JSON.stringify(this.#config);
     return new Promise((done, failed) => {
       this.#configures.push({ message, done, failed });
       if (this.#configures.length === 1) this.#send(message);
@@ -106,7 +108,7 @@ export class FluxPolicy implements SessionPolicy<FluxMetadataMessage> {
   reconnected(): void {
     this.#turnBase = this.#turns;
     this.#configureSent = false; // the old session's answer will never come
-    if (this.#initialConfig !== undefined && JSON.stringify(this.#config) !== this.#initialConfig) {
+    if (this.#config && !isDeepStrictEqual(this.#config, configOf(this.#host.query()))) {
       const { thresholds, keyterms, numerals, language_hints } = this.#config;
       const restore: FluxConfigure = { type: 'Configure', thresholds, keyterms, numerals };
       if (language_hints) restore.language_hints = language_hints;
@@ -179,10 +181,10 @@ export class FluxPolicy implements SessionPolicy<FluxMetadataMessage> {
     let config: FluxConfig | undefined;
     if (ack.type === 'ConfigureSuccess') {
       const { type: _, request_id: __, sequence_id: ___, ...echoed } = ack;
-      const multi = this.#config.language_hints !== undefined;
-      const next = applyConfigure(this.#config, this.#configures[0].message, multi);
-      const changes = 'config' in next && !isDeepStrictEqual(next.config, this.#config);
-      if (changes && isDeepStrictEqual(echoed, this.#config)) return;
+      const current = this.#current();
+      const next = applyConfigure(current, this.#configures[0].message, current.language_hints !== undefined);
+      const changes = 'config' in next && !isDeepStrictEqual(next.config, current);
+      if (changes && isDeepStrictEqual(echoed, current)) return;
       config = echoed;
     }
     this.#configureSent = false;

@@ -22,6 +22,8 @@ const CLOSE_NO_STATUS = 1005;
 
 /** What a policy may ask of its stream. */
 export interface SessionHost {
+  /** The session's checked query, read from where it dials (no stream keeps a copy: few policies ever ask). */
+  query(): URLSearchParams;
   requestId(): string | undefined;
   /** Whether CloseStream has gone out. */
   closing(): boolean;
@@ -43,8 +45,8 @@ export interface SessionHost {
 export interface SessionPolicy<D extends SessionMessage = SessionMessage> {
   /** Whether its Metadata says the sha256 of the audio (so the stream hashes it); unset: as after a reconnect. */
   readonly hashes?: boolean;
-  /** The stream and its checked query, before anything is dialled; a policy that needs neither has none. */
-  attach?(host: SessionHost, query: URLSearchParams): void;
+  /** The stream, before anything is dialled; a policy that needs none has none. */
+  attach?(host: SessionHost): void;
   /** A message on the stream's timeline: what to deliver (possibly changed), or undefined for none. */
   message(message: SessionMessage): SessionMessage | undefined;
   /** A drop: a new session is on its way. */

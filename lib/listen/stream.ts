@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { DeepgramError } from './errors.js';
 import { ControlQueue, Idle, type IdleHost } from './controls.js';
 import { Link, type LinkEvents } from './link.js';
-import { listenSettings, sessionQuery, type ListenSettings, type SessionOptions } from './options.js';
+import { listenSettings, type ListenSettings, type SessionOptions } from './options.js';
 import type { ListenProtocol, SessionHost, SessionPolicy } from './protocol.js';
 import type { Reconnect, ReconnectEvent } from './reconnect.js';
 import type { MetadataMessage } from '../protocol/messages.js';
@@ -83,13 +83,12 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
       readableHighWaterMark: options.readableHighWaterMark,
     });
     this.#policy = policy ?? protocol.policy();
-    const query = sessionQuery(options, protocol);
-    this.#settings = listenSettings(options, protocol, this.#policy.hashes, query);
+    this.#settings = listenSettings(options, protocol, this.#policy.hashes);
     this.#hash = this.#settings.hash;
     this.#reconnect = this.#settings.reconnect;
     const face = new SessionStream.#Face<M, D>(this);
     this.#idle = new Idle(face);
-    this.#policy.attach?.(face, query);
+    this.#policy.attach?.(face);
     this.#link = new Link(this.#settings, face);
     if (options.signal) addAbortSignal(options.signal, this);
   }
@@ -120,6 +119,9 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
     reconnect(event: ReconnectEvent): void {
       this.stream.#policy.reconnected();
       this.stream.emit('reconnect', event);
+    }
+    query(): URLSearchParams {
+      return new URL(this.stream.#settings.endpoint.url).searchParams;
     }
     requestId(): string | undefined {
       return this.stream.requestId;

@@ -383,3 +383,52 @@ t.test(
     t.same((await run([200_000], 0.95)).turns, configured.turns, 'and still does after a reconnect');
   },
 );
+
+t.test(
+  'reconnect: a configuration Configure changed is set again first; one that matches the query is not',
+  async (t) => {
+    /** The types of the text frames the second session heard, after a drop once `change` (if any) was acknowledged. */
+    const secondSession = async (change?: { thresholds: { eot_threshold: number } }) => {
+      const sessions: { ws: import('ws').WebSocket; texts: string[] }[] = [];
+      const url = await wsServer(t, (ws) => {
+        const session = { ws, texts: [] as string[] };
+        sessions.push(session);
+        let sequence = 0;
+        const send = (m: object) => ws.send(JSON.stringify({ ...m, request_id: 'r', sequence_id: sequence++ }));
+        send({ type: 'Connected' });
+        ws.on('message', (data, binary) => {
+          if (binary) return;
+          const message = JSON.parse(String(data));
+          session.texts.push(message.type);
+          if (message.type === 'Configure') {
+            const eot_threshold = message.thresholds?.eot_threshold ?? 0.7;
+            send({
+              type: 'ConfigureSuccess',
+              thresholds: { eot_threshold, eot_timeout_ms: 5000 },
+              keyterms: [],
+              numerals: false,
+            });
+          } else if (message.type === 'ForceEndTurn') {
+            send({ type: 'Warning', code: 'FORCE_END_TURN_NO_ACTIVE_TURN', description: 'no turn' });
+          } else if (message.type === 'CloseStream') ws.close();
+        });
+      });
+      const flux = createFluxStream({ url, query: LINEAR16, reconnect: { attempts: 2, backoff: { initial: 10 } } });
+      flux.resume();
+      await once(flux, 'open');
+      if (change) t.equal((await flux.configure(change)).type, 'ConfigureSuccess');
+      sessions[0].ws.terminate();
+      const [reopened] = await once(flux, 'open');
+      t.equal(reopened.reconnected, true);
+      flux.end();
+      await once(flux, 'close');
+      t.equal(sessions.length, 2);
+      return sessions[1].texts;
+    };
+    t.same(await secondSession(), ['ForceEndTurn', 'CloseStream'], 'never configured: nothing to set again');
+    const same = await secondSession({ thresholds: { eot_threshold: 0.7 } });
+    t.same(same, ['ForceEndTurn', 'CloseStream'], "configured to the query's own values: nothing to set again");
+    const changed = await secondSession({ thresholds: { eot_threshold: 0.9 } });
+    t.same(changed, ['Configure', 'ForceEndTurn', 'CloseStream'], 'a changed configuration goes first');
+  },
+);
