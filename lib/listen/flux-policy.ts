@@ -165,6 +165,7 @@ export class FluxPolicy implements SessionPolicy<FluxMetadataMessage> {
   }
 
   destroyed(): void {
+    if (this.#configures.length === 0) return; // the usual end: no error made (and its stack taken) for no one
     const closed = new DeepgramError('DG_CLOSED', 'the stream closed before Flux acknowledged this Configure');
     for (const pending of this.#configures.splice(0)) pending.failed(closed);
   }

@@ -26,6 +26,7 @@ import {
   serve,
   sha256,
   tones,
+  until,
   wsServer,
 } from '../helpers.js';
 
@@ -127,6 +128,17 @@ t.test('keep-alive is WebSocket pings while no audio goes; never a KeepAlive or 
   await sleep(300);
   idle.end(tones([0.5]));
   await once(idle, 'end');
+});
+
+t.test('a Configure still unanswered when the stream is destroyed rejects with DG_CLOSED', async (t) => {
+  const fake = await standIn(t, () => {}); // never answers a Configure
+  const flux = createFluxStream({ url: fake.url, query: LINEAR16 });
+  flux.resume();
+  await once(flux, 'open');
+  const pending = flux.configure({ keyterms: ['deepgram'] });
+  await until(() => fake.frames.some((f) => f.text?.includes('Configure')), 'the Configure to go out');
+  flux.destroy();
+  await t.rejects(pending, { code: 'DG_CLOSED', message: /before Flux acknowledged this Configure/ });
 });
 
 t.test('a server that acknowledges one Configure twice: the next configure() gets its own answer', async (t) => {
@@ -310,6 +322,7 @@ t.test('options are checked before connecting, saying how to fix them', async (t
     [{ punctuate: true }, /punctuate is not a Flux parameter/],
     [{ model: 'nova-3' }, /model must be flux-general-en or flux-general-multi/],
     [{ redact: 'pci' }, /redact must be numbers or aggressive_numbers/],
+    [{ numerals: 'maybe' }, /numerals must be true or false, not "maybe"/],
   ];
   for (const [query, message] of cases)
     t.throws(() => createFluxStream({ url: 'ws://127.0.0.1:9', query: query as never }), {
