@@ -93,8 +93,8 @@ export function listenSettings(
   options: SessionOptions<object>,
   protocol: ListenProtocol = LISTEN_V1,
   hashed = Boolean(options.reconnect),
-  query = sessionQuery(options, protocol),
 ): ListenSettings {
+  const query = sessionQuery(options, protocol);
   const { endpoint, connectTimeout, closeTimeout, liveness } = linkSettings(options, protocol, query);
   // Named one by one, not spread: V8 gives an object made by a spread and then added to a hidden class of its own,
   // and the write path's loads of `hash` and `reconnect` went megamorphic over a thousand streams' settings.
