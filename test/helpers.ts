@@ -179,6 +179,23 @@ export async function wsServer(
 }
 
 /**
+ * A stand-in server in a child process, so that it goes on while this one is stalled: it answers pings (as `ws`
+ * does), closes with 1000 on a text frame that says CloseStream, and says nothing else. Its URL.
+ */
+export async function childWsServer(t: Test): Promise<string> {
+  const script = `
+    const { WebSocketServer } = require('ws');
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' }, () => console.log(wss.address().port));
+    wss.on('connection', (ws) => ws.on('message', (data, binary) => {
+      if (!binary && String(data).includes('CloseStream')) ws.close(1000);
+    }));`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => child.kill());
+  const [port] = (await once(child.stdout, 'data')) as [Buffer];
+  return `ws://127.0.0.1:${port.toString().trim()}`;
+}
+
+/**
  * A flood of 300 sockets to `port` that say nothing, more than a server bounded by `held` sockets takes: resolves once
  * those past the bound have been closed, with how many were, after destroying them all.
  */

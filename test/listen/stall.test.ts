@@ -1,0 +1,41 @@
+// A process that stalls (a long callback, a busy machine) must not take a live server for dead: in a file of its own,
+// since the stall holds every test that runs beside it.
+import t from 'tap';
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
+import { createListenStream } from '../../lib/index.js';
+import { startTicking, stopTicking } from '../../lib/listen/ticks.js';
+import { childWsServer, LINEAR16, until } from '../helpers.js';
+
+t.test(
+  'this process stalled past the timeout, the pong waiting unread: the server is not taken for dead',
+  async (t) => {
+    // The stand-in answers pings from another process, so the pong arrives while this one is busy. A member of the
+    // watch's interval, ticked just after it, holds the process for longer than the timeout once the watch's ping has
+    // gone, in the loop's check phase: what comes meanwhile is read after the next timers, as after any long callback.
+    const url = await childWsServer(t);
+    const liveness = { interval: 100, timeout: 200 };
+    const listen = createListenStream({ url, query: LINEAR16, liveness, keepAlive: false });
+    const failed: Error[] = [];
+    listen.on('error', (error: Error) => failed.push(error));
+    listen.resume();
+    await once(listen, 'open');
+    let stalls = 0;
+    const stall = {
+      tick() {
+        setImmediate(() => {
+          const end = performance.now() + 600; // time enough for a loaded machine to answer
+          while (performance.now() < end); // the stall: nothing is read until it ends
+          stalls++;
+        });
+      },
+    };
+    startTicking(liveness.interval, stall);
+    t.teardown(() => stopTicking(liveness.interval, stall));
+    await until(() => stalls >= 4 || failed.length > 0, 'four stalls');
+    stopTicking(liveness.interval, stall);
+    listen.end();
+    await finished(listen).catch(() => {}); // its error, if any, is in failed
+    t.same(failed, [], 'no DG_TIMEOUT: what came during a stall is read before the watch counts the silence');
+  },
+);
