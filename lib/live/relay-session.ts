@@ -103,13 +103,23 @@ export function bridge(
   };
   /** The session holds the browser back (its audio not yet taken): it cannot be heard, so that time is not idle. */
   let holding = false;
-  const idle = setTimeout(() => holding || end('RELAY_IDLE'), limits.idleTimeout).unref();
+  /** Audio (or the end of a hold) counted, for the idle verdict; and the timer restarted. */
+  let heard = 0;
+  const awake = () => {
+    heard++;
+    idle.refresh();
+  };
+  // Judged once what came meanwhile is read: after a long callback, the loop runs its timers before it reads.
+  const idle = setTimeout(() => {
+    const before = heard;
+    setImmediate(() => heard === before && !holding && listen.writable && end('RELAY_IDLE'));
+  }, limits.idleTimeout).unref();
   const longest = limits.maxSessionMs && setTimeout(() => end('RELAY_SESSION_LIMIT'), limits.maxSessionMs).unref();
 
   ws.on('message', (data: RawData, binary: boolean) => {
     if (binary) {
       if (!listen.writable) return;
-      idle.refresh(); // only audio: a browser sending anything else is idle all the same
+      awake(); // only audio: a browser sending anything else is idle all the same
       lastControl = undefined;
       // Frames already read still arrive after pause(): one drain listener serves them all.
       if (!listen.write(data as Buffer) && !ws.isPaused) {
@@ -117,7 +127,7 @@ export function bridge(
         holding = true;
         listen.once('drain', () => {
           holding = false;
-          idle.refresh(); // fired while holding, or not: a whole idle timeout from now (not if ended: cleared)
+          awake(); // fired while holding, or not: a whole idle timeout from now (not if ended: cleared)
           ws.resume();
         });
       }
