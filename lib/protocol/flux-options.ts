@@ -112,7 +112,10 @@ export type FluxThresholds = {
 
 const THRESHOLD_KEYS = ['eot_threshold', 'eager_eot_threshold', 'eot_timeout_ms'];
 
-function thresholdsProblem(given: { [K in keyof FluxThresholds]?: unknown }): string | undefined {
+/** The most keyterms a Configure sets (flux spec §3.1). */
+export const MAX_KEYTERMS = 100;
+
+export function thresholdsProblem(given: { [K in keyof FluxThresholds]?: unknown }): string | undefined {
   const { eot_threshold: eot, eager_eot_threshold: eager, eot_timeout_ms: timeout } = given;
   return (
     (eot !== undefined ? rangeProblem('eot_threshold', eot, 0.5, 1) : undefined) ??
@@ -185,8 +188,8 @@ export function applyConfigure(
   const next = { ...config.thresholds, ...(thresholds as FluxThresholds) };
   const problem = thresholdsProblem(next);
   if (problem) return { code: 'INVALID_THRESHOLD', description: problem };
-  if (Array.isArray(keyterms) && keyterms.length > 100)
-    return { code: 'INVALID_KEYTERMS', description: `at most 100 keyterms, not ${keyterms.length}` };
+  if (Array.isArray(keyterms) && keyterms.length > MAX_KEYTERMS)
+    return { code: 'INVALID_KEYTERMS', description: `at most ${MAX_KEYTERMS} keyterms, not ${keyterms.length}` };
   if (Array.isArray(hints) && !multi)
     return { code: 'INVALID_LANGUAGE_HINTS', description: 'language_hints need the model flux-general-multi' };
   const badHint = Array.isArray(hints) ? hints.map(languageProblem).find(Boolean) : undefined;

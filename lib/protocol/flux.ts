@@ -2,7 +2,7 @@
 // it. Its query and Configure are in flux-options.ts.
 import { parseMessage } from './guards.js';
 import type { ServerMessage, UnknownMessage } from './messages.js';
-import type { FluxConfig } from './flux-options.js';
+import { MAX_KEYTERMS, thresholdsProblem, type FluxConfig } from './flux-options.js';
 import type { SpeakMessage } from './speak.js';
 
 export * from './flux-options.js';
@@ -135,6 +135,10 @@ export function fluxMessageProblem(m: unknown): string | undefined {
     if (!Array.isArray(m.keyterms) || !m.keyterms.every((k) => typeof k === 'string'))
       return 'ConfigureSuccess: keyterms is not a list of strings';
     if (typeof m.numerals !== 'boolean') return 'ConfigureSuccess: numerals is not a boolean';
+    // Kept as the session's configuration and set again after a reconnect: what Flux itself would refuse, refused here.
+    const range = thresholdsProblem(t);
+    if (range) return `ConfigureSuccess: ${range}`;
+    if (m.keyterms.length > MAX_KEYTERMS) return `ConfigureSuccess: more than ${MAX_KEYTERMS} keyterms`;
   }
   return undefined;
 }

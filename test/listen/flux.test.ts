@@ -163,7 +163,7 @@ t.test('a server that acknowledges one Configure twice: the next configure() get
 });
 
 t.test(
-  'Flux messages are checked where they enter: a TurnInfo or ConfigureSuccess missing a field is refused',
+  'Flux messages are checked where they enter: a TurnInfo or ConfigureSuccess missing a field, or out of range',
   async (t) => {
     for (const bad of [
       {
@@ -190,6 +190,19 @@ t.test(
         type: 'ConfigureSuccess',
         thresholds: { eot_threshold: 0.8, eot_timeout_ms: 5000 },
         keyterms: [1],
+        numerals: false,
+      },
+      // Out of Flux's own ranges: kept, it would be set again after a reconnect, and refused then.
+      {
+        type: 'ConfigureSuccess',
+        thresholds: { eot_threshold: 1e308, eot_timeout_ms: 5000 },
+        keyterms: [],
+        numerals: false,
+      },
+      {
+        type: 'ConfigureSuccess',
+        thresholds: { eot_threshold: 0.7, eot_timeout_ms: 5000 },
+        keyterms: Array.from({ length: 101 }, (_, i) => `k${i}`),
         numerals: false,
       },
       { type: 'ConfigureFailure', code: 4 },
