@@ -180,14 +180,26 @@ export async function wsServer(
 
 /**
  * A stand-in server in a child process, so that it goes on while this one is stalled: it answers pings (as `ws`
- * does), closes with 1000 on a text frame that says CloseStream, and says nothing else. Its URL.
+ * does), and to a text frame that says CloseStream sends a final for the first half second and closes with 1000
+ * `closeAfter` ms later; it says nothing else. Its URL.
  */
-export async function childWsServer(t: Test): Promise<string> {
+export async function childWsServer(t: Test, closeAfter = 0): Promise<string> {
+  const final = JSON.stringify({
+    type: 'Results',
+    channel_index: [0, 1],
+    start: 0,
+    duration: 0.5,
+    is_final: true,
+    speech_final: true,
+    channel: { alternatives: [{ transcript: '', confidence: 1, words: [] }] },
+  });
   const script = `
     const { WebSocketServer } = require('ws');
     const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' }, () => console.log(wss.address().port));
     wss.on('connection', (ws) => ws.on('message', (data, binary) => {
-      if (!binary && String(data).includes('CloseStream')) ws.close(1000);
+      if (binary || !String(data).includes('CloseStream')) return;
+      ws.send(${JSON.stringify(final)});
+      setTimeout(() => ws.close(1000), ${closeAfter});
     }));`;
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.teardown(() => child.kill());

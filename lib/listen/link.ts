@@ -8,6 +8,7 @@ import type WebSocket from 'ws';
 import { DeepgramError } from './errors.js';
 import { closeError, dial, header, type SocketEvents } from './connection.js';
 import { retryableStatus } from './retry.js';
+import { Deadline } from './deadline.js';
 import { Watch, type Liveness, type Watcher } from './liveness.js';
 import type { LinkSettings } from './options.js';
 import type { ReconnectEvent } from './reconnect.js';
@@ -58,9 +59,10 @@ export class Link implements SocketEvents, Watcher {
   #closing = false;
   /** What the server must do within `ms` of its last progress through the audio, and what happens if it does not. */
   #deadline?: { ms: number; expired: () => void };
-  #connectTimer?: NodeJS.Timeout;
+  /** The upgrade's deadline, and the progress deadline's timer: judged after the reads a stall left waiting. */
+  readonly #connectBy = new Deadline();
+  readonly #progressBy = new Deadline();
   #reconnectTimer?: NodeJS.Timeout;
-  #deadlineTimer?: NodeJS.Timeout;
   /** The watch on the current socket's liveness. */
   #watch?: Watch;
   /** The furthest the server has shown it got into the audio: a deadline moves on only past it. */
@@ -130,20 +132,19 @@ export class Link implements SocketEvents, Watcher {
   }
 
   #armDeadline(): void {
-    clearTimeout(this.#deadlineTimer);
-    if (!this.#deadline || this.#paused || RETIRED.has(this.#ws)) return;
-    this.#deadlineTimer = setTimeout(this.#deadline.expired, this.#deadline.ms);
+    if (!this.#deadline || this.#paused || RETIRED.has(this.#ws)) return this.#progressBy.clear();
+    this.#progressBy.set(this.#deadline.ms, this.#deadline.expired);
   }
 
   #connect(): void {
     const timeout = this.#settings.connectTimeout;
     const ws = (this.#ws = dial(this.#settings.endpoint, this));
     debug('connecting');
-    this.#connectTimer = setTimeout(() => {
+    this.#connectBy.set(timeout, () => {
       if (this.#reconnecting) return this.#retry(1006, `no upgrade within ${timeout} ms`);
       ws.terminate();
       this.#fail(new DeepgramError('DG_CONNECT_TIMEOUT', `no upgrade from the server within ${timeout} ms`));
-    }, timeout);
+    });
   }
 
   // What the current socket tells (SocketEvents): a socket that has been given up on or replaced says nothing more.
@@ -163,7 +164,7 @@ export class Link implements SocketEvents, Watcher {
   }
 
   onOpen(): void {
-    this.#stopConnectTimer();
+    this.#connectBy.clear();
     this.#opened = true;
     this.#reached = 0; // a new session's timeline starts again
     if (this.#paused) this.#ws.pause(); // a socket cannot be paused before it opens
@@ -239,8 +240,8 @@ export class Link implements SocketEvents, Watcher {
 
   /** A clean close ends the stream; an abnormal one is dialled again when the reconnect layer allows, else fails. */
   onClose(code: number, reason: string): void {
-    this.#stopConnectTimer();
-    clearTimeout(this.#deadlineTimer);
+    this.#connectBy.clear();
+    this.#progressBy.clear();
     this.#watch?.stop();
     debug('closed %d %s', code, reason);
     const metadata = this.#heldMetadata;
@@ -259,8 +260,8 @@ export class Link implements SocketEvents, Watcher {
     if (refused !== undefined)
       return this.#fail(closeError(code, reason, { requestId: this.#requestId }, refused, describeClose));
     RETIRED.add(this.#ws);
-    this.#stopConnectTimer();
-    clearTimeout(this.#deadlineTimer);
+    this.#connectBy.clear();
+    this.#progressBy.clear();
     this.#watch?.stop();
     this.#reconnecting = true;
     const { attempt, delay } = reconnect.next();
@@ -269,12 +270,6 @@ export class Link implements SocketEvents, Watcher {
     this.#ws.terminate();
     this.#events.reconnect({ attempt, code, reason, delay });
     this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
-  }
-
-  /** Cleared and let go: a stream open for hours keeps no spent timer (nor what its callback holds). */
-  #stopConnectTimer(): void {
-    clearTimeout(this.#connectTimer);
-    this.#connectTimer = undefined;
   }
 
   #fail(error: Error): void {
@@ -290,9 +285,9 @@ export class Link implements SocketEvents, Watcher {
   /** Torn down at once, with no CloseStream. */
   destroy(): void {
     RETIRED.add(this.#ws);
-    this.#stopConnectTimer();
+    this.#connectBy.clear();
     clearTimeout(this.#reconnectTimer);
-    clearTimeout(this.#deadlineTimer);
+    this.#progressBy.clear();
     this.#watch?.stop();
     if (this.#ws.readyState !== this.#ws.CLOSED) this.#ws.terminate();
   }

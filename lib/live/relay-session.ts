@@ -6,6 +6,7 @@
 import type { WebSocket, RawData } from 'ws';
 import type { ListenStream } from '../listen/listen.js';
 import type { FluxStream } from '../listen/flux.js';
+import { Deadline } from '../listen/deadline.js';
 import { DeepgramError } from '../listen/errors.js';
 import { parseJson, wireForm } from '../protocol/guards.js';
 import type { ServerMessage } from '../protocol/messages.js';
@@ -97,29 +98,20 @@ export function bridge(
   };
   const end = (why?: Reason) => {
     reason ??= why;
-    clearTimeout(idle);
+    idle.clear();
     clearTimeout(longest);
     if (!listen.writableEnded && !listen.destroyed) listen.end();
   };
   /** The session holds the browser back (its audio not yet taken): it cannot be heard, so that time is not idle. */
   let holding = false;
-  /** Audio (or the end of a hold) counted, for the idle verdict; and the timer restarted. */
-  let heard = 0;
-  const awake = () => {
-    heard++;
-    idle.refresh();
-  };
-  // Judged once what came meanwhile is read: after a long callback, the loop runs its timers before it reads.
-  const idle = setTimeout(() => {
-    const before = heard;
-    setImmediate(() => heard === before && !holding && listen.writable && end('RELAY_IDLE'));
-  }, limits.idleTimeout).unref();
+  const idle = new Deadline();
+  idle.set(limits.idleTimeout, () => holding || end('RELAY_IDLE'));
   const longest = limits.maxSessionMs && setTimeout(() => end('RELAY_SESSION_LIMIT'), limits.maxSessionMs).unref();
 
   ws.on('message', (data: RawData, binary: boolean) => {
     if (binary) {
       if (!listen.writable) return;
-      awake(); // only audio: a browser sending anything else is idle all the same
+      idle.refresh(); // only audio: a browser sending anything else is idle all the same
       lastControl = undefined;
       // Frames already read still arrive after pause(): one drain listener serves them all.
       if (!listen.write(data as Buffer) && !ws.isPaused) {
@@ -127,7 +119,7 @@ export function bridge(
         holding = true;
         listen.once('drain', () => {
           holding = false;
-          awake(); // fired while holding, or not: a whole idle timeout from now (not if ended: cleared)
+          idle.refresh(); // fired while holding, or not: a whole idle timeout from now (not if ended: cleared)
           ws.resume();
         });
       }
@@ -173,7 +165,7 @@ export function bridge(
     ws.close(REASONS[reason].code, reason);
   });
   listen.on('error', (failure: Error) => {
-    clearTimeout(idle);
+    idle.clear();
     clearTimeout(longest);
     const message = forBrowser(failure);
     error = message.code;

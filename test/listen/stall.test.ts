@@ -39,3 +39,24 @@ t.test(
     t.same(failed, [], 'no DG_TIMEOUT: what came during a stall is read before the watch counts the silence');
   },
 );
+
+t.test(
+  'progress that came in a stall moves the close deadline on before its verdict: the stream ends cleanly',
+  async (t) => {
+    // After CloseStream the stand-in (another process) sends a final at once and closes 400 ms later; this one is held
+    // for 600 ms from just after it sent CloseStream, past the 300 ms close timeout, with the final waiting unread.
+    const url = await childWsServer(t, 400);
+    const listen = createListenStream({ url, query: LINEAR16, closeTimeout: 300 });
+    const failed: Error[] = [];
+    listen.on('error', (error: Error) => failed.push(error));
+    listen.resume();
+    await once(listen, 'open');
+    listen.on('finish', () => {
+      const end = performance.now() + 600;
+      while (performance.now() < end); // the stall: nothing is read until it ends
+    });
+    listen.end();
+    await finished(listen).catch(() => {}); // its error, if any, is in failed
+    t.same(failed, [], 'no DG_CLOSE_TIMEOUT: the final read after the stall counts before the deadline is judged');
+  },
+);
