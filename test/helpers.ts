@@ -184,15 +184,7 @@ export async function wsServer(
  * `closeAfter` ms later; it says nothing else. Its URL.
  */
 export async function childWsServer(t: Test, closeAfter = 0): Promise<string> {
-  const final = JSON.stringify({
-    type: 'Results',
-    channel_index: [0, 1],
-    start: 0,
-    duration: 0.5,
-    is_final: true,
-    speech_final: true,
-    channel: { alternatives: [{ transcript: '', confidence: 1, words: [] }] },
-  });
+  const final = JSON.stringify(resultsWith([{ transcript: '', confidence: 1, words: [] }], { duration: 0.5 }));
   const script = `
     const { WebSocketServer } = require('ws');
     const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' }, () => console.log(wss.address().port));
