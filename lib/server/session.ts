@@ -12,6 +12,7 @@ import {
 } from '../protocol/messages.js';
 import { ffmpegDecoder, rawDecoder, wavDecoder, type Pcm, type PcmDecoder } from './pcm.js';
 import { rawLayout } from '../protocol/options.js';
+import { Deadline } from '../listen/deadline.js';
 import { Fifo } from './fifo.js';
 import { FaultInjector, type Faults } from './faults.js';
 import { Throttle } from './throttle.js';
@@ -61,7 +62,8 @@ export class Session {
   readonly #faults: FaultInjector;
   readonly #throttle: Throttle;
   #timers = new Set<NodeJS.Timeout>();
-  #inactivity?: NodeJS.Timeout;
+  /** NET-0001's deadline, judged after the reads a stall left waiting (a thousand sessions stall a process). */
+  readonly #inactivity = new Deadline();
   /** A client that does not read its messages holds the session only this long: not reset by anything it sends. */
   #held?: NodeJS.Timeout;
   /** The hangAfterBytes fault struck: nothing more is sent. */
@@ -93,7 +95,7 @@ export class Session {
     this.#armInactivity();
     this.#faults.start();
     ws.on('message', (data: Buffer, isBinary: boolean) => this.#safely(() => this.#frame(data, isBinary)));
-    if (this.#dialect.pingsKeepAlive) ws.on('ping', () => this.#inactivity?.refresh());
+    if (this.#dialect.pingsKeepAlive) ws.on('ping', () => this.#inactivity.refresh());
     ws.on('error', () => {});
     ws.on('close', (code: number) => {
       this.#cleanUp();
@@ -111,7 +113,7 @@ export class Session {
   }
 
   #frame(data: Buffer, isBinary: boolean): void {
-    this.#inactivity?.refresh();
+    this.#inactivity.refresh();
     if (this.#closing) return;
     if (!isBinary) {
       const action = this.#dialect.text(data.toString('utf8'));
@@ -158,7 +160,7 @@ export class Session {
 
   #startClose(): void {
     this.#closing = true;
-    clearTimeout(this.#inactivity);
+    this.#inactivity.clear();
     // However much audio is still held (a sample_rate of 1 makes a frame last for days), the slot is given back.
     this.#after(this.#settings.closeDeadline, () => this.#end(CLOSE_NET_ERROR, NET0000_REASON, true));
     if (this.#faults.hangsOnClose) return;
@@ -209,7 +211,7 @@ export class Session {
     const hold = full || this.#decoderFull || this.#outputBlocked || this.#queue.length > QUEUE_ITEMS;
     if (hold && !this.#ws.isPaused) {
       this.#ws.pause();
-      clearTimeout(this.#inactivity);
+      this.#inactivity.clear();
     } else if (!hold && this.#ws.isPaused) {
       this.#ws.resume();
       this.#armInactivity();
@@ -227,9 +229,8 @@ export class Session {
   }
 
   #armInactivity(): void {
-    clearTimeout(this.#inactivity);
-    if (this.#closing) return;
-    this.#inactivity = setTimeout(() => this.#safely(() => this.#timedOut()), this.#inactivityMs);
+    if (this.#closing) return this.#inactivity.clear();
+    this.#inactivity.set(this.#inactivityMs, () => this.#safely(() => this.#timedOut()));
   }
 
   #timedOut(): void {
@@ -241,7 +242,7 @@ export class Session {
     if (this.#ended) return;
     this.#ended = true;
     this.#closing = true;
-    clearTimeout(this.#inactivity);
+    this.#inactivity.clear();
     const sha256 = incomplete ? 'incomplete' : this.#hash.digest('hex');
     const close = this.#dialect.ending({ code, reason, sha256 });
     // The client's answer to the close frame must be read, whatever the flow control held back.
@@ -288,7 +289,7 @@ export class Session {
 
   #cleanUp(): void {
     this.#ended = true;
-    clearTimeout(this.#inactivity);
+    this.#inactivity.clear();
     clearTimeout(this.#held);
     this.#throttle.stop();
     for (const timer of this.#timers) clearTimeout(timer);
