@@ -179,6 +179,14 @@ export async function wsServer(
 }
 
 /**
+ * Holds this thread for `ms`, as a long callback does, without using the CPU (which would slow the tests beside it):
+ * nothing is read or run until it ends.
+ */
+export function stall(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
  * A stand-in server in a child process, so that it goes on while this one is stalled: it answers pings (as `ws`
  * does), and to a text frame that says CloseStream sends a final for the first half second and closes with 1000
  * `closeAfter` ms later; it says nothing else. Its URL.

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import { createListenStream } from '../../lib/index.js';
 import { startTicking, stopTicking } from '../../lib/listen/ticks.js';
-import { childWsServer, LINEAR16, until } from '../helpers.js';
+import { childWsServer, LINEAR16, stall, until } from '../helpers.js';
 
 t.test(
   'this process stalled past the timeout, the pong waiting unread: the server is not taken for dead',
@@ -21,19 +21,18 @@ t.test(
     listen.resume();
     await once(listen, 'open');
     let stalls = 0;
-    const stall = {
+    const staller = {
       tick() {
         setImmediate(() => {
-          const end = performance.now() + 600; // time enough for a loaded machine to answer
-          while (performance.now() < end); // the stall: nothing is read until it ends
+          stall(600); // time enough for a loaded machine to answer
           stalls++;
         });
       },
     };
-    startTicking(liveness.interval, stall);
-    t.teardown(() => stopTicking(liveness.interval, stall));
+    startTicking(liveness.interval, staller);
+    t.teardown(() => stopTicking(liveness.interval, staller));
     await until(() => stalls >= 4 || failed.length > 0, 'four stalls');
-    stopTicking(liveness.interval, stall);
+    stopTicking(liveness.interval, staller);
     listen.end();
     await finished(listen).catch(() => {}); // its error, if any, is in failed
     t.same(failed, [], 'no DG_TIMEOUT: what came during a stall is read before the watch counts the silence');
@@ -52,8 +51,7 @@ t.test(
     listen.resume();
     await once(listen, 'open');
     listen.on('finish', () => {
-      const end = performance.now() + 600;
-      while (performance.now() < end); // the stall: nothing is read until it ends
+      stall(600);
     });
     listen.end();
     await finished(listen).catch(() => {}); // its error, if any, is in failed

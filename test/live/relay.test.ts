@@ -10,7 +10,19 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { createRelay, type RelayOptions, type RelaySessionLog } from '../../lib/live/index.js';
 import { createSpeakStream } from '../../lib/index.js';
 import { REPLY_AUDIO } from '../../lib/live/relay-voice.js';
-import { chunk, fixture, leaks, LINEAR16, serve, silentFlood, startRelay, tones, until, upgrade } from '../helpers.js';
+import {
+  chunk,
+  fixture,
+  leaks,
+  LINEAR16,
+  serve,
+  silentFlood,
+  startRelay,
+  stall,
+  tones,
+  until,
+  upgrade,
+} from '../helpers.js';
 import { connect } from 'node:net';
 import { get as httpGet } from 'node:http';
 
@@ -395,8 +407,7 @@ t.test('a stall of the relay past the idle timeout, with audio waiting unread in
       () =>
         setImmediate(() => {
           ws.send(tones([0.1]));
-          const end = performance.now() + 400;
-          while (performance.now() < end);
+          stall(400);
           ws.send(JSON.stringify({ type: 'CloseStream' }));
         }),
       50,

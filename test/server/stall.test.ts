@@ -3,7 +3,7 @@
 import t from 'tap';
 import { once } from 'node:events';
 import { spawn } from 'node:child_process';
-import { serve, until } from '../helpers.js';
+import { serve, stall, until } from '../helpers.js';
 
 /** A client in a child process, so that it goes on sending while this one is stalled: 100 ms every 50 ms for 1.5 s. */
 const CLIENT = `
@@ -27,13 +27,12 @@ t.test('audio that came while the server was stalled past its inactivity timeout
   t.teardown(() => client.kill());
   const closed = once(client.stdout, 'data');
   await until(() => server.connections === 1, 'the client connected');
-  for (let stall = 0; stall < 3; stall++) {
+  for (let n = 0; n < 3; n++) {
     await new Promise((resolve) => setTimeout(resolve, 100));
     // In the loop's check phase: the inactivity deadline is due when it ends, and the loop runs its timers first.
     await new Promise<void>((resolve) =>
       setImmediate(() => {
-        const end = performance.now() + 400;
-        while (performance.now() < end);
+        stall(400);
         resolve();
       }),
     );
