@@ -40,6 +40,8 @@ export class Watch implements Ticking {
   readonly #watcher: Watcher;
   #heard = true;
   #silent = 0;
+  /** The verdict of death, waiting for the reads that a stall may have left pending. */
+  #verdict?: NodeJS.Immediate;
 
   /**
    * `told`: the socket's owner calls `hear()` for each frame that comes and `stop()` at its close (a link, whose own
@@ -77,12 +79,19 @@ export class Watch implements Ticking {
     } else if (++this.#silent < this.#ticks) {
       if (this.#ws.readyState === this.#ws.OPEN) this.#ws.ping();
     } else {
-      this.stop();
-      this.#watcher.dead(this.#liveness);
+      // Judged once what came meanwhile is read: after a long callback, the loop runs its timers before its reads,
+      // and a pong waiting unread is not silence.
+      this.#verdict ??= setImmediate(() => {
+        this.#verdict = undefined;
+        if (this.#heard) return;
+        this.stop();
+        this.#watcher.dead(this.#liveness);
+      });
     }
   }
 
   stop(): void {
+    clearImmediate(this.#verdict);
     stopTicking(this.#liveness.interval, this);
     if (WATCHES.get(this.#ws) !== this) return;
     WATCHES.delete(this.#ws);

@@ -12,20 +12,12 @@ function tickAll(members: Set<Ticking>): void {
   for (const member of members) member.tick();
 }
 
-/**
- * The members tick once what has come meanwhile is read: after a long callback, the loop runs its timers before it
- * reads its sockets, and a watch ticked then would count a pong waiting unread as silence.
- */
-function afterReading(members: Set<Ticking>): void {
-  setImmediate(tickAll, members);
-}
-
 /** Ticks `member` every `interval` ms, on the timer all members of that interval share, until `stopTicking`. */
 export function startTicking(interval: number, member: Ticking): void {
   let ticker = TICKERS.get(interval);
   if (!ticker) {
     const members = new Set<Ticking>();
-    ticker = { timer: setInterval(afterReading, interval, members).unref(), members };
+    ticker = { timer: setInterval(tickAll, interval, members).unref(), members };
     TICKERS.set(interval, ticker);
   }
   ticker.members.add(member);
