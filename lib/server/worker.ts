@@ -31,8 +31,10 @@ process.on('message', (message: ToWorker, socket?: Socket) => {
     // listening, so that is said, for the sockets handed to it to meet the same deadline.
     handler.http.emit('listening');
     tell({ type: 'ready' });
-  } else if (message.type === 'socket' && socket) {
-    handler?.http.emit('connection', socket);
+  } else if (message.type === 'socket') {
+    // Said before anything is read from it: until then the primary may give it to another worker.
+    tell({ type: 'got', id: message.id });
+    if (socket) handler?.http.emit('connection', socket);
   } else if (message.type === 'took') {
     waiting.get(message.id)?.(message.ok);
     waiting.delete(message.id);

@@ -3,6 +3,7 @@
 import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createListenStream, type DeepgramError } from '../../lib/index.js';
 import type { SessionReport } from '../../lib/server/index.js';
@@ -86,6 +87,33 @@ t.test('a worker that dies is replaced, and its slots are given back', async (t)
   await until(() => children(WORKER).filter((pid) => !before.includes(pid)).length === 2, 'two new workers');
   t.ok((await transcribe(server.url)).length > 0, 'the server still serves');
 });
+
+/** Sockets this process holds (the primary's accepted connections among them). */
+function sockets(): number {
+  return readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:');
+    } catch {
+      return false; // closed meanwhile
+    }
+  }).length;
+}
+
+t.test(
+  "a connection sent to a worker as it dies goes to the one replacing it, not to its client's timeout",
+  async (t) => {
+    const server = await serveBuilt(t, { workers: 1 });
+    const [pid] = children(WORKER);
+    // Stopped, it can never say it got the connection: as a worker that dies with one on its way to it.
+    process.kill(pid, 'SIGSTOP');
+    const before = sockets();
+    const served = transcribe(server.url);
+    // The client's socket and the primary's: the primary sends a connection on as it accepts it.
+    await until(() => sockets() >= before + 2, 'the connection was accepted and sent to the stopped worker');
+    process.kill(pid, 'SIGKILL');
+    t.ok((await served).length > 0, 'its replacement served it');
+  },
+);
 
 t.test('a worker that cannot be replaced: the connections waiting for it, and those after, are refused', async (t) => {
   // A replacement inherits the environment of its moment: this one makes it exit as it starts, half a second on.
