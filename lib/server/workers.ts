@@ -122,7 +122,8 @@ export async function startWorkers(options: ServerOptions): Promise<LocalServer>
       worker.handed.set(id, socket);
       // Kept open here until the worker says it got it: one sent to a worker that dies would hang its client.
       worker.child.send({ type: 'socket', id } satisfies ToWorker, socket, { keepOpen: true }, (error) => {
-        if (error && worker.handed.delete(id)) hand(socket); // not sent: another worker, or a refusal
+        // Not sent: a worker on its way out gives it back at its exit (to another); else it is refused, once.
+        if (error && worker.child.connected && worker.handed.delete(id)) socket.destroy();
       });
     } else if (waiting.length < maxConnections && coming()) waiting.push(socket);
     else socket.destroy();
