@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'node:http';
 import { startServer, type LocalServer, type ServerOptions } from '../lib/server/index.js';
 import { ffmpegCommand } from '../lib/audio/ffmpeg.js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -176,6 +176,17 @@ export async function wsServer(
   wss.on('connection', connection);
   await once(wss, 'listening');
   return `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
+}
+
+/** File descriptors this process holds whose target (a path, or `socket:[...]`) passes `match`: Linux names them. */
+export function descriptors(match: (target: string) => boolean): number {
+  return readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return match(readlinkSync(`/proc/self/fd/${fd}`));
+    } catch {
+      return false; // closed meanwhile
+    }
+  }).length;
 }
 
 /**

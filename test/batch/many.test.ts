@@ -1,14 +1,6 @@
 import t from 'tap';
 import { once } from 'node:events';
-import {
-  createReadStream,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,7 +8,7 @@ import { dirname, join, relative } from 'node:path';
 import { outputName, transcribeMany, type FileResult, type Progress } from '../../lib/batch/many.js';
 import { isRetryable } from '../../lib/listen/retry.js';
 import { DeepgramError } from '../../lib/index.js';
-import { fixture, serve, until } from '../helpers.js';
+import { descriptors, fixture, serve, until } from '../helpers.js';
 
 const FILES = ['speech.wav', 'speech.mp3', 'speech.ogg', 'speech.flac', 'speech.webm', 'speech.m4a'].map(fixture);
 const temp = () => mkdtempSync(join(tmpdir(), 'dgs-batch-'));
@@ -161,15 +153,8 @@ t.test('retries with backoff on 429 and 1011; fails fast on 401 and on input tha
     error: { code: 'DG_DECODE', message: /FFmpeg could not decode/ },
   });
   t.type(notAudio.error, DeepgramError, 'an undecodable file is a DeepgramError');
-  // File descriptors this process holds on the input (Linux names them in /proc).
-  const holding = (path: string) =>
-    readdirSync('/proc/self/fd').filter((fd) => {
-      try {
-        return readlinkSync(`/proc/self/fd/${fd}`) === path;
-      } catch {
-        return false;
-      }
-    }).length;
+  // File descriptors this process holds on the input.
+  const holding = (path: string) => descriptors((target) => target === path);
   const [refusedOptions] = await all(
     transcribeMany([FILES[0]], { url: flaky.url, query: { encoding: 'linear16' } as never }),
   );

@@ -3,11 +3,10 @@
 import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createListenStream, type DeepgramError } from '../../lib/index.js';
 import type { SessionReport } from '../../lib/server/index.js';
-import { children, cli, LINEAR16, readAll, serve, serveBuilt, tones, until, words } from '../helpers.js';
+import { children, cli, descriptors, LINEAR16, readAll, serve, serveBuilt, tones, until, words } from '../helpers.js';
 
 const WORKER = /server\/worker\.[jt]s/;
 const speech = tones([0.3, 0.2, 0.3, 0.2, 0.3]);
@@ -89,15 +88,7 @@ t.test('a worker that dies is replaced, and its slots are given back', async (t)
 });
 
 /** Sockets this process holds (the primary's accepted connections among them). */
-function sockets(): number {
-  return readdirSync('/proc/self/fd').filter((fd) => {
-    try {
-      return readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:');
-    } catch {
-      return false; // closed meanwhile
-    }
-  }).length;
-}
+const sockets = () => descriptors((target) => target.startsWith('socket:'));
 
 t.test(
   "a connection sent to a worker as it dies goes to the one replacing it, not to its client's timeout",
