@@ -11,7 +11,7 @@ import { novaDialect } from './nova.js';
 import { fluxDialect } from './flux.js';
 import { checkFluxQuery } from '../protocol/flux.js';
 import { speakSession } from './speak.js';
-import { serverForStrangers } from './strangers.js';
+import { adopter, serverForStrangers } from './strangers.js';
 import { checkSpeakQuery } from '../protocol/speak.js';
 import type { LocalServer, ServerOptions } from './index.js';
 
@@ -75,8 +75,10 @@ export function counter(max: number): Slots & { readonly held: number } {
 }
 
 export interface Handler {
-  /** Not listening: startServer() listens with it, a worker hands it the sockets its primary accepted. */
+  /** Not listening: startServer() listens with it. */
   http: Server;
+  /** Serves a socket its primary accepted, in a worker (past the bound on sockets held, it is closed). */
+  adopt(socket: Socket): void;
   /** Ends every session and the server. */
   close(): Promise<void>;
 }
@@ -174,6 +176,7 @@ export function createHandler(options: ServerOptions, slots: Slots): Handler {
 
   return {
     http,
+    adopt: adopter(http),
     close: () =>
       new Promise<void>((resolve) => {
         for (const client of wss.clients) client.terminate();

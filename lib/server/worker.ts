@@ -34,7 +34,7 @@ process.on('message', (message: ToWorker, socket?: Socket) => {
   } else if (message.type === 'socket') {
     // Said before anything is read from it: until then the primary may give it to another worker.
     tell({ type: 'got', id: message.id });
-    if (socket) handler?.http.emit('connection', socket);
+    if (socket) handler?.adopt(socket);
   } else if (message.type === 'took') {
     waiting.get(message.id)?.(message.ok);
     waiting.delete(message.id);

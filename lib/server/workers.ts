@@ -9,13 +9,11 @@ import { createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { SessionReport } from './dialect.js';
 import { listen, MAX_CONNECTIONS } from './handler.js';
+import { socketBound } from './strangers.js';
 import { maxWorkers, type LocalServer, type ServerOptions } from './index.js';
 
-/** What crosses to a worker: every option but those that stay here. */
-export type WorkerOptions = Omit<
-  ServerOptions,
-  'onSession' | 'workers' | 'workerExecArgv' | 'port' | 'host' | 'maxConnections'
->;
+/** What crosses to a worker: every option but those that stay here (`maxConnections` bounds its sockets there). */
+export type WorkerOptions = Omit<ServerOptions, 'onSession' | 'workers' | 'workerExecArgv' | 'port' | 'host'>;
 
 export type ToWorker =
   | { type: 'start'; options: WorkerOptions; worker: number }
@@ -94,7 +92,7 @@ export async function startWorkers(options: ServerOptions): Promise<LocalServer>
       });
       unclaimed.forEach(hand);
     });
-    child.send({ type: 'start', options: rest, worker: index } satisfies ToWorker);
+    child.send({ type: 'start', options: { ...rest, maxConnections }, worker: index } satisfies ToWorker);
     return new Promise<void>((resolve, reject) => {
       child.once('error', reject); // it could not be started at all
       child.once('exit', () => reject(new Error(`deepgram-stream: local server worker ${index} exited at start`)));
@@ -129,6 +127,8 @@ export async function startWorkers(options: ServerOptions): Promise<LocalServer>
     else socket.destroy();
   };
   const server = createServer({ pauseOnConnect: true }, hand);
+  // Each is held here only until its worker has it, or while no worker is up: as many as one process holds, at most.
+  server.maxConnections = socketBound(maxConnections);
   const stopAll = () => {
     closing = true;
     for (const socket of waiting.splice(0)) socket.destroy();
