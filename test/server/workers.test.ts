@@ -6,7 +6,19 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { createListenStream, type DeepgramError } from '../../lib/index.js';
 import type { SessionReport } from '../../lib/server/index.js';
-import { children, cli, descriptors, LINEAR16, readAll, serve, serveBuilt, tones, until, words } from '../helpers.js';
+import {
+  children,
+  cli,
+  descriptors,
+  LINEAR16,
+  readAll,
+  serve,
+  serveBuilt,
+  silentFlood,
+  tones,
+  until,
+  words,
+} from '../helpers.js';
 
 const WORKER = /server\/worker\.[jt]s/;
 const speech = tones([0.3, 0.2, 0.3, 0.2, 0.3]);
@@ -105,6 +117,17 @@ t.test(
     t.ok((await served).length > 0, 'its replacement served it');
   },
 );
+
+t.test('connections a worker does not take are bounded here as one process bounds its own', async (t) => {
+  const server = await serveBuilt(t, { workers: 1, maxConnections: 1 });
+  const [pid] = children(WORKER);
+  // Stopped, it takes none of the connections sent to it: each stays here (twice its sessions, or its sessions and
+  // 256, at most), and those past that are closed as they come.
+  process.kill(pid, 'SIGSTOP');
+  t.pass(`${await silentFlood(server.port, 257)} of 300 closed as they came`);
+  process.kill(pid, 'SIGCONT');
+  t.ok((await transcribe(server.url)).length > 0, 'the server still serves');
+});
 
 t.test('a worker that cannot be replaced: the connections waiting for it, and those after, are refused', async (t) => {
   // A replacement inherits the environment of its moment: this one makes it exit as it starts, half a second on.
