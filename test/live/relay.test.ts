@@ -533,6 +533,18 @@ t.test('a browser that stops answering pings is closed', async (t) => {
   session.ws.terminate();
 });
 
+t.test('a browser that floods pings and never reads the pongs is cut off', async (t) => {
+  const local = await serve(t);
+  const { url, relay: r } = await relay(t, { listen: { url: local.url, query: LINEAR16 } });
+  const session = browser(url);
+  await once(session.ws, 'open');
+  await until(() => r.connections === 1, 'the session under way');
+  session.ws.pause();
+  for (let i = 0; i < 1000; i++) session.ws.ping(Buffer.alloc(125));
+  t.equal((await session.done).code, 1006, 'cut off');
+  await until(() => r.connections === 0, 'its session ended');
+});
+
 t.test('a relay that answers says the reply to the last turn before it closes the socket', async (t) => {
   const local = await serve(t, { script: 'hello there', speak: { ttfbMs: 0 } });
   const answer = 'Yes, I heard you.';

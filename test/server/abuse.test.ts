@@ -144,6 +144,23 @@ t.test('a client that sends without reading cannot make the server read or hold 
   t.ok(invalid > 5_000_000, `the server stopped reading invalid frames (${invalid} bytes still with the client)`);
 });
 
+t.test('a client that floods pings and never reads the pongs is cut off, not answered into memory', async (t) => {
+  const server = await serve(t);
+  const ws = new WebSocket(`${server.url}/v1/listen?encoding=linear16&sample_rate=16000`);
+  t.teardown(() => ws.terminate());
+  await once(ws, 'open');
+  ws.pause();
+  const closed = once(ws, 'close');
+  // ws answers each ping with a pong, and cuts off a client that leaves 60 of them unsent (a version of ws without
+  // that bound would fail here).
+  for (let i = 0; i < 1000; i++) ws.ping(Buffer.alloc(125));
+  const [code] = await closed;
+  t.equal(code, 1006, 'cut off');
+  const listen = createListenStream({ url: server.url, query: { encoding: 'linear16', sample_rate: 16000 } });
+  listen.end(tones([0.2]));
+  t.equal((await readAll(listen)).pop()?.type, 'Metadata', 'a real client still gets in');
+});
+
 t.test(
   'FFmpeg output is held while the queue is full: a WAV that claims 1 Hz cannot expand without bound',
   async (t) => {
