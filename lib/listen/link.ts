@@ -124,6 +124,9 @@ export class Link implements SocketEvents, Watcher {
     this.#closing = true;
     const ms = this.#settings.closeTimeout;
     this.deadline(ms, () => {
+      // Its close frame was read before this verdict (it came during a stall, say; this side starts no close while it
+      // waits): the socket goes without the rest of the handshake, and the server's code decides.
+      if (this.#ws.readyState === this.#ws.CLOSING) return this.#ws.terminate();
       const why = `the server did not close within ${ms} ms of its last progress through the audio after CloseStream`;
       this.#fail(
         new DeepgramError('DG_CLOSE_TIMEOUT', why, { requestId: this.#requestId, metadata: this.#heldMetadata }),

@@ -58,3 +58,18 @@ t.test(
     t.same(failed, [], 'no DG_CLOSE_TIMEOUT: the final read after the stall counts before the deadline is judged');
   },
 );
+
+t.test("the server's close frame that came in a stall, past the close deadline, ends the stream cleanly", async (t) => {
+  // After CloseStream the stand-in sends a final at once and closes 400 ms later; this one is held for 600 ms from
+  // the final on: the close deadline (300 ms) lapses in the stall, and the close frame waits unread. Read before the
+  // verdict, it ends the stream, without the rest of the handshake (a round trip after the stall).
+  const url = await childWsServer(t, 400);
+  const listen = createListenStream({ url, query: LINEAR16, closeTimeout: 300 });
+  const failed: Error[] = [];
+  listen.on('error', (error: Error) => failed.push(error));
+  await once(listen, 'open');
+  listen.once('data', () => stall(600));
+  listen.end();
+  await finished(listen).catch(() => {}); // its error, if any, is in failed
+  t.same(failed, [], 'no DG_CLOSE_TIMEOUT: the close frame read before the verdict ends the stream');
+});
