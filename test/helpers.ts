@@ -234,6 +234,23 @@ export async function silentFlood(port: number, held: number): Promise<number> {
   }
 }
 
+/**
+ * Pings from `ws` that never reads the pongs, a thousand a turn of the loop, until the other side cuts it off (once
+ * the kernel's buffers are full, the pongs wait unsent): its close code, and how many pings that took.
+ */
+export async function pingFlood(ws: WebSocket): Promise<{ code: number; pings: number }> {
+  ws.pause();
+  let code = 0; // no close has this code
+  ws.once('close', (closed: number) => (code = closed));
+  let pings = 0;
+  const payload = Buffer.alloc(125);
+  await until(() => {
+    for (let i = 0; i < 1000 && ws.readyState === ws.OPEN; i++, pings++) ws.ping(payload);
+    return code !== 0;
+  }, 'cut off');
+  return { code, pings };
+}
+
 /** A stand-in server that sends each of `frames` as text to every client, then closes with `code`; its URL. */
 export function scriptedServer(t: Test, frames: string[], code = 1000): Promise<string> {
   return wsServer(t, (ws) => {
