@@ -21,6 +21,7 @@ import {
   collector,
   fixture,
   leaks,
+  LINEAR16,
   scriptedServer,
   seeded,
   serve,
@@ -32,7 +33,6 @@ import {
 
 const RAW = readFileSync(fixture('speech.raw'));
 const SCRIPT = readFileSync(fixture('speech.txt'), 'utf8');
-const LINEAR16 = { encoding: 'linear16', sample_rate: 16000 } as const;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const turnInfos = (messages: FluxMessage[]) => messages.filter((m): m is TurnInfoMessage => m.type === 'TurnInfo');
 const ends = (messages: FluxMessage[]) => turnInfos(messages).filter((m) => m.event === 'EndOfTurn');
