@@ -19,10 +19,7 @@ export interface SessionOptions<Q extends object> extends ConnectionOptions {
    * Send KeepAlive when nothing went out for this many ms (so at most twice this apart); false: never. Default 3000.
    */
   keepAlive?: number | false;
-  /**
-   * Bytes of audio held before `write()` returns false; also the bound on the socket's own buffer, and on the audio
-   * the stream holds for a socket that has yet to open (neither counted in `writableLength`).
-   */
+  /** Bytes of audio held before `write()` returns false (also the bound on the socket's own buffer). */
   highWaterMark?: number;
   /** Server messages held before the socket stops being read. Default 16. */
   readableHighWaterMark?: number;

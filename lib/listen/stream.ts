@@ -72,8 +72,6 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
   #metadata?: D;
   /** A write or the final that waits for a socket to open (or for the close code to decide). */
   #whenOpen?: () => void;
-  /** Audio written before the first socket opened, up to the mark, held here as `ws` would hold it once open. */
-  #early?: Buffer[];
   #sha256?: string;
   #closeSent = false;
 
@@ -176,9 +174,6 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
     const { keepAlive } = this.#settings;
     if (keepAlive !== false && !this.#closeSent) this.#idle.start(keepAlive);
     this.#flushControls(); // made before the open: they go before what the event's listeners write
-    const early = this.#early;
-    this.#early = undefined;
-    for (const chunk of early ?? []) this.#sendQueued(this.#link.ws, chunk, true);
     this.#ws = this.#link.ws;
     this.emit('open', { requestId: this.requestId, reconnected: again });
     this.#resumeWaiting();
@@ -234,12 +229,9 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
    * Node's write, so its order, backpressure and errors stand.
    */
   override write(chunk: unknown, encoding?: BufferEncoding | Callback, callback?: Callback): boolean {
-    if (encoding === undefined && callback === undefined && Buffer.isBuffer(chunk)) {
-      const ws = this.#takes(chunk.length);
-      if (ws) this.#send1(ws, chunk, true);
-      else if (this.#holds(chunk.length)) (this.#early ??= []).push(chunk);
-      else return super.write(chunk);
-      this.#completed += chunk.length;
+    const ws = encoding === undefined && callback === undefined && Buffer.isBuffer(chunk) && this.#takes(chunk.length);
+    if (ws) {
+      this.#completed += this.#send1(ws, chunk, true);
       return true;
     }
     if (encoding === undefined) return super.write(chunk, callback);
@@ -260,18 +252,6 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
     SessionStream.#tickEnding(); // this tick's end, due now, is what moves the tick count on
     this.#wroteIn = SessionStream.#ticks;
     return ws;
-  }
-
-  /**
-   * Whether a write before the first socket opens may wait in `#early` (sent first at the open) rather than in Node's
-   * buffer: the same conditions as a direct write, the audio held so far (all of it completed, none sent) and this
-   * under the mark. Node's buffered write, its completion and a `_writev` per stream cost more than the frames at a
-   * thousand streams opening together; past the mark, Node's write holds the rest, with its backpressure.
-   */
-  #holds(bytes: number): boolean {
-    if (this.#ws || this.#link.ws.readyState !== WebSocket.CONNECTING) return false;
-    if (this.writableEnded || this.writableLength > 0 || this.writableCorked > 0) return false;
-    return this.#completed + bytes <= this.writableHighWaterMark;
   }
 
   override _write(chunk: Buffer, encoding: BufferEncoding, callback: Callback): void {
@@ -416,7 +396,6 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
   override _destroy(error: Error | null, callback: Callback): void {
     this.#idle.stop();
     this.#whenOpen = undefined;
-    this.#early = undefined;
     this.#controls = undefined;
     this.#policy.destroyed();
     this.#link.destroy(); // torn down at once, with no CloseStream: destroy() means stop now
