@@ -126,6 +126,22 @@ t.test('writes made in one tick go out together, each its own frame, with a cont
   t.same(frames, [3200, 3000, 2900, 'Finalize', 2800, 2600, 'CloseStream'], 'every write its own frame, in order');
 });
 
+t.test('writes and a control made before the socket opens go out as frames in the order they were made', async (t) => {
+  const { url, frames } = await framesServer(t);
+  const listen = createListenStream({ url, query: LINEAR16, highWaterMark: 16384 });
+  listen.resume();
+  t.equal(listen.write(Buffer.alloc(3200)), true);
+  listen.write(Buffer.alloc(3000));
+  listen.finalize();
+  listen.write(Buffer.alloc(2900));
+  t.equal(listen.write(Buffer.alloc(20000)), false, 'past the mark, before the open: stop');
+  listen.write(Buffer.alloc(100));
+  t.equal(listen.writableLength, 29200, 'all of it held, and counted');
+  listen.end();
+  await once(listen, 'end');
+  t.same(frames, [3200, 3000, 'Finalize', 2900, 20000, 100, 'CloseStream'], 'every write its own frame, in order');
+});
+
 t.test('a control made before the socket opens goes before audio written as it opens', async (t) => {
   const { url, frames } = await framesServer(t);
   const listen = createListenStream({ url, query: LINEAR16 });
