@@ -4,7 +4,8 @@
 // on Flux's path (a `ws` per stream, or a Flux Duplex per stream); and a bare Duplex per stream over its ws, what
 // Node's stream layer alone adds. `node build/bench/many.js [--quick]` runs them all (five interleaved rounds, each
 // ratio the median of the rounds' own; one round with --quick) and prints the ratios;
-// `node build/bench/many.js ws|bare|duplex|ws-flux|flux N S` is one run.
+// `node build/bench/many.js ws|bare|duplex|ws-flux|flux N S [warm]` is one run. The warm rows measure the same after
+// a warm-up of N streams in the same process (see `WARM`): a process that has run a while, its code compiled.
 import { once } from 'node:events';
 import { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -82,15 +83,26 @@ function bareStream(url: string): Sender {
 type Kind = 'ws' | 'bare' | 'duplex' | 'ws-flux' | 'flux';
 const KINDS: Kind[] = ['ws', 'bare', 'duplex', 'ws-flux', 'flux'];
 
-async function run(kind: Kind, count: number, seconds: number) {
+/** Streams fed a frame every 100 ms for `ticks`, then ended; resolves once all have closed. */
+async function feed(streams: Sender[], ticks: number) {
+  for (let tick = 0; tick < ticks; tick++) {
+    for (const stream of streams) stream.write(FRAME);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  for (const stream of streams) stream.end();
+  await Promise.all(streams.map((s) => s.done));
+}
+
+async function run(kind: Kind, count: number, seconds: number, warm = false) {
   const server = await childServer('discard');
   const flux = kind === 'ws-flux' || kind === 'flux';
   const make = kind === 'ws' || kind === 'ws-flux' ? rawStream : kind === 'bare' ? bareStream : duplexStream;
-  // One stream first, fed and closed, so that what is compiled or allocated on first use counts once, not per stream.
-  const first = make(server.url, flux);
-  first.write(FRAME);
-  first.end();
-  await first.done;
+  // One stream first, fed and closed, so that what is allocated on first use counts once, not per stream; warm, as many
+  // streams as are measured, for 2 s, so that what the optimizing compiler does on first use is done too.
+  await feed(
+    Array.from({ length: warm ? count : 1 }, () => make(server.url, flux)),
+    warm ? 20 : 1,
+  );
   const baseline = process.memoryUsage().rss;
   const cpu = process.cpuUsage();
   const streams = Array.from({ length: count }, () => make(server.url, flux));
@@ -122,8 +134,15 @@ async function run(kind: Kind, count: number, seconds: number) {
 
 type Run = Awaited<ReturnType<typeof run>>;
 
-const child = (kind: string, count: number, seconds: number) =>
-  inProcess<Run>(fileURLToPath(import.meta.url), [kind, count, seconds]);
+/**
+ * Node's flags for a warm run: after the warm-up's streams are gone, the heap holds about 10 MB, and V8 then sets the
+ * old generation's limit so close above it that it collects the whole heap every second, slowing either contender by
+ * a fifth (seen with `--trace-gc`); a long-lived process, holding more, has the room this gives.
+ */
+const WARM = ['--initial-old-space-size=256'];
+
+const child = (kind: string, count: number, seconds: number, warm = false) =>
+  inProcess<Run>(fileURLToPath(import.meta.url), [kind, count, seconds, ...(warm ? ['warm'] : [])], warm ? WARM : []);
 
 /** Each figure's median over the rounds. */
 function medianRun(runs: Run[]): Run & { rounds: number } {
@@ -149,8 +168,14 @@ export async function manyStreams(quick: boolean) {
     for (const kind of round % 2 ? [...KINDS].reverse() : KINDS)
       runs.get(kind)!.push(await child(kind, count, seconds));
   const [ws, bare, duplex, wsFlux, flux] = KINDS.map((kind) => medianRun(runs.get(kind)!));
-  const versus = (mine: Kind, floor: Kind) => {
-    const pairs = runs.get(mine)!.map((run, i) => [run, runs.get(floor)![i]] as const);
+  // The warm rows: fewer rounds, and no bare Duplex (what Node's stream layer adds is the cold rows' question).
+  const warmKinds: Kind[] = ['ws', 'duplex', 'ws-flux', 'flux'];
+  const warmRuns = new Map<Kind, Run[]>(warmKinds.map((kind) => [kind, []]));
+  for (let round = 0; round < (quick ? 1 : 3); round++)
+    for (const kind of round % 2 ? [...warmKinds].reverse() : warmKinds)
+      warmRuns.get(kind)!.push(await child(kind, count, seconds, true));
+  const versus = (mine: Kind, floor: Kind, of = runs) => {
+    const pairs = of.get(mine)!.map((run, i) => [run, of.get(floor)![i]] as const);
     const cpuRatios = pairs.map(([a, b]) => round(a.cpuSeconds / b.cpuSeconds, 2));
     return {
       cpuVsWs: round(median(cpuRatios), 2),
@@ -167,12 +192,21 @@ export async function manyStreams(quick: boolean) {
     wsFlux,
     flux,
     fluxVersus: versus('flux', 'ws-flux'),
+    warm: {
+      rounds: warmRuns.get('ws')!.length,
+      ws: medianRun(warmRuns.get('ws')!),
+      duplex: medianRun(warmRuns.get('duplex')!),
+      versus: versus('duplex', 'ws', warmRuns),
+      wsFlux: medianRun(warmRuns.get('ws-flux')!),
+      flux: medianRun(warmRuns.get('flux')!),
+      fluxVersus: versus('flux', 'ws-flux', warmRuns),
+    },
   };
 }
 
-const [kind, count, seconds] = process.argv.slice(2);
+const [kind, count, seconds, warm] = process.argv.slice(2);
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const one = KINDS.find((k) => k === kind);
-  if (one) console.log(JSON.stringify(await run(one, Number(count), Number(seconds))));
+  if (one) console.log(JSON.stringify(await run(one, Number(count), Number(seconds), warm === 'warm')));
   else console.log(JSON.stringify(await manyStreams(process.argv.includes('--quick')), null, 2));
 }

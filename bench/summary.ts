@@ -79,7 +79,11 @@ function floors(verdict: (met: boolean) => string): string[] {
       `(${many.bareVersus.cpuVsWs}x), ${many.bare.rssPerStreamKiB} KiB per stream. The listen Duplex's CPU there ` +
       `against a \`ws\` each, making the streams ${phase('make')}, the ${many.ws.seconds} s of audio ` +
       `${phase('audio')} (every stream pings the silent server every 8 s: against Deepgram, which answers while ` +
-      `audio flows, none does), closing them ${phase('close')}.`,
+      `audio flows, none does), closing them ${phase('close')}. The same after a warm-up of ${many.ws.streams} ` +
+      `streams in the same process (as in one that has run a while: code compiled; median of ${many.warm.rounds} ` +
+      `rounds): the listen Duplex ${many.warm.versus.cpuVsWs}x (${many.warm.versus.cpuRatios.join(', ')}), the Flux ` +
+      `Duplex ${many.warm.fluxVersus.cpuVsWs}x (${many.warm.fluxVersus.cpuRatios.join(', ')}); the targets above ` +
+      `are the cold process's.`,
   ];
 }
 

@@ -129,9 +129,13 @@ export const clock = () => performance.timeOrigin + performance.now();
 
 export const round = (value: number, places = 2) => Math.round(value * 10 ** places) / 10 ** places;
 
-/** Runs a benchmark script in a process of its own (its CPU and peak RSS its own) and parses what it prints. */
-export async function inProcess<T>(script: string, args: (string | number)[]): Promise<T> {
-  const run = spawn(process.execPath, [script, ...args.map(String)], { stdio: ['ignore', 'pipe', 'inherit'] });
+/**
+ * Runs a benchmark script in a process of its own (its CPU and peak RSS its own), with Node's `flags`, and parses what
+ * it prints.
+ */
+export async function inProcess<T>(script: string, args: (string | number)[], flags: string[] = []): Promise<T> {
+  const argv = [...flags, script, ...args.map(String)];
+  const run = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   run.stdout.on('data', (c) => (out += c));
   await once(run, 'exit');
