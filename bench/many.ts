@@ -163,17 +163,17 @@ export async function manyStreams(quick: boolean) {
   // Interleaved rounds, every other one in reverse order: this machine's noise moves a run by 10 to 20%, and moves the
   // runs of a round alike, so a ratio is taken within each round, and the median of the rounds' ratios is the figure.
   const [count, seconds, rounds] = quick ? [1000, 10, 1] : [1000, 20, 5];
-  const runs = new Map<Kind, Run[]>(KINDS.map((kind) => [kind, []]));
-  for (let round = 0; round < rounds; round++)
-    for (const kind of round % 2 ? [...KINDS].reverse() : KINDS)
-      runs.get(kind)!.push(await child(kind, count, seconds));
+  const interleaved = async (kinds: Kind[], n: number, warm = false) => {
+    const runs = new Map<Kind, Run[]>(kinds.map((kind) => [kind, []]));
+    for (let round = 0; round < n; round++)
+      for (const kind of round % 2 ? [...kinds].reverse() : kinds)
+        runs.get(kind)!.push(await child(kind, count, seconds, warm));
+    return runs;
+  };
+  const runs = await interleaved(KINDS, rounds);
   const [ws, bare, duplex, wsFlux, flux] = KINDS.map((kind) => medianRun(runs.get(kind)!));
   // The warm rows: fewer rounds, and no bare Duplex (what Node's stream layer adds is the cold rows' question).
-  const warmKinds: Kind[] = ['ws', 'duplex', 'ws-flux', 'flux'];
-  const warmRuns = new Map<Kind, Run[]>(warmKinds.map((kind) => [kind, []]));
-  for (let round = 0; round < (quick ? 1 : 3); round++)
-    for (const kind of round % 2 ? [...warmKinds].reverse() : warmKinds)
-      warmRuns.get(kind)!.push(await child(kind, count, seconds, true));
+  const warmRuns = await interleaved(['ws', 'duplex', 'ws-flux', 'flux'], quick ? 1 : 3, true);
   const versus = (mine: Kind, floor: Kind, of = runs) => {
     const pairs = of.get(mine)!.map((run, i) => [run, of.get(floor)![i]] as const);
     const cpuRatios = pairs.map(([a, b]) => round(a.cpuSeconds / b.cpuSeconds, 2));
