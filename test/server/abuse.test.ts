@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { createListenStream } from '../../lib/index.js';
 import { Fifo } from '../../lib/server/fifo.js';
-import { pingFlood, readAll, serve, serveBuilt, silentFlood, tones, until, wavClaiming } from '../helpers.js';
+import { LINEAR16, pingFlood, readAll, serve, serveBuilt, silentFlood, tones, until, wavClaiming } from '../helpers.js';
 
 /** Sends raw HTTP and returns everything the server answered until it closed. */
 async function rawRequest(port: number, text: string): Promise<string> {
@@ -22,7 +22,7 @@ async function rawRequest(port: number, text: string): Promise<string> {
 
 /** A real client's short session: the type of the last message it read (Metadata, when it got in and out). */
 async function lastMessageType(url: string): Promise<string | undefined> {
-  const listen = createListenStream({ url, query: { encoding: 'linear16', sample_rate: 16000 } });
+  const listen = createListenStream({ url, query: LINEAR16 });
   listen.end(tones([0.2]));
   return (await readAll(listen)).pop()?.type;
 }
@@ -114,7 +114,7 @@ t.test('the inactivity timer stops while the server itself holds the socket', as
   const server = await serve(t, { realtimeFactor: 2.5, inactivityTimeout: 400 });
   const listen = createListenStream({
     url: server.url,
-    query: { encoding: 'linear16', sample_rate: 16000 },
+    query: LINEAR16,
     keepAlive: false,
   });
   for (let i = 0; i < 3; i++) listen.write(tones([2.5]));
