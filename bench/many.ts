@@ -83,12 +83,16 @@ function bareStream(url: string): Sender {
 type Kind = 'ws' | 'bare' | 'duplex' | 'ws-flux' | 'flux';
 const KINDS: Kind[] = ['ws', 'bare', 'duplex', 'ws-flux', 'flux'];
 
-/** Streams fed a frame every 100 ms for `ticks`, then ended; resolves once all have closed. */
-async function feed(streams: Sender[], ticks: number) {
+/** Streams fed a frame every 100 ms for `ticks`. */
+async function play(streams: Sender[], ticks: number) {
   for (let tick = 0; tick < ticks; tick++) {
     for (const stream of streams) stream.write(FRAME);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** Streams ended; resolves once all have closed. */
+async function endAll(streams: Sender[]) {
   for (const stream of streams) stream.end();
   await Promise.all(streams.map((s) => s.done));
 }
@@ -99,22 +103,17 @@ async function run(kind: Kind, count: number, seconds: number, warm = false) {
   const make = kind === 'ws' || kind === 'ws-flux' ? rawStream : kind === 'bare' ? bareStream : duplexStream;
   // One stream first, fed and closed, so that what is allocated on first use counts once, not per stream; warm, as many
   // streams as are measured, for 2 s, so that what the optimizing compiler does on first use is done too.
-  await feed(
-    Array.from({ length: warm ? count : 1 }, () => make(server.url, flux)),
-    warm ? 20 : 1,
-  );
+  const first = Array.from({ length: warm ? count : 1 }, () => make(server.url, flux));
+  await play(first, warm ? 20 : 1);
+  await endAll(first);
   const baseline = process.memoryUsage().rss;
   const cpu = process.cpuUsage();
   const streams = Array.from({ length: count }, () => make(server.url, flux));
   const made = process.cpuUsage(cpu);
-  for (let tick = 0; tick < seconds * 10; tick++) {
-    for (const stream of streams) stream.write(FRAME);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await play(streams, seconds * 10);
   const rssWhileOpen = process.memoryUsage().rss;
   const ran = process.cpuUsage(cpu);
-  for (const stream of streams) stream.end();
-  await Promise.all(streams.map((s) => s.done));
+  await endAll(streams);
   const used = process.cpuUsage(cpu);
   await server.close();
   const inSeconds = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1e6;
