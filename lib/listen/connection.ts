@@ -4,6 +4,7 @@ import type { Agent, IncomingMessage } from 'node:http';
 import type { SecureContextOptions } from 'node:tls';
 import WebSocket from 'ws';
 import { DeepgramError } from './errors.js';
+import { Memo } from './memo.js';
 
 export const DEFAULT_URL = 'wss://api.deepgram.com';
 
@@ -36,16 +37,13 @@ export interface Endpoint {
   options: WebSocket.ClientOptions;
 }
 
+/** Socket URLs built so far, by base URL, path and query: where a socket goes, and whether in clear. */
+const URLS = new Memo<{ href: string; protocol: string; hostname: string }>(256);
+
 /** The endpoint of `path` (`/v1/listen`) with `query`; options that can never work throw `DG_OPTIONS`. */
 export function endpoint(options: ConnectionOptions, path: string, query: URLSearchParams): Endpoint {
-  const url = new URL(options.url ?? DEFAULT_URL);
-  if (url.protocol === 'http:') url.protocol = 'ws:';
-  if (url.protocol === 'https:') url.protocol = 'wss:';
-  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
-    throw new DeepgramError('DG_OPTIONS', `url must be ws:// or wss://, not ${url.protocol}`);
-  }
-  if (!url.pathname.endsWith(path)) url.pathname = `${url.pathname.replace(/\/$/, '')}${path}`;
-  url.search = query.toString();
+  const base = options.url ?? DEFAULT_URL;
+  const url = URLS.get(`${base}\n${path}?${query}`, () => socketUrl(base, path, query));
   const key = options.apiKey ?? process.env.DEEPGRAM_API_KEY;
   const authorization = options.accessToken ? `Bearer ${options.accessToken}` : key ? `Token ${key}` : undefined;
   // Only a credential can leak: with none, ws:// to a server of one's own (a self-hosted one, say) is no risk.
@@ -74,6 +72,19 @@ export function endpoint(options: ConnectionOptions, path: string, query: URLSea
   const { agent, headers, tls } = options;
   const withCredential = authorization ? { ...headers, Authorization: authorization } : headers;
   return { url: url.href, options: { ...tls, agent, headers: withCredential, perMessageDeflate: false } };
+}
+
+/** `base` with `path` and `query`, as a ws:// or wss:// URL; any other scheme throws `DG_OPTIONS`. */
+function socketUrl(base: string, path: string, query: URLSearchParams) {
+  const url = new URL(base);
+  if (url.protocol === 'http:') url.protocol = 'ws:';
+  if (url.protocol === 'https:') url.protocol = 'wss:';
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
+    throw new DeepgramError('DG_OPTIONS', `url must be ws:// or wss://, not ${url.protocol}`);
+  }
+  if (!url.pathname.endsWith(path)) url.pathname = `${url.pathname.replace(/\/$/, '')}${path}`;
+  url.search = query.toString();
+  return { href: url.href, protocol: url.protocol, hostname: url.hostname };
 }
 
 /**

@@ -4,6 +4,7 @@ import { DeepgramError } from './errors.js';
 import { endpoint, type ConnectionOptions, type Endpoint } from './connection.js';
 import { Reconnect, type ReconnectOptions } from './reconnect.js';
 import { livenessOf, type Liveness } from './liveness.js';
+import { Memo } from './memo.js';
 import { LISTEN_V1, type ListenProtocol, type SocketProtocol } from './protocol.js';
 import { rawLayout, toSearchParams, type ListenQuery } from '../protocol/options.js';
 
@@ -62,10 +63,13 @@ export interface ListenSettings extends LinkSettings {
 /** The default liveness, one object for every stream that takes it. */
 const LIVENESS: Liveness = Object.freeze({ interval: 4000, timeout: 8000 });
 
+/** Each protocol's word on the queries it has checked, by its path and the query: why it cannot work, or ''. */
+const VERDICTS = new Memo<string>(256);
+
 /** The options' query as parameters, for `protocol`; one that can never work throws `DG_OPTIONS`. */
 export function sessionQuery(options: { query?: object }, protocol: SocketProtocol): URLSearchParams {
   const query = toSearchParams(options.query ?? {});
-  const problem = protocol.checkQuery(query);
+  const problem = VERDICTS.get(`${protocol.path}?${query}`, () => protocol.checkQuery(query) ?? '');
   if (problem) throw new DeepgramError('DG_OPTIONS', problem);
   return query;
 }

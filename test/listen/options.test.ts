@@ -1,6 +1,6 @@
 import t from 'tap';
 import { listenSettings } from '../../lib/listen/options.js';
-import { LISTEN_FLUX } from '../../lib/listen/protocol.js';
+import { LISTEN_FLUX, LISTEN_V1 } from '../../lib/listen/protocol.js';
 import { hiddenClasses } from '../helpers.js';
 
 const options = { url: 'ws://127.0.0.1:1', query: { encoding: 'linear16', sample_rate: 16000 } };
@@ -37,4 +37,29 @@ t.test('a stream keeps only what it uses: a shared default liveness, the URL as 
   t.type(a.endpoint.url, 'string');
   t.notOk('query' in a, 'the query is read as the stream is made, not kept');
   t.not(listenSettings({ ...options, liveness: { timeout: 100 } }).liveness, a.liveness, 'a liveness of its own');
+});
+
+t.test('a query is checked once however many streams share it; each query keeps its own verdict', async (t) => {
+  // A call bridge makes its thousand streams with one configuration: checked once, not a thousand times.
+  let checks = 0;
+  const counted = {
+    ...LISTEN_V1,
+    path: '/v1/listen-counted',
+    checkQuery: (query: URLSearchParams) => (checks++, LISTEN_V1.checkQuery(query)),
+  };
+  for (let i = 0; i < 100; i++) listenSettings(options, counted);
+  t.equal(checks, 1);
+  const bad = { ...options, query: { ...options.query, punctuate: 'maybe' } };
+  t.throws(() => listenSettings(bad, counted), { code: 'DG_OPTIONS', message: /punctuate/ });
+  t.throws(() => listenSettings(bad, counted), { code: 'DG_OPTIONS', message: /punctuate/ }, 'refused again');
+  t.equal(checks, 2, 'the bad query checked once too');
+  t.equal(
+    listenSettings(options, counted).endpoint.url,
+    `ws://127.0.0.1:1/v1/listen-counted?encoding=linear16&sample_rate=16000`,
+  );
+  // What is not the query's is each stream's own: the credential is checked for every stream.
+  const remote = { query: options.query, url: 'ws://example.com' };
+  t.ok(listenSettings(remote, counted), 'no key: ws:// to another host is no risk');
+  t.throws(() => listenSettings({ ...remote, apiKey: 'k' }, counted), { code: 'DG_OPTIONS', message: /in clear/ });
+  t.throws(() => listenSettings({ ...remote, apiKey: 'k\n' }, counted), { code: 'DG_OPTIONS' });
 });
