@@ -20,14 +20,13 @@ export class ControlQueue {
     this.next = this.#queue[this.#head].after;
   }
 
-  /** The frames due now that `sent` bytes have gone out, in order. */
-  *due(sent: number): Generator<string> {
-    while (this.next <= sent) {
-      const { text } = this.#queue[this.#head++];
-      this.next = this.#queue[this.#head]?.after ?? Infinity;
-      yield text;
-    }
+  /** The first frame due now that `sent` bytes of audio have gone out, taken off the queue; undefined if none is. */
+  shift(sent: number): string | undefined {
+    if (this.next > sent) return undefined;
+    const { text } = this.#queue[this.#head++];
+    this.next = this.#queue[this.#head]?.after ?? Infinity;
     if (this.#head === this.#queue.length) this.clear();
+    return text;
   }
 
   clear(): void {

@@ -402,17 +402,28 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
     callback(error);
   }
 
-  /** A control frame, sent in order with the audio written before it. */
+  /** A control frame, sent in order with the audio written before it: at once if that has all gone out. */
   protected sendControl(message: { type: string; [field: string]: unknown }): void {
     if (this.#closeSent || this.destroyed)
       throw new DeepgramError('DG_CLOSED', `${message.type} after CloseStream: the session is closing`);
-    (this.#controls ??= new ControlQueue()).add(this.#completed + this.writableLength, JSON.stringify(message));
+    const after = this.#completed + this.writableLength;
+    const text = JSON.stringify(message);
+    // With none waiting, one whose audio is out needs no queue (the end's ForceEndTurn, most of a session's controls).
+    const waiting = this.#controls !== undefined && this.#controls.next !== Infinity;
+    if (!waiting && after <= this.#sent && this.#canSend()) return this.#send(text);
+    (this.#controls ??= new ControlQueue()).add(after, text);
     this.#flushControls();
   }
 
+  /** Frames may go to the socket: it is open, and not the one a reconnect is replacing. */
+  #canSend(): boolean {
+    return this.#link.ws.readyState === WebSocket.OPEN && !this.#link.reconnecting;
+  }
+
   #flushControls(): void {
-    if (!this.#controls || this.#link.ws.readyState !== WebSocket.OPEN || this.#link.reconnecting) return;
-    for (const text of this.#controls.due(this.#sent)) this.#send(text);
+    const controls = this.#controls;
+    if (!controls || !this.#canSend()) return;
+    for (let text = controls.shift(this.#sent); text !== undefined; text = controls.shift(this.#sent)) this.#send(text);
   }
 
   #send(frame: string): void {
