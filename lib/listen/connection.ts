@@ -38,7 +38,7 @@ export interface Endpoint {
 }
 
 /** Socket URLs built so far, by base URL, path and query: where a socket goes, and whether in clear. */
-const URLS = new Memo<{ href: string; protocol: string; hostname: string }>(256);
+const URLS = new Memo<{ href: string; protocol: string; hostname: string }>(64, 2048);
 
 /** The endpoint of `path` (`/v1/listen`) with `query`; options that can never work throw `DG_OPTIONS`. */
 export function endpoint(options: ConnectionOptions, path: string, query: URLSearchParams): Endpoint {

@@ -64,7 +64,7 @@ export interface ListenSettings extends LinkSettings {
 const LIVENESS: Liveness = Object.freeze({ interval: 4000, timeout: 8000 });
 
 /** Each protocol's word on the queries it has checked, by its path and the query: why it cannot work, or ''. */
-const VERDICTS = new Memo<string>(256);
+const VERDICTS = new Memo<string>(64, 2048);
 
 /** The options' query as parameters, for `protocol`; one that can never work throws `DG_OPTIONS`. */
 export function sessionQuery(options: { query?: object }, protocol: SocketProtocol): URLSearchParams {

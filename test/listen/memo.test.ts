@@ -3,7 +3,7 @@ import { Memo } from '../../lib/listen/memo.js';
 
 t.test('an answer is worked out once per key, and the oldest goes once the limit is reached', async (t) => {
   const worked: string[] = [];
-  const memo = new Memo<string>(2);
+  const memo = new Memo<string>(2, 10);
   const answer = (key: string) => memo.get(key, () => (worked.push(key), key.toUpperCase()));
   t.same([answer('a'), answer('a'), answer('b'), answer('a')], ['A', 'A', 'B', 'A']);
   t.same(worked, ['a', 'b'], 'once each');
@@ -14,7 +14,7 @@ t.test('an answer is worked out once per key, and the oldest goes once the limit
 });
 
 t.test('work that throws keeps nothing: the next ask works it out again', async (t) => {
-  const memo = new Memo<string>(4);
+  const memo = new Memo<string>(4, 10);
   let calls = 0;
   const fails = () => {
     calls++;
@@ -27,4 +27,16 @@ t.test('work that throws keeps nothing: the next ask works it out again', async 
     memo.get('k', () => 'yes'),
     'yes',
   );
+});
+
+t.test('a key longer than the longest kept is worked out every time, and pushes nothing out', async (t) => {
+  const memo = new Memo<string>(1, 3);
+  let calls = 0;
+  const answer = (key: string) => memo.get(key, () => (calls++, key.length.toString()));
+  answer('abc');
+  answer('abcd');
+  answer('abcd');
+  t.equal(calls, 3, 'the long key twice');
+  answer('abc');
+  t.equal(calls, 3, 'the short one still kept');
 });
