@@ -47,6 +47,14 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
   /** The tick of the last write that went to the socket directly (ticks are counted from the first). */
   #wroteIn = -1;
   /**
+   * Whether Node's writable side may hold audio, or be ending or corked: a write went through it, or end() or cork()
+   * was called. Its state is read only while this is set, until it is found to hold nothing: read on every write, a
+   * thousand streams' states cost a cache miss each, as much again as the rest of a direct write.
+   */
+  #mayHold = false;
+  /** The writable side's mark, fixed as it is made: read on every write, kept here for the same reason. */
+  readonly #mark: number;
+  /**
    * The socket of the last open, for the writes that go to it directly while it is open: the link closes a socket
    * before it replaces it, so an open one is the link's current socket.
    */
@@ -82,6 +90,7 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
       writableHighWaterMark: options.highWaterMark,
       readableHighWaterMark: options.readableHighWaterMark,
     });
+    this.#mark = this.writableHighWaterMark;
     this.#policy = policy ?? protocol.policy();
     this.#settings = listenSettings(options, protocol, this.#policy.hashes);
     this.#hash = this.#settings.hash;
@@ -247,14 +256,27 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
   #takes(bytes: number): WebSocket | undefined {
     const ws = this.#ws;
     if (this.#wroteIn === SessionStream.#ticks || ws?.readyState !== WebSocket.OPEN) return undefined;
-    if (this.writableEnded || this.writableLength > 0 || this.writableCorked > 0) return undefined;
+    if (this.#mayHold && this.#holds()) return undefined;
     if (!this.#fits(ws, bytes + FRAME_HEADER)) return undefined;
     SessionStream.#tickEnding(); // this tick's end, due now, is what moves the tick count on
     this.#wroteIn = SessionStream.#ticks;
     return ws;
   }
 
+  /** Node's writable side holds audio, is ending or corked; once found holding nothing, not read until it may. */
+  #holds(): boolean {
+    if (this.writableEnded || this.writableLength > 0 || this.writableCorked > 0) return true;
+    this.#mayHold = false;
+    return false;
+  }
+
+  override cork(): void {
+    this.#mayHold = true;
+    super.cork();
+  }
+
   override _write(chunk: Buffer, encoding: BufferEncoding, callback: Callback): void {
+    this.#mayHold = true;
     const ws = this.#link.ws;
     if (ws.readyState !== WebSocket.OPEN) return this.#notOpen([{ chunk, encoding }], callback);
     const atOnce = this.#fits(ws, chunk.length + FRAME_HEADER);
@@ -263,6 +285,7 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
 
   /** Chunks buffered (the socket was busy, or in one tick) go out together, each its own frame, one completion. */
   override _writev(chunks: { chunk: Buffer; encoding: BufferEncoding }[], callback: Callback): void {
+    this.#mayHold = true;
     const ws = this.#link.ws;
     if (ws.readyState !== WebSocket.OPEN) return this.#notOpen(chunks, callback);
     const atOnce = this.#fits(
@@ -283,7 +306,7 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
    * holds nothing and they fit under the mark. Else `ws`'s send callback completes them.
    */
   #fits(ws: WebSocket, bytes: number): boolean {
-    return ws.bufferedAmount === 0 && bytes <= this.writableHighWaterMark;
+    return ws.bufferedAmount === 0 && bytes <= this.#mark;
   }
 
   /**
@@ -355,7 +378,7 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
    * under the mark (done whatever it held, V8 grew its young generation at full speed). Send errors end in a close.
    */
   #frameSent(): void {
-    if (this.#waitingWrite && !this.#link.reconnecting && this.#link.ws.bufferedAmount <= this.writableHighWaterMark)
+    if (this.#waitingWrite && !this.#link.reconnecting && this.#link.ws.bufferedAmount <= this.#mark)
       this.#completeWrite();
   }
 
@@ -368,6 +391,7 @@ export class SessionStream<M extends SessionMessage, D extends M> extends Duplex
   }
 
   override _final(callback: Callback): void {
+    this.#mayHold = true; // ending: what is written after end() must meet Node's error
     if (this.#mustWait()) return void (this.#whenOpen = () => this._final(callback));
     this.#policy.ending(() => this.#close(callback));
   }

@@ -180,6 +180,26 @@ t.test(
   },
 );
 
+t.test('a cork() after writes that went straight to the socket holds the writes after it', async (t) => {
+  // The direct write reads Node's writable state only once something may have put audio in it: cork() may.
+  const server = await serve(t);
+  const listen = createListenStream({ url: server.url, query: LINEAR16 });
+  listen.resume();
+  await once(listen, 'open');
+  for (let i = 0; i < 3; i++) {
+    listen.write(Buffer.alloc(3200));
+    t.equal(listen.writableLength, 0, 'straight to the socket');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  listen.cork();
+  listen.write(Buffer.alloc(3200));
+  t.equal(listen.writableLength, 3200, 'held while corked');
+  listen.uncork();
+  listen.end();
+  await readAll(listen);
+  t.equal(listen.metadata?.duration, (4 * 3200) / 32000, 'every write reached the server');
+});
+
 t.test("a write straight to the socket keeps Node's contract: a callback, cork, an error after end", async (t) => {
   const server = await serve(t);
   const listen = createListenStream({ url: server.url, query: LINEAR16 });
