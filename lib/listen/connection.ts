@@ -43,7 +43,8 @@ const URLS = new Memo<{ href: string; protocol: string; hostname: string }>(64, 
 /** The endpoint of `path` (`/v1/listen`) with `query`; options that can never work throw `DG_OPTIONS`. */
 export function endpoint(options: ConnectionOptions, path: string, query: URLSearchParams): Endpoint {
   const base = options.url ?? DEFAULT_URL;
-  const url = URLS.get(`${base}\n${path}?${query}`, () => socketUrl(base, path, query));
+  const search = query.toString();
+  const url = URLS.get(`${base}\n${path}?${search}`, () => socketUrl(base, path, search));
   const key = options.apiKey ?? process.env.DEEPGRAM_API_KEY;
   const authorization = options.accessToken ? `Bearer ${options.accessToken}` : key ? `Token ${key}` : undefined;
   // Only a credential can leak: with none, ws:// to a server of one's own (a self-hosted one, say) is no risk.
@@ -74,8 +75,8 @@ export function endpoint(options: ConnectionOptions, path: string, query: URLSea
   return { url: url.href, options: { ...tls, agent, headers: withCredential, perMessageDeflate: false } };
 }
 
-/** `base` with `path` and `query`, as a ws:// or wss:// URL; any other scheme throws `DG_OPTIONS`. */
-function socketUrl(base: string, path: string, query: URLSearchParams) {
+/** `base` with `path` and the query `search`, as a ws:// or wss:// URL; any other scheme throws `DG_OPTIONS`. */
+function socketUrl(base: string, path: string, search: string) {
   const url = new URL(base);
   if (url.protocol === 'http:') url.protocol = 'ws:';
   if (url.protocol === 'https:') url.protocol = 'wss:';
@@ -83,7 +84,7 @@ function socketUrl(base: string, path: string, query: URLSearchParams) {
     throw new DeepgramError('DG_OPTIONS', `url must be ws:// or wss://, not ${url.protocol}`);
   }
   if (!url.pathname.endsWith(path)) url.pathname = `${url.pathname.replace(/\/$/, '')}${path}`;
-  url.search = query.toString();
+  url.search = search;
   return { href: url.href, protocol: url.protocol, hostname: url.hostname };
 }
 
